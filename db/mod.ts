@@ -1,0 +1,5 @@
+/**
+ * db/ — see README.md for status.
+ * @module
+ */
+export {};

@@ -1,0 +1,5 @@
+/**
+ * meta/ — see README.md for status.
+ * @module
+ */
+export {};

@@ -1,0 +1,58 @@
+/**
+ * Builds protobufjs types from the contract's `.proto` text.
+ *
+ * Field names keep the `.proto` spelling (`keepCase`), so `region_error` is
+ * `region_error` everywhere. 64-bit integers decode as JS numbers rather than
+ * Long objects: every id, term and index eraft allocates stays far below 2^53,
+ * and plain numbers are what raft/ computes with.
+ * @module
+ */
+import protobuf from "protobufjs";
+import { PROTO_FILES } from "./files.ts";
+
+// Without a Long implementation protobufjs reads and writes uint64 as numbers.
+protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
+protobuf.configure();
+
+function buildRoot(): protobuf.Root {
+  const root = new protobuf.Root();
+  for (const [name, source] of Object.entries(PROTO_FILES)) {
+    protobuf.parse(source, root, { keepCase: true, alternateCommentMode: true });
+    root.files.push(name);
+  }
+  root.resolveAll();
+  return root;
+}
+
+/** The one root holding every package of the contract. */
+export const protoRoot: protobuf.Root = buildRoot();
+
+const typeCache = new Map<string, protobuf.Type>();
+
+/** The message type with a fully qualified name such as `kvrpcpb.RawGetRequest`. */
+export function messageType(fullName: string): protobuf.Type {
+  let type = typeCache.get(fullName);
+  if (type === undefined) {
+    type = protoRoot.lookupType(fullName);
+    typeCache.set(fullName, type);
+  }
+  return type;
+}
+
+/** The service with a fully qualified name such as `storepb.Store`. */
+export function serviceType(fullName: string): protobuf.Service {
+  return protoRoot.lookupService(fullName);
+}
+
+/** Encodes a plain object as the named message. Unknown fields are ignored. */
+export function encodeMessage<T extends object>(fullName: string, message: T): Uint8Array {
+  return messageType(fullName).encode(message).finish();
+}
+
+/**
+ * Decodes bytes as the named message. Missing fields read as their proto3
+ * defaults. Throws a descriptive error on malformed input.
+ */
+export function decodeMessage<T>(fullName: string, bytes: Uint8Array): T {
+  return messageType(fullName).decode(bytes) as unknown as T;
+}

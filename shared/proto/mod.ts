@@ -1,0 +1,8 @@
+/**
+ * The wire contract at run time: protobufjs types built from `proto/*.proto`,
+ * encode/decode helpers, and the type generator used by `tasks/gen_proto.ts`.
+ * @module
+ */
+export { decodeMessage, encodeMessage, messageType, protoRoot, serviceType } from "./load.ts";
+export { generateTypes } from "./codegen.ts";
+export { PROTO_FILES } from "./files.ts";
