@@ -1,0 +1,204 @@
+/**
+ * KV record formats. Every record is a frame (see record.ts) whose body is:
+ *
+ *   batch:  kind=1 u8 | op_count u32 | op*
+ *   op:     op u8 | cf u8 | key_len u32 | value_len u32 | key | value
+ *
+ * A whole write batch is one frame, so it is applied all or nothing across a
+ * crash: its single checksum either holds or the frame is a torn tail. For
+ * `DeleteRange` the value is the exclusive end key (empty = end of the cf).
+ *
+ * Hint files (`<segment>.hint`, written when a segment is sealed) hold the same
+ * ops without values, so a restart reads keys and locations only:
+ *
+ *   hint:   kind=2 u8 | count u32 | (op u8 | cf u8 | key_len u32 | value_len u32 |
+ *           op_offset u32 | key | [end key for DeleteRange])*
+ *   footer: kind=3 u8 | segment_size u64 | op_count u32   (last frame)
+ * @module
+ */
+import assert from "node:assert/strict";
+import { ByteReader, ByteWriter } from "./bytes.ts";
+import { beginFrame, FRAME_HEADER_BYTES, scanFrames } from "./record.ts";
+
+/** Column families, in id order. `raft` holds region meta (apply/region state). */
+export const CFS = ["default", "lock", "write", "raft"] as const;
+/** A column family name. */
+export type Cf = typeof CFS[number];
+/** Column family -> id stored in records. */
+export const CF_ID: Readonly<Record<Cf, number>> = { default: 0, lock: 1, write: 2, raft: 3 };
+
+/** Op codes stored in records. */
+export const Op = { Put: 1, Delete: 2, DeleteRange: 3 } as const;
+/** An op code. */
+export type Op = typeof Op[keyof typeof Op];
+
+/** Bytes before an op's key: op, cf, key_len, value_len. */
+export const OP_HEADER_BYTES = 10;
+const KIND_BATCH = 1;
+const KIND_HINT = 2;
+const KIND_HINT_FOOTER = 3;
+const HINT_FRAME_TARGET_BYTES = 64 * 1024;
+
+/** One operation of a write batch. For DeleteRange, `value` is the end key. */
+export interface BatchOp {
+  op: Op;
+  cf: number;
+  key: Uint8Array;
+  value: Uint8Array;
+}
+
+/** Encodes one batch as one frame; returns each op's offset in `w`. */
+export function encodeBatch(w: ByteWriter, ops: readonly BatchOp[]): number[] {
+  assert(ops.length > 0, "empty batch");
+  const frame = beginFrame(w);
+  w.u8(KIND_BATCH);
+  w.u32(ops.length);
+  const offsets: number[] = [];
+  for (const o of ops) {
+    offsets.push(w.length);
+    w.u8(o.op);
+    w.u8(o.cf);
+    w.u32(o.key.length);
+    w.u32(o.value.length);
+    w.bytes(o.key);
+    w.bytes(o.value);
+  }
+  frame.end();
+  return offsets;
+}
+
+/** An op as read back: `value` is a view into the record; `offset` is the op's file offset. */
+export interface DecodedOp extends BatchOp {
+  offset: number;
+}
+
+function checkOp(op: number, cf: number): void {
+  if (op < Op.Put || op > Op.DeleteRange) throw new Error(`bad op ${op}`);
+  if (cf >= CFS.length) throw new Error(`bad cf ${cf}`);
+}
+
+/** Decodes a batch frame body starting at file offset `frame_offset`. */
+export function decodeBatch(
+  body: Uint8Array,
+  frame_offset: number,
+  on_op: (o: DecodedOp) => void,
+): void {
+  const r = new ByteReader(body);
+  const kind = r.u8();
+  if (kind !== KIND_BATCH) throw new Error(`not a batch record (kind ${kind})`);
+  const count = r.u32();
+  for (let i = 0; i < count; i++) {
+    const offset = frame_offset + FRAME_HEADER_BYTES + r.pos;
+    const op = r.u8() as Op;
+    const cf = r.u8();
+    checkOp(op, cf);
+    const key_len = r.u32();
+    const value_len = r.u32();
+    const key = r.bytes(key_len);
+    const value = r.bytes(value_len);
+    on_op({ op, cf, key, value, offset });
+  }
+  if (r.remaining !== 0) throw new Error(`${r.remaining} trailing bytes in batch`);
+}
+
+/** A hint entry: the op without its value (except a DeleteRange's end key). */
+export interface HintOp {
+  op: Op;
+  cf: number;
+  key: Uint8Array;
+  value_len: number;
+  /** DeleteRange end key; empty otherwise. */
+  end: Uint8Array;
+  offset: number;
+}
+
+/** Builds the hint file for a sealed segment's bytes (already validated). */
+export function buildHint(segment: Uint8Array, file: string): Uint8Array {
+  const w = new ByteWriter(64 * 1024);
+  let frame = beginFrame(w);
+  let in_frame = 0;
+  let op_count = 0;
+  let count_at = -1;
+  const startFrame = () => {
+    frame = beginFrame(w);
+    w.u8(KIND_HINT);
+    count_at = w.length;
+    w.u32(0);
+    in_frame = 0;
+  };
+  const endFrame = () => {
+    w.patchU32(count_at, in_frame);
+    frame.end();
+  };
+  w.length = 0;
+  startFrame();
+  scanFrames(segment, file, "strict", (body, frame_offset) => {
+    decodeBatch(body, frame_offset, (o) => {
+      if (w.length - count_at > HINT_FRAME_TARGET_BYTES) {
+        endFrame();
+        startFrame();
+      }
+      w.u8(o.op);
+      w.u8(o.cf);
+      w.u32(o.key.length);
+      w.u32(o.value.length);
+      w.u32(o.offset);
+      w.bytes(o.key);
+      if (o.op === Op.DeleteRange) w.bytes(o.value);
+      in_frame++;
+      op_count++;
+    });
+  });
+  endFrame();
+  const footer = beginFrame(w);
+  w.u8(KIND_HINT_FOOTER);
+  w.u64(segment.length);
+  w.u32(op_count);
+  footer.end();
+  return w.view().slice();
+}
+
+/**
+ * Replays a hint file. Returns false (caller falls back to scanning the
+ * segment) when the hint does not describe a segment of `segment_size` bytes.
+ * Hints are derived data, so a bad hint is never an error.
+ */
+export function readHint(
+  hint: Uint8Array,
+  file: string,
+  segment_size: number,
+  on_op: (o: HintOp) => void,
+): boolean {
+  const ops: HintOp[] = [];
+  let footer_ok = false;
+  try {
+    scanFrames(hint, file, "strict", (body) => {
+      const r = new ByteReader(body);
+      const kind = r.u8();
+      if (footer_ok) throw new Error("record after hint footer");
+      if (kind === KIND_HINT_FOOTER) {
+        footer_ok = r.u64() === segment_size && r.u32() === ops.length;
+        if (!footer_ok) throw new Error("hint footer does not match segment");
+        return;
+      }
+      if (kind !== KIND_HINT) throw new Error(`bad hint kind ${kind}`);
+      const count = r.u32();
+      for (let i = 0; i < count; i++) {
+        const op = r.u8() as Op;
+        const cf = r.u8();
+        checkOp(op, cf);
+        const key_len = r.u32();
+        const value_len = r.u32();
+        const offset = r.u32();
+        const key = r.bytes(key_len);
+        const end = op === Op.DeleteRange ? r.bytes(value_len) : new Uint8Array(0);
+        ops.push({ op, cf, key, value_len, end, offset });
+      }
+    });
+  } catch {
+    return false;
+  }
+  if (!footer_ok) return false;
+  for (const o of ops) on_op(o);
+  return true;
+}

@@ -1,0 +1,226 @@
+import assert from "node:assert/strict";
+import { KvEngine } from "./kv.ts";
+import { b, s, withTempDir } from "./test_util.ts";
+
+const E = new Uint8Array(0);
+
+function pairs(list: [Uint8Array, Uint8Array][]): [string, string][] {
+  return list.map(([k, v]) => [s(k)!, s(v)!]);
+}
+
+Deno.test("kv: put, get, overwrite, delete", () => {
+  withTempDir((dir) => {
+    const e = KvEngine.open(dir);
+    try {
+      assert.equal(e.get("default", b("a")), undefined);
+      e.write(e.newBatch().put("default", b("a"), b("1")).put("lock", b("a"), b("L")));
+      assert.equal(s(e.get("default", b("a"))), "1");
+      assert.equal(s(e.get("lock", b("a"))), "L");
+      assert.equal(e.get("write", b("a")), undefined, "column families are separate");
+      e.write(e.newBatch().put("default", b("a"), b("2")), { sync: true });
+      assert.equal(s(e.get("default", b("a"))), "2");
+      e.write(e.newBatch().delete("default", b("a")));
+      assert.equal(e.get("default", b("a")), undefined);
+      assert.equal(s(e.get("lock", b("a"))), "L");
+    } finally {
+      e.close();
+    }
+  });
+});
+
+Deno.test("kv: values of every size round-trip, including empty and large", () => {
+  withTempDir((dir) => {
+    const e = KvEngine.open(dir, { read_cache_bytes: 0 });
+    try {
+      const sizes = [0, 1, 119, 120, 121, 4096, 300_000];
+      for (const n of sizes) {
+        const v = new Uint8Array(n).map((_, i) => (i * 7 + n) & 255);
+        e.write(e.newBatch().put("default", b(`k${n}`), v));
+      }
+      for (const n of sizes) {
+        const v = e.get("default", b(`k${n}`))!;
+        assert.equal(v.length, n);
+        assert(v.every((x, i) => x === ((i * 7 + n) & 255)));
+      }
+    } finally {
+      e.close();
+    }
+  });
+});
+
+Deno.test("kv: scan forward, reverse, limit, bounds, unbounded end", () => {
+  withTempDir((dir) => {
+    const e = KvEngine.open(dir);
+    try {
+      const batch = e.newBatch();
+      for (const k of ["a", "b", "ba", "c", "d"]) batch.put("write", b(k), b(k.toUpperCase()));
+      e.write(batch);
+      assert.deepEqual(pairs(e.scan("write", b("b"), b("d"), 10)), [
+        ["b", "B"],
+        ["ba", "BA"],
+        ["c", "C"],
+      ]);
+      assert.deepEqual(pairs(e.scan("write", b("b"), b("d"), 10, true)), [
+        ["c", "C"],
+        ["ba", "BA"],
+        ["b", "B"],
+      ]);
+      assert.deepEqual(pairs(e.scan("write", E, E, 2)), [["a", "A"], ["b", "B"]]);
+      assert.deepEqual(pairs(e.scan("write", E, E, 2, true)), [["d", "D"], ["c", "C"]]);
+      assert.deepEqual(e.scan("write", b("x"), E, 5), []);
+      assert.deepEqual(e.scan("write", E, E, 0), []);
+      assert.deepEqual(e.scan("default", E, E, 10), []);
+    } finally {
+      e.close();
+    }
+  });
+});
+
+Deno.test("kv: keys order bytewise, including bytes >= 0x80", () => {
+  withTempDir((dir) => {
+    const e = KvEngine.open(dir);
+    try {
+      const keys = [[0xff], [0x80, 0x00], [0x7f], [0x00], [0x80], [0x9f, 0x01]];
+      const batch = e.newBatch();
+      for (const k of keys) batch.put("default", new Uint8Array(k), new Uint8Array([1]));
+      e.write(batch);
+      const got = e.scan("default", E, E, 100).map(([k]) => [...k]);
+      assert.deepEqual(got, [[0x00], [0x7f], [0x80], [0x80, 0x00], [0x9f, 0x01], [0xff]]);
+    } finally {
+      e.close();
+    }
+  });
+});
+
+Deno.test("kv: deleteRange removes [start, end) and survives restart", () => {
+  withTempDir((dir) => {
+    let e = KvEngine.open(dir);
+    try {
+      const batch = e.newBatch();
+      for (const k of ["a", "b", "c", "d", "e"]) batch.put("default", b(k), b(k));
+      batch.put("lock", b("c"), b("lock"));
+      e.write(batch);
+      e.write(e.newBatch().deleteRange("default", b("b"), b("d")), { sync: true });
+      assert.deepEqual(pairs(e.scan("default", E, E, 10)).map(([k]) => k), ["a", "d", "e"]);
+      e.write(e.newBatch().deleteRange("default", b("d"), E), { sync: true });
+      assert.deepEqual(pairs(e.scan("default", E, E, 10)).map(([k]) => k), ["a"]);
+      e.close();
+      e = KvEngine.open(dir);
+      assert.deepEqual(pairs(e.scan("default", E, E, 10)).map(([k]) => k), ["a"]);
+      assert.equal(s(e.get("lock", b("c"))), "lock");
+    } finally {
+      e.close();
+    }
+  });
+});
+
+Deno.test("kv: state survives close and reopen, across sealed segments with hints", () => {
+  withTempDir((dir) => {
+    let e = KvEngine.open(dir, { segment_size_bytes: 4096 });
+    try {
+      for (let i = 0; i < 500; i++) {
+        e.write(e.newBatch().put("default", b(`k${i % 97}`), b(`v${i}`)));
+      }
+      e.write(e.newBatch().delete("default", b("k5")), { sync: true });
+      const before = pairs(e.scan("default", E, E, 1000));
+      assert(e.stats().segments > 3);
+      e.close();
+      e = KvEngine.open(dir, { segment_size_bytes: 4096 });
+      assert.deepEqual(pairs(e.scan("default", E, E, 1000)), before);
+      e.close();
+      // Without hint files the segments are scanned instead, same result.
+      for (const f of Deno.readDirSync(dir)) {
+        if (f.name.endsWith(".hint")) Deno.removeSync(`${dir}/${f.name}`);
+      }
+      e = KvEngine.open(dir, { segment_size_bytes: 4096 });
+      assert.deepEqual(pairs(e.scan("default", E, E, 1000)), before);
+    } finally {
+      e.close();
+    }
+  });
+});
+
+Deno.test("kv: a damaged hint file is ignored, not trusted", () => {
+  withTempDir((dir) => {
+    let e = KvEngine.open(dir, { segment_size_bytes: 2048 });
+    try {
+      for (let i = 0; i < 100; i++) e.write(e.newBatch().put("default", b(`k${i}`), b(`v${i}`)));
+      const before = pairs(e.scan("default", E, E, 1000));
+      e.close();
+      const hint = [...Deno.readDirSync(dir)].find((f) => f.name.endsWith(".hint"))!.name;
+      const bytes = Deno.readFileSync(`${dir}/${hint}`);
+      bytes[20] ^= 0x10;
+      Deno.writeFileSync(`${dir}/${hint}`, bytes);
+      e = KvEngine.open(dir, { segment_size_bytes: 2048 });
+      assert.deepEqual(pairs(e.scan("default", E, E, 1000)), before);
+    } finally {
+      e.close();
+    }
+  });
+});
+
+Deno.test("kv: writeMany applies every batch and one sync covers them", () => {
+  withTempDir((dir) => {
+    let e = KvEngine.open(dir);
+    try {
+      const batches = [0, 1, 2].map((i) => e.newBatch().put("raft", b(`apply${i}`), b(`${i}`)));
+      e.writeMany(batches, { sync: false });
+      assert(e.dirty);
+      e.sync();
+      assert(!e.dirty);
+      e.close();
+      e = KvEngine.open(dir);
+      assert.deepEqual(e.scan("raft", E, E, 10).map(([, v]) => s(v)), ["0", "1", "2"]);
+    } finally {
+      e.close();
+    }
+  });
+});
+
+Deno.test("kv: snapshot is a consistent view while writes continue", () => {
+  withTempDir((dir) => {
+    const e = KvEngine.open(dir);
+    try {
+      e.write(e.newBatch().put("default", b("a"), b("1")).put("default", b("b"), b("2")));
+      const snap = e.snapshot();
+      try {
+        e.write(e.newBatch().put("default", b("a"), b("X")).delete("default", b("b")));
+        e.write(e.newBatch().put("default", b("c"), b("3")));
+        const it = snap.entries("default", E, E);
+        assert.deepEqual(s(it.next().value![1]), "1");
+        e.write(e.newBatch().deleteRange("default", E, E));
+        assert.deepEqual(s(it.next().value![1]), "2");
+        assert(it.next().done);
+        assert.equal(s(snap.get("default", b("a"))), "1");
+        assert.equal(e.get("default", b("a")), undefined);
+      } finally {
+        snap.close();
+      }
+    } finally {
+      e.close();
+    }
+  });
+});
+
+Deno.test("kv: ingest replaces a range and writes the final batch", () => {
+  withTempDir((dir) => {
+    let e = KvEngine.open(dir);
+    try {
+      e.write(e.newBatch().put("default", b("r1"), b("old")).put("default", b("z"), b("keep")));
+      const data: [("default" | "write"), Uint8Array, Uint8Array][] = [];
+      for (let i = 0; i < 50; i++) data.push(["default", b(`r${i}`), new Uint8Array(1000)]);
+      data.push(["write", b("r1"), b("w")]);
+      const last = e.newBatch().put("raft", b("apply"), b("50"));
+      e.ingest({ cfs: ["default", "write"], start: b("r"), end: b("s") }, data, last, 8000);
+      e.close();
+      e = KvEngine.open(dir);
+      assert.equal(e.scan("default", b("r"), b("s"), 100).length, 50);
+      assert.equal(e.get("default", b("r1"))!.length, 1000);
+      assert.equal(s(e.get("default", b("z"))), "keep");
+      assert.equal(s(e.get("write", b("r1"))), "w");
+      assert.equal(s(e.get("raft", b("apply"))), "50");
+    } finally {
+      e.close();
+    }
+  });
+});

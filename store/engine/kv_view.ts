@@ -1,0 +1,145 @@
+/**
+ * Reading values: point reads through a bounded LRU cache, sequential reads
+ * (scans, snapshots) through a small adaptive read-ahead window, and the
+ * `KvView` that answers get/scan/entries over a set of key trees (the live
+ * trees, or a snapshot's copy-on-write clones).
+ * @module
+ */
+import assert from "node:assert/strict";
+import { bytesToKey, keyToBytes, locOffset, locSegment } from "./bytes.ts";
+import type { ByteLru } from "./cache.ts";
+import type { SegmentFile } from "./files.ts";
+import { type Cf, CF_ID, Op, OP_HEADER_BYTES } from "./kv_format.ts";
+import type { KeyTree } from "./kv_index.ts";
+
+/** A key and its value. */
+export type KvPair = [key: Uint8Array, value: Uint8Array];
+
+const SPECULATIVE_VALUE_BYTES = 120;
+const WINDOW_MIN_BYTES = 4 * 1024;
+const WINDOW_MAX_BYTES = 256 * 1024;
+
+/** Reads values by packed location from the engine's segment files. */
+export class ValueReader {
+  #win_seg = -1;
+  #win_off = 0;
+  #win = new Uint8Array(0);
+  #win_size = WINDOW_MIN_BYTES;
+
+  constructor(
+    readonly segment: (id: number) => SegmentFile,
+    readonly cache: ByteLru<number, Uint8Array>,
+  ) {}
+
+  /** Point read: cache, else one speculative read sized for small values. */
+  get(loc: number, key_len: number): Uint8Array {
+    const hit = this.cache.get(loc);
+    if (hit) return hit;
+    const seg = this.segment(locSegment(loc));
+    const off = locOffset(loc);
+    const head = new Uint8Array(OP_HEADER_BYTES + key_len + SPECULATIVE_VALUE_BYTES);
+    const n = seg.readAt(off, head);
+    const value_len = this.#checkHeader(head, n, key_len, loc);
+    const start = OP_HEADER_BYTES + key_len;
+    let value: Uint8Array;
+    if (start + value_len <= n) value = head.slice(start, start + value_len);
+    else {
+      value = new Uint8Array(value_len);
+      assert.equal(seg.readAt(off + start, value), value_len, `short value read at ${loc}`);
+    }
+    this.cache.set(loc, value);
+    return value;
+  }
+
+  /** Sequential read: served from a read-ahead window that grows while reads hit it. */
+  scanGet(loc: number, key_len: number): Uint8Array {
+    const seg_id = locSegment(loc);
+    const off = locOffset(loc);
+    const need_min = OP_HEADER_BYTES + key_len;
+    let rel = off - this.#win_off;
+    const inWindow = seg_id === this.#win_seg && rel >= 0 && rel + need_min <= this.#win.length;
+    if (inWindow) {
+      const value_len = new DataView(this.#win.buffer).getUint32(rel + 6, true);
+      if (rel + need_min + value_len <= this.#win.length) {
+        this.#win_size = Math.min(this.#win_size * 2, WINDOW_MAX_BYTES);
+        this.#checkHeader(this.#win.subarray(rel), this.#win.length - rel, key_len, loc);
+        return this.#win.slice(rel + need_min, rel + need_min + value_len);
+      }
+    } else this.#win_size = WINDOW_MIN_BYTES;
+    const seg = this.segment(seg_id);
+    const buf = new Uint8Array(this.#win_size);
+    const n = seg.readAt(off, buf);
+    const value_len = this.#checkHeader(buf, n, key_len, loc);
+    if (need_min + value_len > n) return this.get(loc, key_len);
+    this.#win = buf.subarray(0, n);
+    this.#win_seg = seg_id;
+    this.#win_off = off;
+    rel = 0;
+    return this.#win.slice(need_min, need_min + value_len);
+  }
+
+  #checkHeader(buf: Uint8Array, n: number, key_len: number, loc: number): number {
+    assert(n >= OP_HEADER_BYTES + key_len, `short read at location ${loc}`);
+    const view = new DataView(buf.buffer, buf.byteOffset);
+    assert.equal(buf[0], Op.Put, `index points at a non-put at location ${loc}`);
+    assert.equal(view.getUint32(2, true), key_len, `key length mismatch at location ${loc}`);
+    return view.getUint32(6, true);
+  }
+}
+
+/** get/scan/entries over a fixed set of key trees. */
+export class KvView {
+  constructor(readonly trees: readonly KeyTree[], readonly reader: ValueReader) {}
+
+  /** The value of `key`, or undefined. */
+  get(cf: Cf, key: Uint8Array): Uint8Array | undefined {
+    const loc = this.trees[CF_ID[cf]].get(bytesToKey(key));
+    return loc === undefined ? undefined : this.reader.get(loc, key.length);
+  }
+
+  /**
+   * Up to `limit` pairs with start <= key < end (empty `end` = no upper bound),
+   * ascending, or descending from just below `end` when `reverse`.
+   */
+  scan(cf: Cf, start: Uint8Array, end: Uint8Array, limit: number, reverse = false): KvPair[] {
+    assert(limit >= 0);
+    const out: KvPair[] = [];
+    if (limit === 0) return out;
+    for (const pair of this.entries(cf, start, end, reverse)) {
+      out.push(pair);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Iterates [start, end) lazily; the caller may stop at any point. */
+  *entries(cf: Cf, start: Uint8Array, end: Uint8Array, reverse = false): Generator<KvPair> {
+    for (const [k, loc] of this.locations(cf, start, end, reverse)) {
+      yield [keyToBytes(k), this.reader.scanGet(loc, k.length)];
+    }
+  }
+
+  /** Keys (binary strings) and locations in [start, end), without reading values. */
+  *locations(
+    cf: Cf,
+    start: Uint8Array,
+    end: Uint8Array,
+    reverse = false,
+  ): Generator<[string, number]> {
+    const tree = this.trees[CF_ID[cf]];
+    const lo = bytesToKey(start);
+    const hi = end.length === 0 ? null : bytesToKey(end);
+    if (!reverse) {
+      for (const [k, loc] of tree.entries(lo)) {
+        if (hi !== null && k >= hi) return;
+        yield [k, loc];
+      }
+      return;
+    }
+    const it = hi === null ? tree.entriesReversed() : tree.entriesReversed(hi, undefined, true);
+    for (const [k, loc] of it) {
+      if (k < lo) return;
+      yield [k, loc];
+    }
+  }
+}
