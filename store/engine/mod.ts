@@ -21,3 +21,5 @@ export {
 export { type Cf, CF_ID, CFS } from "./kv_format.ts";
 export { type KvPair, KvView } from "./kv_view.ts";
 export { CorruptionError } from "./record.ts";
+export { type RaftLogOptions, RaftLogStore, type RaftLogUpdate } from "./raft_log.ts";
+export { RegionStorage } from "./raft_storage.ts";
