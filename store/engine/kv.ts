@@ -144,7 +144,13 @@ export class KvEngine {
     const cache = new ByteLru<number, Uint8Array>(this.opts.read_cache_bytes, (v) => v.length + 64);
     this.#reader = new ValueReader((id) => this.#segment(id), cache);
     this.#live = new KvView(this.index.trees, this.#reader);
-    this.#head = this.#recover();
+    try {
+      this.#head = this.#recover();
+    } catch (e) {
+      // A failed open must not leak the files it had opened.
+      for (const seg of this.segments.values()) seg.close();
+      throw e;
+    }
   }
 
   /** Opens (creating if needed) the engine in `dir`, recovering from a crash. */

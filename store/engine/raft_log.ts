@@ -110,7 +110,13 @@ export class RaftLogStore {
     this.opts = { ...DEFAULTS, ...opts };
     assert(this.opts.segment_size_bytes >= 1024);
     this.#cache = new ByteLru(this.opts.entry_cache_bytes, (e) => e.data.length + 64);
-    this.#head = this.#recover();
+    try {
+      this.#head = this.#recover();
+    } catch (e) {
+      // A failed open must not leak the files it had opened.
+      for (const seg of this.segments.values()) seg.close();
+      throw e;
+    }
   }
 
   /** Opens (creating if needed) the log store in `dir`, recovering from a crash. */
