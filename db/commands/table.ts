@@ -1,0 +1,125 @@
+/**
+ * The command table, the COMMAND command, and dispatch: lookup, arity check,
+ * authentication check, then the handler — in Redis's order, with its errors.
+ * @module
+ */
+import { str } from "../encoding/bytes.ts";
+import {
+  arityError,
+  array,
+  bulk,
+  err,
+  Errors,
+  int,
+  map,
+  NULL_ARRAY,
+  type Reply,
+  set,
+  simple,
+} from "../resp/reply.ts";
+import { CommandError } from "../txn.ts";
+import { lower } from "./args.ts";
+import { KEY_COMMANDS } from "./keys.ts";
+import { SERVER_COMMANDS } from "./server.ts";
+import { STRING_COMMANDS } from "./strings.ts";
+import { HASH_COMMANDS } from "./hashes.ts";
+import { LIST_COMMANDS } from "./lists.ts";
+import { SET_COMMANDS } from "./sets.ts";
+import { ZSET_COMMANDS } from "./zsets.ts";
+import { type Call, type CommandSpec, spec } from "./types.ts";
+
+/** Every command, by lowercase name. */
+export const COMMANDS: Map<string, CommandSpec> = new Map();
+
+function commandEntry(s: CommandSpec): Reply {
+  return array([
+    bulk(s.name),
+    int(s.arity),
+    set(s.flags.map(simple)),
+    int(s.first_key),
+    int(s.last_key),
+    int(s.step),
+    set([simple(`@${s.group}`)]),
+    set([]),
+    array([]),
+    array([]),
+  ]);
+}
+
+function commandDocs(s: CommandSpec): Reply {
+  return map([
+    [bulk("summary"), bulk(s.summary)],
+    [bulk("since"), bulk("1.0.0")],
+    [bulk("group"), bulk(s.group)],
+  ]);
+}
+
+function command(c: Call): Reply {
+  if (c.args.length === 1) return array([...COMMANDS.values()].map(commandEntry));
+  const sub = lower(c.args[1]);
+  const named = c.args.slice(2).map(lower);
+  switch (sub) {
+    case "count":
+      return c.args.length === 2 ? int(COMMANDS.size) : arityError("command|count");
+    case "info": {
+      const list = named.length ? named : [...COMMANDS.keys()];
+      return array(
+        list.map((n) => (COMMANDS.has(n) ? commandEntry(COMMANDS.get(n)!) : NULL_ARRAY)),
+      );
+    }
+    case "docs": {
+      const list = named.length ? named.filter((n) => COMMANDS.has(n)) : [...COMMANDS.keys()];
+      return map(list.map((n) => [bulk(n), commandDocs(COMMANDS.get(n)!)]));
+    }
+    case "list":
+      return array([...COMMANDS.keys()].map((n) => bulk(n)));
+    default:
+      return err(`ERR unknown subcommand '${str(c.args[1])}'. Try COMMAND HELP.`);
+  }
+}
+
+for (
+  const s of [
+    ...SERVER_COMMANDS,
+    ...STRING_COMMANDS,
+    ...KEY_COMMANDS,
+    ...HASH_COMMANDS,
+    ...LIST_COMMANDS,
+    ...SET_COMMANDS,
+    ...ZSET_COMMANDS,
+    spec("command", -1, "loading stale", [0, 0, 0], "server", "Command introspection", command),
+  ]
+) {
+  if (COMMANDS.has(s.name)) throw new Error(`command ${s.name} defined twice`);
+  if (s.arity === 0) throw new Error(`command ${s.name} has arity 0`);
+  COMMANDS.set(s.name, s);
+}
+
+function unknownCommand(args: Uint8Array[]): Reply {
+  let rest = "";
+  for (let i = 1; i < args.length && rest.length < 128; i++) {
+    rest += `'${str(args[i]).slice(0, 128 - rest.length)}' `;
+  }
+  return err(
+    `ERR unknown command '${str(args[0]).slice(0, 128)}', with args beginning with: ${rest}`,
+  );
+}
+
+/** Runs one request. Never throws for bad input; handler bugs become an error reply. */
+export async function dispatch(c: Call): Promise<Reply> {
+  const name = lower(c.args[0]);
+  const cmd = COMMANDS.get(name);
+  if (!cmd) return unknownCommand(c.args);
+  const n = c.args.length;
+  if ((cmd.arity > 0 && n !== cmd.arity) || n < -cmd.arity) return arityError(cmd.name);
+  if (c.server.requirepass !== null && !c.conn.authed && !cmd.flags.includes("no-auth")) {
+    return err(Errors.noAuth);
+  }
+  c.conn.last_command = cmd.name;
+  try {
+    return await cmd.handler(c);
+  } catch (e) {
+    if (e instanceof CommandError) return e.reply;
+    throw e;
+  }
+}

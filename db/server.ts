@@ -1,0 +1,230 @@
+/**
+ * The E-DB TCP server: accepts RESP2/RESP3 clients, parses pipelined requests,
+ * runs them in order per connection over a {@link Backend}, and writes the
+ * replies in request order. Bad input ends one connection with a protocol
+ * error; it never takes the server down.
+ * @module
+ */
+import type { Backend } from "./backend.ts";
+import { dispatch } from "./commands/table.ts";
+import type { ConnState, ServerState } from "./commands/types.ts";
+import { Latches } from "./latch.ts";
+import { DEFAULT_PARSER_LIMITS, type ParserLimits, RequestParser } from "./resp/parser.ts";
+import { err } from "./resp/reply.ts";
+import { ReplyBuffer, writeReply } from "./resp/writer.ts";
+import { Sweeper, type SweeperOptions } from "./sweeper.ts";
+import type { DbContext } from "./txn.ts";
+
+/** Server limits. */
+export interface DbLimits extends ParserLimits {
+  /** Concurrent client connections. */
+  max_clients: number;
+  /** Unprocessed request bytes buffered per connection (Redis client-query-buffer-limit). */
+  max_pipeline_bytes: number;
+}
+
+/** Defaults (Redis's where Redis has one). */
+export const DEFAULT_LIMITS: DbLimits = {
+  ...DEFAULT_PARSER_LIMITS,
+  max_clients: 10000,
+  max_pipeline_bytes: 1024 * 1024 * 1024,
+};
+
+/** Options of {@link startDbServer}. */
+export interface DbServerOptions {
+  /** "host:port"; port 0 picks a free port. */
+  addr: string;
+  backend: Backend;
+  requirepass?: string | null;
+  limits?: Partial<DbLimits>;
+  /** Active expiry sweeper; null disables it. */
+  sweeper?: Partial<SweeperOptions> | null;
+  /** Clock, injectable for tests. */
+  now_ms?: () => number;
+}
+
+/** A running server. */
+export interface DbServer {
+  port: number;
+  hostname: string;
+  sweeper: Sweeper | null;
+  state: ServerState;
+  /** Stops accepting, closes every connection, stops the sweeper; resolves when all is done. */
+  close(): Promise<void>;
+}
+
+/** Replies flushed once this many bytes are pending mid-pipeline. */
+const FLUSH_BYTES = 64 * 1024;
+
+async function writeAll(conn: Deno.Conn, b: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < b.length) off += await conn.write(b.subarray(off));
+}
+
+function splitAddr(addr: string): { hostname: string; port: number } {
+  const i = addr.lastIndexOf(":");
+  if (i < 0) throw new Error(`addr must be host:port, got ${addr}`);
+  return { hostname: addr.slice(0, i) || "127.0.0.1", port: Number(addr.slice(i + 1)) };
+}
+
+/** Starts the server; resolves once it listens. */
+export function startDbServer(opts: DbServerOptions): Promise<DbServer> {
+  const limits: DbLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const listener = Deno.listen({ ...splitAddr(opts.addr), transport: "tcp" });
+  const db: DbContext = {
+    backend: opts.backend,
+    latches: new Latches(),
+    now_ms: opts.now_ms ?? (() => Date.now()),
+    max_bulk_bytes: limits.max_bulk_bytes,
+  };
+  const state: ServerState = {
+    requirepass: opts.requirepass ?? null,
+    started_ms: Date.now(),
+    clients: new Map(),
+    config: defaultConfig(limits, opts.requirepass ?? null),
+    port: (listener.addr as Deno.NetAddr).port,
+    commands_processed: 0,
+    rejected_connections: 0,
+  };
+  const conns = new Map<number, Deno.Conn>();
+  const tasks = new Set<Promise<void>>();
+  let next_id = 1;
+  const sweeper = opts.sweeper === null ? null : new Sweeper(db, opts.sweeper ?? {});
+  sweeper?.start();
+
+  const accept = (async () => {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        return; // listener closed
+      }
+      const id = next_id++;
+      conns.set(id, conn);
+      const task = serveConn(conn, id, db, state, limits).finally(() => {
+        conns.delete(id);
+        tasks.delete(task);
+      });
+      tasks.add(task);
+    }
+  })();
+
+  return Promise.resolve({
+    port: state.port,
+    hostname: (listener.addr as Deno.NetAddr).hostname,
+    sweeper,
+    state,
+    async close() {
+      listener.close();
+      await accept;
+      for (const c of conns.values()) {
+        try {
+          c.close();
+        } catch { /* already closed */ }
+      }
+      await Promise.all([...tasks]);
+      await sweeper?.stop();
+    },
+  });
+}
+
+function defaultConfig(limits: DbLimits, pass: string | null): Map<string, string> {
+  return new Map([
+    ["save", ""],
+    ["appendonly", "no"],
+    ["databases", "1"],
+    ["maxclients", String(limits.max_clients)],
+    ["proto-max-bulk-len", String(limits.max_bulk_bytes)],
+    ["client-query-buffer-limit", String(limits.max_pipeline_bytes)],
+    ["requirepass", pass ?? ""],
+    ["maxmemory", "0"],
+    ["timeout", "0"],
+  ]);
+}
+
+async function serveConn(
+  conn: Deno.Conn,
+  id: number,
+  db: DbContext,
+  state: ServerState,
+  limits: DbLimits,
+): Promise<void> {
+  const remote = conn.remoteAddr as Deno.NetAddr;
+  const cs: ConnState = {
+    id,
+    addr: `${remote.hostname}:${remote.port}`,
+    resp: 2,
+    authed: state.requirepass === null,
+    name: null,
+    db_index: 0,
+    created_ms: Date.now(),
+    close_after_reply: false,
+    last_command: "NULL",
+  };
+  try {
+    if (state.clients.size >= limits.max_clients) {
+      state.rejected_connections++;
+      await writeAll(conn, new TextEncoder().encode("-ERR max number of clients reached\r\n"));
+      return;
+    }
+    state.clients.set(id, cs);
+    await connLoop(conn, cs, db, state, limits);
+  } catch {
+    // Reset by peer, closed by close(): the connection just ends.
+  } finally {
+    state.clients.delete(id);
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  }
+}
+
+async function connLoop(
+  conn: Deno.Conn,
+  cs: ConnState,
+  db: DbContext,
+  state: ServerState,
+  limits: DbLimits,
+): Promise<void> {
+  const parser = new RequestParser(limits);
+  const out = new ReplyBuffer();
+  const buf = new Uint8Array(64 * 1024);
+  for (;;) {
+    parser.auth_required = !cs.authed;
+    const n = await conn.read(buf);
+    if (n === null) return;
+    parser.push(buf.subarray(0, n));
+    if (parser.buffered_bytes > limits.max_pipeline_bytes) {
+      writeReply(out, err("ERR Protocol error: query buffer limit exceeded"), cs.resp);
+      await writeAll(conn, out.take());
+      return;
+    }
+    for (;;) {
+      parser.auth_required = !cs.authed;
+      const r = parser.next();
+      if (r === null) break;
+      if (r.kind === "error") {
+        writeReply(out, err(`ERR ${r.message}`), cs.resp);
+        await writeAll(conn, out.take());
+        return;
+      }
+      state.commands_processed++;
+      let reply;
+      try {
+        reply = await dispatch({ db, conn: cs, server: state, args: r.args });
+      } catch (e) {
+        // A bug in one command must not take the connection or server down.
+        console.error("db: command failed:", e);
+        reply = err(`ERR internal error: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      writeReply(out, reply, cs.resp);
+      if (cs.close_after_reply) {
+        await writeAll(conn, out.take());
+        return;
+      }
+      if (out.size_bytes >= FLUSH_BYTES) await writeAll(conn, out.take());
+    }
+    if (out.size_bytes > 0) await writeAll(conn, out.take());
+  }
+}
