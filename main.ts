@@ -1,0 +1,139 @@
+/**
+ * `eraft` — the one executable: `eraft meta | store | db | dev | ctl | bench`.
+ * Each subcommand's `--help` lists its flags. An unknown subcommand or a bad
+ * flag prints an error and exits with code 2.
+ * @module
+ */
+import {
+  commandHelp,
+  type CommandSpec,
+  type FlagSpec,
+  parseFlags,
+  UsageError,
+} from "@eraft/shared/cli";
+import { runBench } from "./tasks/bench.ts";
+
+const PROGRAM = "eraft";
+
+/** A subcommand whose implementation lands with a later issue: it says so and fails. */
+function pending(
+  name: string,
+  summary: string,
+  issue: string,
+  flags: Record<string, FlagSpec>,
+): CommandSpec {
+  return {
+    name,
+    summary,
+    flags,
+    run() {
+      console.error(`${PROGRAM} ${name}: not built yet — ${issue}. See README.md, "Status".`);
+      return Promise.resolve(1);
+    },
+  };
+}
+
+const str = (help: string, def?: string): FlagSpec => ({ type: "string", help, default: def });
+
+const COMMANDS: CommandSpec[] = [
+  pending(
+    "meta",
+    "run an E-META node (cluster metadata on a single-region store)",
+    "E-META is issue #7",
+    {
+      addr: str("gRPC listen address host:port", "127.0.0.1:2379"),
+      data: str("data directory", "data/meta1"),
+      "initial-cluster": str("meta members id=host:port,... (1 or 3 nodes)"),
+      "store-down-timeout": str("seconds before a silent store's peers are replaced", "60"),
+    },
+  ),
+  pending(
+    "store",
+    "run an E-STORE node (regions in Web Workers over the file engine)",
+    "E-STORE is issue #6",
+    {
+      addr: str("gRPC listen address host:port", "127.0.0.1:20160"),
+      data: str("data directory", "data/store1"),
+      meta: str("meta addresses host:port,..."),
+      workers: str("region worker count", String(navigator.hardwareConcurrency)),
+      "store-id": str("static store id (for --initial-cluster)"),
+      "initial-cluster": str("static bootstrap: id=host:port,... creates region 1 on those stores"),
+    },
+  ),
+  pending("db", "run an E-DB node (RESP2/RESP3 front end)", "E-DB is issue #8", {
+    addr: str("Redis protocol listen address", "127.0.0.1:6379"),
+    meta: str("meta addresses host:port,..."),
+    requirepass: str("password clients must AUTH with"),
+    "max-clients": str("maximum client connections", "10000"),
+  }),
+  pending(
+    "dev",
+    "start a local cluster: 1 meta, 3 stores, 1 db on 127.0.0.1:6379",
+    "the dev cluster is issue #8",
+    {
+      "db-port": str("Redis port", "6379"),
+      data: str("data directory", "data"),
+      stores: str("store count", "3"),
+      metas: str("meta node count", "1"),
+    },
+  ),
+  pending(
+    "ctl",
+    "cluster admin: stores, regions, split, transfer-leader, add/remove peer",
+    "ctl is issue #7",
+    {
+      meta: str("meta address host:port", "127.0.0.1:2379"),
+      json: { type: "boolean", help: "print JSON instead of tables" },
+    },
+  ),
+  {
+    name: "bench",
+    summary: "run benchmarks: engine (store/engine), more with later issues",
+    flags: {},
+    positionals: "[SUITE...]",
+    run: (_flags, positionals) => runBench(positionals),
+  },
+];
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return [
+    `${PROGRAM} — a Redis-compatible distributed database on multi-Raft`,
+    "",
+    `Usage: ${PROGRAM} <command> [flags]`,
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    "",
+    `Run '${PROGRAM} <command> --help' for the flags of a command.`,
+  ].join("\n");
+}
+
+async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const spec: CommandSpec | undefined = COMMANDS.find((c) => c.name === name);
+  if (spec === undefined) {
+    console.error(`${PROGRAM}: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const { flags, positionals } = parseFlags(spec, rest);
+    if (flags.help) {
+      console.log(commandHelp(PROGRAM, spec));
+      return 0;
+    }
+    return await spec.run(flags, positionals);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`${PROGRAM} ${name}: ${err.message}\n\n${commandHelp(PROGRAM, spec)}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,26 @@
+/**
+ * A minimal storepb.Store server for gRPC plumbing tests and the gRPC
+ * microbenchmark: RawGet answers with the key as value. Prints `listening PORT`.
+ * Usage: deno run -A echo_server.ts [max_calls_per_connection]
+ */
+import { startGrpcServer } from "../server.ts";
+
+const max_calls = Number(Deno.args[0] ?? "64");
+const server = await startGrpcServer({
+  addr: "127.0.0.1:0",
+  max_calls_per_connection: max_calls,
+  services: [{
+    service: "storepb.Store",
+    handlers: {
+      RawGet: (
+        call: { request: { key: Uint8Array } },
+        cb: (err: null, res: object) => void,
+      ) => cb(null, { value: call.request.key, not_found: false }),
+    },
+  }],
+});
+console.log(`listening ${server.port}`);
+Deno.addSignalListener("SIGTERM", async () => {
+  await server.shutdown(500);
+  Deno.exit(0);
+});

@@ -1,0 +1,46 @@
+/**
+ * `deno task bench [SUITE...]`: runs benchmark suites, each in its own process
+ * so one suite's memory and threads cannot skew the next. Results are printed
+ * and written under bench-results/.
+ * @module
+ */
+
+/** Suite name → script, relative to the repository root. */
+const SUITES: Record<string, { script: string; about: string }> = {
+  engine: {
+    script: "store/engine/bench.ts",
+    about: "file engine: group-committed sync writes, scans, reopen",
+  },
+};
+
+/** Later suites, named so `bench db` says where it comes from instead of failing obscurely. */
+const PENDING: Record<string, string> = {
+  store: "the store benchmark arrives with issue #6 (E-STORE)",
+  db: "the db benchmark arrives with issue #8 (E-DB)",
+};
+
+/** Runs the named suites (all built ones when none is named); returns an exit code. */
+export async function runBench(names: string[]): Promise<number> {
+  const chosen = names.length > 0 ? names : Object.keys(SUITES);
+  for (const name of chosen) {
+    if (PENDING[name]) {
+      console.error(`bench ${name}: not built yet — ${PENDING[name]}`);
+      return 1;
+    }
+    if (!SUITES[name]) {
+      console.error(`bench: unknown suite '${name}'; suites: ${Object.keys(SUITES).join(", ")}`);
+      return 2;
+    }
+  }
+  const root = new URL("../", import.meta.url);
+  for (const name of chosen) {
+    console.log(`== bench ${name}: ${SUITES[name].about}`);
+    const script = new URL(SUITES[name].script, root).pathname;
+    const status = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", script] }).spawn()
+      .status;
+    if (!status.success) return status.code || 1;
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await runBench(Deno.args));
