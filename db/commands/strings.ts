@@ -137,10 +137,11 @@ async function setWithTtl(c: Call, cmd: "setex" | "psetex"): Promise<Reply> {
 async function getexCmd(c: Call): Promise<Reply> {
   const key = c.args[1];
   const o = parseSetOptions(c.args, false);
-  const exp_ms = expireAt(o.exp, c.db.now_ms(), "getex");
   return await runWrite(c.db, [key], async (t) => {
     const v = await readString(t, key);
     if (v === null) return NULL;
+    // Redis looks the key up before it validates the expire time.
+    const exp_ms = expireAt(o.exp, t.now_ms, "getex");
     if (o.exp.unit) writeString(t, key, v, exp_ms);
     else if (o.exp.persist && (await currentExpiry(t, key)) !== 0) writeString(t, key, v, 0);
     return bulk(v);

@@ -1,0 +1,302 @@
+/**
+ * Seeded random Redis command sequences for the differential test. Keys come
+ * from small per-type pools (with some cross-type mixing, to exercise
+ * WRONGTYPE), values from small pools, so commands interact.
+ * @module
+ */
+
+/** mulberry32: a small seeded PRNG (deterministic per seed). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** How replies of a generated command are compared. */
+export type Compare =
+  | "exact"
+  /** Array elements (or map pairs) in unspecified order: compare sorted. */
+  | "unordered"
+  /** A TTL: compare -2/-1 exactly, positive values only as "positive". */
+  | "ttl"
+  /** Random choice (SPOP/SRANDMEMBER/RANDOMKEY): compare the reply's shape only. */
+  | "shape";
+
+/** One generated command. */
+export interface GenCommand {
+  args: string[];
+  compare: Compare;
+}
+
+/** Command families the generator can draw from. */
+export type Family = "string" | "key" | "hash" | "list" | "set" | "zset";
+
+class Gen {
+  constructor(readonly r: () => number) {}
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.r() * (hi - lo + 1));
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.r() * xs.length)];
+  }
+  chance(p: number): boolean {
+    return this.r() < p;
+  }
+}
+
+const VALUES = [
+  "a",
+  "b",
+  "c",
+  "1",
+  "2",
+  "-3",
+  "10",
+  "0",
+  "3.5",
+  "abc",
+  "",
+  "x y",
+  "007",
+  "99999999999999999999",
+];
+const FIELDS = ["f1", "f2", "f3", "f4", "a", "b"];
+const MEMBERS = ["m1", "m2", "m3", "m4", "m5", "a", "b", "c"];
+const SCORES = ["0", "1", "2", "-1", "1.5", "3", "10", "-inf", "+inf", "2.5", "1e3", "abc"];
+const INTS = ["0", "1", "2", "-1", "-2", "3", "5", "10", "-10", "100", "x", "9223372036854775807"];
+
+function key(g: Gen, prefix: string): string {
+  if (g.chance(0.08)) return g.pick(["s0", "h0", "l0", "S0", "z0", "nokey"]);
+  return `${prefix}${g.int(0, 2)}`;
+}
+
+function stringCmd(g: Gen): GenCommand {
+  const k = key(g, "s");
+  const v = g.pick(VALUES);
+  const ex = (): string[] =>
+    g.pick([[], ["EX", "1000"], ["PX", "1000000"], ["KEEPTTL"], ["EX", "0"], ["EX", "x"]]);
+  const cmds: Array<() => string[]> = [
+    () => [
+      "SET",
+      k,
+      v,
+      ...(g.chance(0.3) ? [g.pick(["NX", "XX"])] : []),
+      ...(g.chance(0.2) ? ["GET"] : []),
+      ...(g.chance(0.3) ? ex() : []),
+    ],
+    () => ["GET", k],
+    () => ["SETNX", k, v],
+    () => ["SETEX", k, g.pick(["1000", "0", "-1", "x"]), v],
+    () => ["PSETEX", k, g.pick(["1000000", "0"]), v],
+    () => ["GETSET", k, v],
+    () => ["GETDEL", k],
+    () => ["GETEX", k, ...g.pick([[], ["PERSIST"], ["EX", "1000"], ["EX", "-5"], ["FOO"]])],
+    () => ["MGET", k, key(g, "s"), key(g, "s")],
+    () => ["MSET", k, v, key(g, "s"), g.pick(VALUES), ...(g.chance(0.1) ? ["odd"] : [])],
+    () => ["MSETNX", k, v, key(g, "s"), g.pick(VALUES)],
+    () => ["INCR", k],
+    () => ["DECR", k],
+    () => ["INCRBY", k, g.pick(INTS)],
+    () => ["DECRBY", k, g.pick(INTS)],
+    () => [
+      "INCRBYFLOAT",
+      k,
+      g.pick(["0.1", "1.5", "-2", "3", "1e2", "x", "0.25", "-0.3", "10.001"]),
+    ],
+    () => ["APPEND", k, v],
+    () => ["STRLEN", k],
+    () => ["GETRANGE", k, g.pick(INTS.slice(0, 10)), g.pick(INTS.slice(0, 10))],
+    () => ["SETRANGE", k, g.pick(["0", "1", "3", "-1", "10"]), v],
+  ];
+  return { args: g.pick(cmds)(), compare: "exact" };
+}
+
+function keyCmd(g: Gen): GenCommand {
+  const any = () => g.pick(["s", "h", "l", "S", "z"]);
+  const k = key(g, any());
+  const opts = (): string[] => (g.chance(0.3) ? [g.pick(["NX", "XX", "GT", "LT", "FOO"])] : []);
+  const cmds: Array<() => GenCommand> = [
+    () => ({ args: ["DEL", k, ...(g.chance(0.3) ? [key(g, any())] : [])], compare: "exact" }),
+    () => ({ args: ["UNLINK", k], compare: "exact" }),
+    () => ({ args: ["EXISTS", k, key(g, any()), k], compare: "exact" }),
+    () => ({ args: ["TYPE", k], compare: "exact" }),
+    () => ({
+      args: ["EXPIRE", k, g.pick(["1000", "0", "-1", "x", "2000"]), ...opts()],
+      compare: "exact",
+    }),
+    () => ({
+      args: ["PEXPIRE", k, g.pick(["1000000", "-5", "2000000"]), ...opts()],
+      compare: "exact",
+    }),
+    () => ({ args: ["EXPIREAT", k, g.pick(["1", "99999999999", "x"])], compare: "exact" }),
+    () => ({ args: ["PEXPIREAT", k, g.pick(["1", "99999999999999"])], compare: "exact" }),
+    () => ({ args: ["TTL", k], compare: "ttl" }),
+    () => ({ args: ["PTTL", k], compare: "ttl" }),
+    () => ({ args: ["PERSIST", k], compare: "exact" }),
+    () => ({ args: ["KEYS", g.pick(["*", "s*", "?0", "[hl]*", "nomatch"])], compare: "unordered" }),
+    () => ({ args: ["RENAME", k, key(g, any())], compare: "exact" }),
+    () => ({ args: ["RENAMENX", k, key(g, any())], compare: "exact" }),
+    () => ({ args: ["DBSIZE"], compare: "exact" }),
+    () => ({ args: ["RANDOMKEY"], compare: "shape" }),
+  ];
+  return g.pick(cmds)();
+}
+
+function hashCmd(g: Gen): GenCommand {
+  const k = key(g, "h");
+  const f = () => g.pick(FIELDS);
+  const cmds: Array<() => GenCommand> = [
+    () => ({
+      args: ["HSET", k, f(), g.pick(VALUES), ...(g.chance(0.4) ? [f(), g.pick(VALUES)] : [])],
+      compare: "exact",
+    }),
+    () => ({ args: ["HMSET", k, f(), g.pick(VALUES)], compare: "exact" }),
+    () => ({ args: ["HGET", k, f()], compare: "exact" }),
+    () => ({ args: ["HMGET", k, f(), f()], compare: "exact" }),
+    () => ({ args: ["HDEL", k, f(), ...(g.chance(0.3) ? [f()] : [])], compare: "exact" }),
+    () => ({ args: ["HLEN", k], compare: "exact" }),
+    () => ({ args: ["HEXISTS", k, f()], compare: "exact" }),
+    () => ({ args: ["HGETALL", k], compare: "unordered" }),
+    () => ({ args: ["HKEYS", k], compare: "unordered" }),
+    () => ({ args: ["HVALS", k], compare: "unordered" }),
+    () => ({ args: ["HINCRBY", k, f(), g.pick(INTS)], compare: "exact" }),
+    () => ({ args: ["HINCRBYFLOAT", k, f(), g.pick(["0.1", "2", "-1.5", "x"])], compare: "exact" }),
+    () => ({ args: ["HSETNX", k, f(), g.pick(VALUES)], compare: "exact" }),
+    () => ({ args: ["HSTRLEN", k, f()], compare: "exact" }),
+  ];
+  return g.pick(cmds)();
+}
+
+function listCmd(g: Gen): GenCommand {
+  const k = key(g, "l");
+  const v = () => g.pick(VALUES.slice(0, 8));
+  const idx = () => g.pick(["0", "1", "-1", "2", "-2", "5", "-10", "100", "x"]);
+  const cmds: Array<() => string[]> = [
+    () => ["LPUSH", k, v(), ...(g.chance(0.5) ? [v(), v()] : [])],
+    () => ["RPUSH", k, v(), ...(g.chance(0.5) ? [v()] : [])],
+    () => ["LPUSHX", k, v()],
+    () => ["RPUSHX", k, v()],
+    () => ["LPOP", k, ...(g.chance(0.3) ? [g.pick(["0", "1", "2", "10", "-1"])] : [])],
+    () => ["RPOP", k, ...(g.chance(0.3) ? [g.pick(["0", "1", "3"])] : [])],
+    () => ["LLEN", k],
+    () => ["LRANGE", k, idx(), idx()],
+    () => ["LINDEX", k, idx()],
+    () => ["LSET", k, idx(), v()],
+    () => ["LTRIM", k, idx(), idx()],
+    () => ["LREM", k, g.pick(["0", "1", "-1", "2", "-2"]), v()],
+    () => ["LINSERT", k, g.pick(["BEFORE", "AFTER", "bad"]), v(), v()],
+    () => [
+      "LPOS",
+      k,
+      v(),
+      ...g.pick([[], ["RANK", g.pick(["1", "-1", "2", "0"])], ["COUNT", g.pick(["0", "2", "-1"])], [
+        "MAXLEN",
+        "2",
+      ]]),
+    ],
+  ];
+  return { args: g.pick(cmds)(), compare: "exact" };
+}
+
+function setCmd(g: Gen): GenCommand {
+  const k = key(g, "S");
+  const m = () => g.pick(MEMBERS);
+  const cmds: Array<() => GenCommand> = [
+    () => ({ args: ["SADD", k, m(), ...(g.chance(0.5) ? [m(), m()] : [])], compare: "exact" }),
+    () => ({ args: ["SREM", k, m(), ...(g.chance(0.3) ? [m()] : [])], compare: "exact" }),
+    () => ({ args: ["SMEMBERS", k], compare: "unordered" }),
+    () => ({ args: ["SISMEMBER", k, m()], compare: "exact" }),
+    () => ({ args: ["SMISMEMBER", k, m(), m()], compare: "exact" }),
+    () => ({ args: ["SCARD", k], compare: "exact" }),
+    () => ({
+      args: ["SPOP", k, ...(g.chance(0.3) ? [g.pick(["0", "2", "-1"])] : [])],
+      compare: "shape",
+    }),
+    () => ({
+      args: ["SRANDMEMBER", k, ...(g.chance(0.5) ? [g.pick(["0", "2", "-2", "10"])] : [])],
+      compare: "shape",
+    }),
+    () => ({ args: [g.pick(["SINTER", "SUNION", "SDIFF"]), k, key(g, "S")], compare: "unordered" }),
+    () => ({
+      args: [g.pick(["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), key(g, "S"), k, key(g, "S")],
+      compare: "exact",
+    }),
+  ];
+  return g.pick(cmds)();
+}
+
+function zsetCmd(g: Gen): GenCommand {
+  const k = key(g, "z");
+  const m = () => g.pick(MEMBERS);
+  const s = () => g.pick(SCORES);
+  const lim =
+    (): string[] => (g.chance(0.3)
+      ? ["LIMIT", g.pick(["0", "1", "-1"]), g.pick(["1", "2", "-1", "0"])]
+      : []);
+  const rng = () => g.pick(["-inf", "+inf", "0", "1", "(1", "2", "(2.5", "10", "x"]);
+  const lex = () => g.pick(["-", "+", "[a", "(b", "[m2", "(m3", "m1"]);
+  const flags = (): string[] => (g.chance(0.4) ? [g.pick(["NX", "XX", "GT", "LT", "CH"])] : []);
+  const cmds: Array<() => string[]> = [
+    () => ["ZADD", k, ...flags(), ...flags(), s(), m(), ...(g.chance(0.4) ? [s(), m()] : [])],
+    () => ["ZADD", k, "INCR", s(), m()],
+    () => ["ZREM", k, m(), ...(g.chance(0.3) ? [m()] : [])],
+    () => ["ZSCORE", k, m()],
+    () => ["ZMSCORE", k, m(), m()],
+    () => ["ZINCRBY", k, s(), m()],
+    () => ["ZCARD", k],
+    () => ["ZCOUNT", k, rng(), rng()],
+    () => [g.pick(["ZRANK", "ZREVRANK"]), k, m()],
+    () => [
+      "ZRANGE",
+      k,
+      g.pick(["0", "1", "-1", "-2"]),
+      g.pick(["-1", "2", "0", "10"]),
+      ...(g.chance(0.3) ? ["REV"] : []),
+      ...(g.chance(0.4) ? ["WITHSCORES"] : []),
+    ],
+    () => [
+      "ZRANGE",
+      k,
+      rng(),
+      rng(),
+      "BYSCORE",
+      ...(g.chance(0.3) ? ["REV"] : []),
+      ...lim(),
+      ...(g.chance(0.4) ? ["WITHSCORES"] : []),
+    ],
+    () => ["ZRANGE", k, lex(), lex(), "BYLEX", ...lim()],
+    () => ["ZRANGEBYSCORE", k, rng(), rng(), ...(g.chance(0.4) ? ["WITHSCORES"] : []), ...lim()],
+    () => ["ZREVRANGEBYSCORE", k, rng(), rng(), ...(g.chance(0.4) ? ["WITHSCORES"] : []), ...lim()],
+    () => ["ZRANGEBYLEX", k, lex(), lex(), ...lim()],
+    () => [
+      g.pick(["ZPOPMIN", "ZPOPMAX"]),
+      k,
+      ...(g.chance(0.4) ? [g.pick(["0", "1", "2", "10", "-1"])] : []),
+    ],
+    () => ["ZREMRANGEBYSCORE", k, rng(), rng()],
+    () => ["ZREMRANGEBYRANK", k, g.pick(["0", "1", "-1"]), g.pick(["0", "-1", "1"])],
+  ];
+  return { args: g.pick(cmds)(), compare: "exact" };
+}
+
+const FAMILIES: Record<Family, (g: Gen) => GenCommand> = {
+  string: stringCmd,
+  key: keyCmd,
+  hash: hashCmd,
+  list: listCmd,
+  set: setCmd,
+  zset: zsetCmd,
+};
+
+/** `count` commands from `seed`, drawn from `families`. */
+export function generate(seed: number, count: number, families: Family[]): GenCommand[] {
+  const g = new Gen(prng(seed));
+  const out: GenCommand[] = [];
+  for (let i = 0; i < count; i++) out.push(FAMILIES[g.pick(families)](g));
+  return out;
+}
