@@ -31,6 +31,8 @@ export class Progress {
   pending_snapshot = 0;
   /** Heard from within the last election timeout (check-quorum). */
   recent_active = false;
+  /** Highest leader tick echoed by this peer's heartbeat responses (-1: none). */
+  lease_ack_ticks = -1;
   /** In Probe: an append was sent and we wait for a reply or a heartbeat. */
   msg_app_flow_paused = false;
   /** Appends in flight (state Replicate). */

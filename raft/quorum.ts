@@ -20,12 +20,20 @@ export function majority(voter_count: number): number {
  * new: it returns +Infinity like etcd, callers clamp.
  */
 export function committedIndex(voters: readonly number[], acked: (id: number) => number): number {
-  if (voters.length === 0) return Number.POSITIVE_INFINITY;
-  const indexes = voters.map(acked);
-  indexes.sort((a, b) => b - a);
-  const result = indexes[majority(voters.length) - 1];
+  const result = quorumValue(voters, acked);
   assert(result >= 0, "committed index must be non-negative");
   return result;
+}
+
+/**
+ * The largest value v such that a majority of `voters` have value(id) >= v
+ * (+Infinity for an empty config).
+ */
+export function quorumValue(voters: readonly number[], value: (id: number) => number): number {
+  if (voters.length === 0) return Number.POSITIVE_INFINITY;
+  const values = voters.map(value);
+  values.sort((a, b) => b - a);
+  return values[majority(voters.length) - 1];
 }
 
 /** Counts `votes` (true = granted) among `voters`. */

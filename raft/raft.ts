@@ -15,7 +15,7 @@ import { assert } from "./assert.ts";
 import { type Config, validateConfig, type ValidConfig } from "./config.ts";
 import { NO_LIMIT_BYTES, RaftLog } from "./log.ts";
 import type { Progress } from "./progress.ts";
-import { VoteResult } from "./quorum.ts";
+import { quorumValue, VoteResult } from "./quorum.ts";
 import { ReadOnly } from "./read_only.ts";
 import { stepCandidate, stepFollower } from "./raft_follower.ts";
 import { stepLeader } from "./raft_leader.ts";
@@ -78,6 +78,9 @@ export type CampaignType = "pre_election" | "election" | "transfer";
 
 type StepFn = (r: Raft, m: Message) => ProposalDroppedError | null;
 
+/** Ticks of the lease given up for clock drift between nodes. */
+export const LEASE_MARGIN_TICKS = 1;
+
 /** Bound on pending read requests queued before the first commit of a term. */
 const MAX_PENDING_READ_INDEX_MESSAGES = 4096;
 
@@ -102,6 +105,10 @@ export class Raft {
   election_elapsed_ticks = 0;
   heartbeat_elapsed_ticks = 0;
   randomized_election_timeout_ticks = 0;
+  /** Ticks since this node became leader (stamped on heartbeats for the lease). */
+  leader_ticks = 0;
+  /** Set once this leader sent MsgTimeoutNow: lease reads stay off for the term. */
+  lease_revoked = false;
   readonly cfg: ValidConfig;
   private step_fn: StepFn = stepFollower;
   private tick_fn: () => void = () => this.tickElection();
@@ -213,7 +220,15 @@ export class Raft {
     const pr = this.trk.progress.get(to);
     assert(pr !== undefined, () => `no progress for ${to}`);
     const commit = Math.min(pr.match, this.raft_log.committed);
-    this.send(newMessage({ msg_type: MessageType.MsgHeartbeat, to, commit, context }));
+    // `index` carries the leader's tick count; the follower echoes it, which
+    // dates its promise not to vote for another leader (lease reads).
+    this.send(newMessage({
+      msg_type: MessageType.MsgHeartbeat,
+      to,
+      commit,
+      context,
+      index: this.leader_ticks,
+    }));
   }
 
   /** Sends appends to every other member. */
@@ -233,6 +248,8 @@ export class Raft {
 
   /** Sends MsgTimeoutNow: `to` campaigns at once (leadership transfer). */
   sendTimeoutNow(to: number): void {
+    // `to` will campaign past every follower's lease: ours is void from now on.
+    this.lease_revoked = true;
     this.send(newMessage({ msg_type: MessageType.MsgTimeoutNow, to }));
   }
 
@@ -315,6 +332,8 @@ export class Raft {
     this.step_fn = stepLeader;
     this.reset(this.term);
     this.tick_fn = () => this.tickHeartbeat();
+    this.leader_ticks = 0;
+    this.lease_revoked = false;
     this.lead = this.id;
     this.state = StateType.Leader;
     const pr = this.trk.progress.get(this.id);
@@ -360,6 +379,7 @@ export class Raft {
   }
 
   private tickHeartbeat(): void {
+    this.leader_ticks++;
     this.heartbeat_elapsed_ticks++;
     this.election_elapsed_ticks++;
     if (this.election_elapsed_ticks >= this.cfg.election_timeout_ticks) {
@@ -605,6 +625,27 @@ export class Raft {
     }
     if (best !== NONE && best_match === this.raft_log.lastIndex()) this.sendTimeoutNow(best);
     this.becomeFollower(this.term, NONE);
+  }
+
+  /**
+   * Lease reads: true while a quorum of voters acknowledged a heartbeat sent
+   * less than `election_timeout_ticks - LEASE_MARGIN_TICKS` ticks ago. Each
+   * such voter refuses votes (check_quorum) for an election timeout after it,
+   * so no other leader can exist yet — assuming ticks advance at the same
+   * rate everywhere (bounded clock drift) and a restarted node stays down for
+   * an election timeout. Off after a transfer started (MsgTimeoutNow).
+   */
+  hasLease(): boolean {
+    if (this.state !== StateType.Leader || this.lease_revoked || !this.cfg.check_quorum) {
+      return false;
+    }
+    const acked = quorumValue(
+      this.trk.voters,
+      (id) =>
+        id === this.id ? this.leader_ticks : (this.trk.progress.get(id)?.lease_ack_ticks ?? -1),
+    );
+    return acked >= 0 &&
+      this.leader_ticks < acked + this.cfg.election_timeout_ticks - LEASE_MARGIN_TICKS;
   }
 
   /** Releases reads queued before the leader committed an entry of its term. */

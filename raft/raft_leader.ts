@@ -131,10 +131,11 @@ function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
 function handleHeartbeatResponse(r: Raft, m: Message, pr: Progress): void {
   pr.recent_active = true;
   pr.msg_app_flow_paused = false;
+  pr.lease_ack_ticks = Math.max(pr.lease_ack_ticks, m.index);
   // Free one slot of a full window so a lost append cannot stall the follower.
   if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
   if (pr.match < r.raft_log.lastIndex()) r.sendAppend(m.from);
-  if (r.read_only.option !== ReadOnlyOption.Safe || m.context.byteLength === 0) return;
+  if (m.context.byteLength === 0) return;
   const acks = r.read_only.recvAck(m.from, m.context);
   if (acks === null) return;
   const votes = new Map<number, boolean>();
@@ -173,7 +174,8 @@ function readIndex(r: Raft, m: Message): void {
     r.queuePendingReadIndex(m);
     return;
   }
-  if (r.read_only.option === ReadOnlyOption.Safe) {
+  if (r.read_only.option === ReadOnlyOption.Safe || !r.hasLease()) {
+    // Without a valid lease, a lease-based read falls back to a heartbeat round.
     if (!r.read_only.addRequest(r.raft_log.committed, m)) return;
     r.read_only.recvAck(r.id, m.context);
     r.bcastHeartbeatWithCtx(m.context);

@@ -46,7 +46,10 @@ export class SafetyChecker {
       if (r.state !== StateType.Leader) continue;
       const prev = this.leader_of_term.get(r.term);
       if (prev !== undefined && prev !== r.id) {
-        throw new SafetyViolation("election safety", `term ${r.term} has leaders ${prev} and ${r.id}`);
+        throw new SafetyViolation(
+          "election safety",
+          `term ${r.term} has leaders ${prev} and ${r.id}`,
+        );
       }
       this.leader_of_term.set(r.term, r.id);
     }
@@ -139,7 +142,10 @@ export class SafetyChecker {
   /** Persisted hard state: term never decreases, one vote per term, commit never decreases. */
   checkHardState(node: number, prev: HardState, next: HardState): void {
     if (next.term < prev.term) {
-      throw new SafetyViolation("term monotonicity", `node ${node} term ${prev.term} -> ${next.term}`);
+      throw new SafetyViolation(
+        "term monotonicity",
+        `node ${node} term ${prev.term} -> ${next.term}`,
+      );
     }
     if (next.term === prev.term && prev.vote !== 0 && next.vote !== prev.vote) {
       throw new SafetyViolation(
@@ -148,7 +154,10 @@ export class SafetyChecker {
       );
     }
     if (next.commit < prev.commit) {
-      throw new SafetyViolation("commit monotonicity", `node ${node} commit ${prev.commit} -> ${next.commit}`);
+      throw new SafetyViolation(
+        "commit monotonicity",
+        `node ${node} commit ${prev.commit} -> ${next.commit}`,
+      );
     }
   }
 

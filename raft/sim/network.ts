@@ -80,7 +80,10 @@ export class SimNetwork {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const q = this.queue[mid];
-      if (q.deliver_at_step < p.deliver_at_step || (q.deliver_at_step === p.deliver_at_step && q.seq < p.seq)) {
+      if (
+        q.deliver_at_step < p.deliver_at_step ||
+        (q.deliver_at_step === p.deliver_at_step && q.seq < p.seq)
+      ) {
         lo = mid + 1;
       } else {
         hi = mid;

@@ -70,7 +70,9 @@ export interface SimStats {
 /** A run failed: the message carries the seed and the replay command. */
 export class SimFailure extends Error {
   constructor(readonly options: SimOptions, readonly step: number, readonly cause_error: unknown) {
-    const why = cause_error instanceof Error ? `${cause_error.name}: ${cause_error.message}` : String(cause_error);
+    const why = cause_error instanceof Error
+      ? `${cause_error.name}: ${cause_error.message}`
+      : String(cause_error);
     super(
       `raft sim failed at step ${step}: ${why}\n  seed=${options.seed} nodes=${options.nodes} steps=${options.steps}\n` +
         `  replay: deno task sim --seed ${options.seed} --nodes ${options.nodes} --steps ${options.steps}`,
@@ -93,6 +95,7 @@ interface SimNode {
   sm: SmState;
   persisted_hard_state: HardState;
   destroyed: boolean;
+  crashed_at_step: number;
 }
 
 interface Knobs {
@@ -122,7 +125,12 @@ export class Simulation {
   private readonly proposer_of = new Map<number, number>();
   private readonly acked = new Set<number>();
   private readonly pending_reads = new Map<string, number>();
-  private readonly snapshot_reports: { leader: number; incarnation: number; to: number; ok: boolean }[] = [];
+  private readonly snapshot_reports: {
+    leader: number;
+    incarnation: number;
+    to: number;
+    ok: boolean;
+  }[] = [];
   private next_proposal_id = 1;
   private next_read_id = 1;
   private next_node_id: number;
@@ -189,6 +197,7 @@ export class Simulation {
       sm: emptySm(storage.initialState().conf_state),
       persisted_hard_state: emptyHardState(),
       destroyed: false,
+      crashed_at_step: 0,
     };
     this.nodes.set(id, node);
     this.start(node);
@@ -255,25 +264,36 @@ export class Simulation {
     const reports = this.snapshot_reports.splice(0);
     for (const rep of reports) {
       const leader = this.nodes.get(rep.leader);
-      if (leader?.raw && leader.incarnation === rep.incarnation) leader.raw.reportSnapshot(rep.to, rep.ok);
+      if (leader?.raw && leader.incarnation === rep.incarnation) {
+        leader.raw.reportSnapshot(rep.to, rep.ok);
+      }
     }
     for (const p of this.net.due(this.now)) {
       const m = p.msg;
       const to = this.nodes.get(m.to);
       const ok = to !== undefined && to.raw !== null && this.net.connected(p.sender, m.to);
       if (m.msg_type === MessageType.MsgSnapshot) {
-        this.snapshot_reports.push({ leader: p.sender, incarnation: p.from_incarnation, to: m.to, ok });
+        this.snapshot_reports.push({
+          leader: p.sender,
+          incarnation: p.from_incarnation,
+          to: m.to,
+          ok,
+        });
       }
       if (!ok) {
         this.net.dropped_count++;
         if (m.msg_type === MessageType.MsgAppend && this.rng.chance(0.3)) {
           const from = this.nodes.get(p.sender);
-          if (from?.raw && from.incarnation === p.from_incarnation) from.raw.reportUnreachable(m.to);
+          if (from?.raw && from.incarnation === p.from_incarnation) {
+            from.raw.reportUnreachable(m.to);
+          }
         }
         continue;
       }
       this.net.delivered_count++;
-      if (this.options.trace) this.log(`deliver ${p.sender}->${m.to} ${msgTypeName(m.msg_type)} t${m.term}`);
+      if (this.options.trace) {
+        this.log(`deliver ${p.sender}->${m.to} ${msgTypeName(m.msg_type)} t${m.term}`);
+      }
       to.raw!.step(m);
     }
   }
@@ -322,19 +342,27 @@ export class Simulation {
 
   private traceReady(n: SimNode, rd: Ready): void {
     const r = n.raw!.raft;
-    if (rd.soft_state) this.log(`n${n.id} term ${r.term} state ${rd.soft_state.raft_state} lead ${rd.soft_state.lead}`);
+    if (rd.soft_state) {
+      this.log(
+        `n${n.id} term ${r.term} state ${rd.soft_state.raft_state} lead ${rd.soft_state.lead}`,
+      );
+    }
     if (rd.entries.length > 0) {
       this.log(`n${n.id} persist ${rd.entries.map((e) => `${e.index}@${e.term}`).join(",")}`);
     }
     if (rd.snapshot) this.log(`n${n.id} install snapshot ${snapIndex(rd.snapshot)}`);
     if (rd.hard_state) this.log(`n${n.id} hs ${JSON.stringify(rd.hard_state)}`);
     if (rd.committed_entries.length > 0) {
-      this.log(`n${n.id} apply ${rd.committed_entries.map((e) => `${e.index}@${e.term}`).join(",")}`);
+      this.log(
+        `n${n.id} apply ${rd.committed_entries.map((e) => `${e.index}@${e.term}`).join(",")}`,
+      );
     }
     for (const m of rd.messages) {
       const ents = m.entries.map((e) => `${e.index}@${e.term}`).join(",");
       this.log(
-        `n${n.id} -> ${m.to} ${msgTypeName(m.msg_type)} t${m.term} i${m.index} lt${m.log_term} c${m.commit} ` +
+        `n${n.id} -> ${m.to} ${
+          msgTypeName(m.msg_type)
+        } t${m.term} i${m.index} lt${m.log_term} c${m.commit} ` +
           `rej${m.reject ? 1 : 0} h${m.reject_hint} [${ents}]`,
       );
     }
@@ -358,12 +386,17 @@ export class Simulation {
 
   private apply(n: SimNode, e: Entry): void {
     const sm = n.sm;
-    assert(e.index === sm.applied_index + 1, () => `node ${n.id} applies ${e.index} after ${sm.applied_index}`);
+    assert(
+      e.index === sm.applied_index + 1,
+      () => `node ${n.id} applies ${e.index} after ${sm.applied_index}`,
+    );
     if (e.entry_type === EntryType.EntryConfChange) {
       const cc = decodeConfChange(e.data);
       this.log(`n${n.id} conf change ${cc.change_type} ${cc.node_id}`);
       sm.conf_state = cloneCs(n.raw!.applyConfChange(cc));
-      if (cc.change_type === ConfChangeType.RemoveNode && !sm.conf_state.nodes.includes(cc.node_id)) {
+      if (
+        cc.change_type === ConfChangeType.RemoveNode && !sm.conf_state.nodes.includes(cc.node_id)
+      ) {
         // The removed peer is destroyed (as a store would), once it is out of the config.
         const gone = this.nodes.get(cc.node_id);
         if (gone !== undefined) gone.destroyed = true;
@@ -449,13 +482,21 @@ export class Simulation {
     const none = new Uint8Array(0);
     let cc;
     if (cs.learners.length > 0) {
-      cc = { change_type: ConfChangeType.AddNode, node_id: this.rng.pick(cs.learners), context: none };
+      cc = {
+        change_type: ConfChangeType.AddNode,
+        node_id: this.rng.pick(cs.learners),
+        context: none,
+      };
     } else if (cs.nodes.length < this.options.nodes) {
       const id = this.spareNode(cs.nodes);
       if (id === null) return;
       cc = { change_type: ConfChangeType.AddLearnerNode, node_id: id, context: none };
     } else if (cs.nodes.length > 1) {
-      cc = { change_type: ConfChangeType.RemoveNode, node_id: this.rng.pick(cs.nodes), context: none };
+      cc = {
+        change_type: ConfChangeType.RemoveNode,
+        node_id: this.rng.pick(cs.nodes),
+        context: none,
+      };
     } else {
       return;
     }
@@ -465,7 +506,9 @@ export class Simulation {
   /** A fresh node (empty storage) not in `members`, created if needed. */
   private spareNode(members: number[]): number | null {
     for (const n of this.nodes.values()) {
-      if (!n.destroyed && !members.includes(n.id) && n.sm.conf_state.nodes.length === 0) return n.id;
+      if (!n.destroyed && !members.includes(n.id) && n.sm.conf_state.nodes.length === 0) {
+        return n.id;
+      }
     }
     if (this.next_node_id > this.options.nodes + MAX_EXTRA_NODES) return null;
     const id = this.next_node_id++;
@@ -489,14 +532,20 @@ export class Simulation {
       this.log("heal");
     }
     const crashed = [...this.nodes.values()].filter((n) => n.raw === null && !n.destroyed);
-    if (crashed.length < Math.floor(this.options.nodes / 2) && this.rng.chance(k.crash_probability)) {
+    if (
+      crashed.length < Math.floor(this.options.nodes / 2) && this.rng.chance(k.crash_probability)
+    ) {
       const victim = this.rng.pick(this.live());
       victim.raw = null;
+      victim.crashed_at_step = this.now;
       this.stats.crashes++;
       this.log(`n${victim.id} crash`);
     }
+    // Lease reads assume a restarted node stayed down for an election timeout
+    // (it forgets the lease it promised); other runs restart at any time.
+    const min_down = k.lease_reads ? 2 * ELECTION_TIMEOUT_TICKS * TICK_EVERY_STEPS : 0;
     for (const n of crashed) {
-      if (this.rng.chance(k.restart_probability)) {
+      if (this.now - n.crashed_at_step >= min_down && this.rng.chance(k.restart_probability)) {
         this.start(n);
         this.log(`n${n.id} restart hs ${JSON.stringify(n.persisted_hard_state)}`);
       }
@@ -525,11 +574,15 @@ export class Simulation {
     const l = this.leader();
     if (l === null) return false;
     const r = l.raw!.raft;
-    if (!r.committedEntryInCurrentTerm() || r.raft_log.committed !== r.raft_log.lastIndex()) return false;
+    if (!r.committedEntryInCurrentTerm() || r.raft_log.committed !== r.raft_log.lastIndex()) {
+      return false;
+    }
     const cs = r.trk.confState();
     for (const id of [...cs.nodes, ...cs.learners]) {
       const n = this.nodes.get(id);
-      if (n === undefined || n.raw === null || n.sm.applied_index !== r.raft_log.committed) return false;
+      if (n === undefined || n.raw === null || n.sm.applied_index !== r.raft_log.committed) {
+        return false;
+      }
     }
     return l.sm.applied_index === r.raft_log.committed;
   }
@@ -541,13 +594,19 @@ export class Simulation {
     for (const id of [...cs.nodes, ...cs.learners]) {
       const other = this.nodes.get(id)!.sm.ids;
       if (other.length !== ids.length || other.some((x, i) => x !== ids[i])) {
-        throw new SafetyViolation("state machine safety", `node ${id} applied a different sequence than leader ${l.id}`);
+        throw new SafetyViolation(
+          "state machine safety",
+          `node ${id} applied a different sequence than leader ${l.id}`,
+        );
       }
     }
     const applied = new Set(ids);
     for (const id of this.acked) {
       if (!applied.has(id)) {
-        throw new SafetyViolation("durability", `acknowledged proposal ${id} is not applied on the final members`);
+        throw new SafetyViolation(
+          "durability",
+          `acknowledged proposal ${id} is not applied on the final members`,
+        );
       }
     }
   }
