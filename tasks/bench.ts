@@ -11,6 +11,10 @@ const SUITES: Record<string, { script: string; about: string }> = {
     script: "store/engine/bench.ts",
     about: "file engine: group-committed sync writes, scans, reopen",
   },
+  grpc: {
+    script: "shared/grpc/bench.ts",
+    about: "gRPC between two processes: unary calls and batched streams",
+  },
 };
 
 /** Later suites, named so `bench db` says where it comes from instead of failing obscurely. */

@@ -3,7 +3,10 @@
  * microbenchmark: RawGet answers with the key as value. Prints `listening PORT`.
  * Usage: deno run -A echo_server.ts [max_calls_per_connection]
  */
+import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { startGrpcServer } from "../server.ts";
+
+type Batch = { requests: Array<{ raw_get?: { key: Uint8Array } }>; request_ids: number[] };
 
 const max_calls = Number(Deno.args[0] ?? "64");
 const server = await startGrpcServer({
@@ -16,6 +19,15 @@ const server = await startGrpcServer({
         call: { request: { key: Uint8Array } },
         cb: (err: null, res: object) => void,
       ) => cb(null, { value: call.request.key, not_found: false }),
+      BatchCommands: (stream: ServerDuplexStream<Batch, object>) => {
+        stream.on("data", (batch: Batch) => {
+          stream.write({
+            request_ids: batch.request_ids,
+            responses: batch.requests.map((r) => ({ raw_get: { value: r.raw_get?.key } })),
+          });
+        });
+        stream.on("end", () => stream.end());
+      },
     },
   }],
 });
