@@ -187,3 +187,46 @@ export class Network {
     });
   }
 }
+
+/** Deterministic text form of a value (Uint8Array as arrays) for comparisons. */
+export function show(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => x instanceof Uint8Array ? [...x] : x);
+}
+
+/** Asserts deep equality (by `show`). */
+export function expectEq(actual: unknown, expected: unknown, what: string): void {
+  const a = show(actual);
+  const e = show(expected);
+  assert(a === e, () => `${what}:\n  actual   ${a}\n  expected ${e}`);
+}
+
+/** Sorts messages by (to, type) for order-insensitive comparisons. */
+export function sortMsgs(msgs: Message[]): Message[] {
+  return [...msgs].sort((a, b) => a.to - b.to || a.msg_type - b.msg_type || a.index - b.index);
+}
+
+/** A leader's reply accepting an append. */
+export function acceptAndReply(m: Message): Message {
+  assert(m.msg_type === MessageType.MsgAppend, "acceptAndReply of a non-append");
+  return newMessage({
+    msg_type: MessageType.MsgAppendResponse,
+    from: m.to,
+    to: m.from,
+    term: m.term,
+    index: m.index + m.entries.length,
+  });
+}
+
+/** Leader: replicates and commits the no-op of its term, as etcd's commitNoopEntry. */
+export function commitNoopEntry(r: Raft, s: MemoryStorage): void {
+  r.bcastAppend();
+  for (const m of readMessages(r)) {
+    assert(
+      m.msg_type === MessageType.MsgAppend && m.entries.length === 1,
+      "expected the no-op append",
+    );
+    r.step(acceptAndReply(m));
+  }
+  readMessages(r);
+  persistAndApply(r, s);
+}
