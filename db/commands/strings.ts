@@ -162,12 +162,13 @@ async function incrBy(c: Call, key: Uint8Array, by: bigint): Promise<Reply> {
 
 async function incrByFloat(c: Call): Promise<Reply> {
   const [, key, incr_arg] = c.args;
-  const incr = parseLongDouble(str(incr_arg));
-  if (incr === null) return err(Errors.notFloat);
   return await runWrite(c.db, [key], async (t) => {
+    // Redis checks the type, then the stored value, then the increment.
     const v = await readString(t, key);
     const cur = v === null ? parseLongDouble("0") : parseLongDouble(str(v));
     if (cur === null) fail(Errors.notFloat);
+    const incr = parseLongDouble(str(incr_arg));
+    if (incr === null) fail(Errors.notFloat);
     if (cur === "inf" || incr === "inf") fail("ERR increment would produce NaN or Infinity");
     const next = addLongDouble(cur, incr);
     if (isOverflow(next)) fail("ERR increment would produce NaN or Infinity");

@@ -1,0 +1,88 @@
+/**
+ * Helpers shared by the collection types (hash, set, list, zset): creating a
+ * generation, saving metadata (an empty collection deletes its key, like
+ * Redis), reading all records of a generation, and the *SCAN cursor loop.
+ * @module
+ */
+import type { RawPair } from "../backend.ts";
+import { str } from "../encoding/bytes.ts";
+import { dataKey, dataPrefix, rangeEnd } from "../encoding/keys.ts";
+import { type Metadata, newMetadata, nextVersion, type RedisType } from "../encoding/metadata.ts";
+import { decodeCursor, encodeCursor } from "../keyspace.ts";
+import { array, bulk, err, Errors, type Reply } from "../resp/reply.ts";
+import { runRead, type Txn } from "../txn.ts";
+import { lower, numArg } from "./args.ts";
+import { globMatch } from "./glob.ts";
+import type { Call } from "./types.ts";
+
+/** Live metadata of `key` of `type`, or a fresh empty generation. */
+export async function openCollection(t: Txn, key: Uint8Array, type: RedisType): Promise<Metadata> {
+  return (await t.metaOf(key, type)) ?? newMetadata(type, nextVersion(t.now_ms));
+}
+
+/** Writes metadata, or deletes the key when the collection became empty. */
+export function saveCollection(t: Txn, key: Uint8Array, m: Metadata): void {
+  if (m.size < 0) throw new Error("collection size below zero");
+  if (m.size === 0) t.deleteKey(key);
+  else t.setMeta(key, m);
+}
+
+/** Every data record of the key's generation, as [sub key, value] in key order. */
+export async function allData(
+  t: Txn,
+  key: Uint8Array,
+  m: Metadata,
+): Promise<Array<[Uint8Array, Uint8Array]>> {
+  const prefix = dataPrefix(key, m.version);
+  const recs: RawPair[] = await t.scanAll(prefix, rangeEnd(prefix), m.size);
+  if (recs.length !== m.size) throw new Error(`metadata size ${m.size} != ${recs.length} records`);
+  return recs.map((r) => [r.key.subarray(prefix.length), r.value]);
+}
+
+/** Key of one sub-record. */
+export function subKey(key: Uint8Array, m: Metadata, sub: Uint8Array): Uint8Array {
+  return dataKey(key, m.version, sub);
+}
+
+/**
+ * HSCAN/SSCAN/ZSCAN: `render` turns the sub key and value of each record into
+ * reply items. The cursor encodes the last sub key returned.
+ */
+export function subScan(
+  c: Call,
+  type: RedisType,
+  render: (sub: Uint8Array, value: Uint8Array) => Reply[],
+): Promise<Reply> {
+  const key = c.args[1];
+  let after: Uint8Array | null;
+  try {
+    after = decodeCursor(str(c.args[2]));
+  } catch {
+    return Promise.resolve(err("ERR invalid cursor"));
+  }
+  let count = 10;
+  let pattern: Uint8Array | null = null;
+  for (let j = 3; j < c.args.length; j++) {
+    const a = lower(c.args[j]);
+    if (a === "count" && j + 1 < c.args.length) {
+      count = numArg(c.args[++j]);
+      if (count < 1) return Promise.resolve(err(Errors.syntax));
+    } else if (a === "match" && j + 1 < c.args.length) pattern = c.args[++j];
+    else return Promise.resolve(err(Errors.syntax));
+  }
+  return runRead(c.db, async (t) => {
+    const m = await t.metaOf(key, type);
+    if (!m) return array([bulk("0"), array([])]);
+    const prefix = dataPrefix(key, m.version);
+    const start = after ? dataKey(key, m.version, new Uint8Array([...after, 0])) : prefix;
+    const page = await t.scan(start, rangeEnd(prefix), Math.min(count, 10000));
+    const items: Reply[] = [];
+    for (const r of page) {
+      const sub = r.key.subarray(prefix.length);
+      if (!pattern || globMatch(pattern, sub)) items.push(...render(sub, r.value));
+    }
+    const done = page.length < Math.min(count, 10000);
+    const cursor = done ? "0" : encodeCursor(page[page.length - 1].key.subarray(prefix.length));
+    return array([bulk(cursor), array(items)]);
+  });
+}
