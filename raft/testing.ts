@@ -178,7 +178,8 @@ export class Network {
     this.ignored.clear();
   }
 
-  private filter(msgs: Message[]): Message[] {
+  /** Applies drops, cuts and ignores to outgoing messages. */
+  filter(msgs: Message[]): Message[] {
     return msgs.filter((m) => {
       if (this.ignored.has(m.msg_type)) return false;
       assert(m.msg_type !== MessageType.MsgHup, "MsgHup must never be sent");
@@ -229,4 +230,22 @@ export function commitNoopEntry(r: Raft, s: MemoryStorage): void {
   }
   readMessages(r);
   persistAndApply(r, s);
+}
+
+/** Ticks every live peer `ticks` times, delivering what each tick produces. */
+export function tickAll(nt: Network, ticks: number): void {
+  for (let t = 0; t < ticks; t++) {
+    for (const p of nt.peers.values()) {
+      if (p === null) continue;
+      p.tick();
+      nt.send(...nt.filter(readMessages(p)));
+    }
+  }
+}
+
+/** Ids of the peers that are leaders. */
+export function leaders(nt: Network): number[] {
+  const out: number[] = [];
+  for (const [id, p] of nt.peers) if (p !== null && p.state === 2) out.push(id);
+  return out;
 }
