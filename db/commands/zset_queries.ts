@@ -1,0 +1,247 @@
+/**
+ * Sorted-set range commands: ZRANGE (BYSCORE/BYLEX/REV/LIMIT/WITHSCORES),
+ * ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX, ZCOUNT, ZREMRANGEBYSCORE,
+ * ZREMRANGEBYRANK — parsed in Redis 7.0's order with its error texts.
+ * @module
+ */
+import { RedisType } from "../encoding/metadata.ts";
+import { array, bulk, err, Errors, int, type Reply } from "../resp/reply.ts";
+import { runRead, runWrite } from "../txn.ts";
+import { intArg, lower, numArg } from "./args.ts";
+import { saveCollection } from "./collection.ts";
+import {
+  type Entry,
+  gteMin,
+  lexGteMin,
+  lexLteMax,
+  lteMax,
+  parseLexRange,
+  parseScoreRange,
+  rankRange,
+  selectRange,
+} from "./zset_range.ts";
+import { delMember, loadZset, scoreReply } from "./zset_store.ts";
+import { type Call, type CommandSpec, spec } from "./types.ts";
+
+const Z = RedisType.ZSet;
+type RangeType = "rank" | "score" | "lex";
+
+interface RangeReq {
+  type: RangeType;
+  rev: boolean;
+  withscores: boolean;
+  offset: number;
+  count: number;
+}
+
+/** Parses the options after key/min/max (zrangeGenericCommand step 1). */
+function parseRangeOptions(
+  c: Call,
+  preset: { type: RangeType | null; rev: boolean | null },
+): RangeReq {
+  let type = preset.type, rev = preset.rev;
+  let withscores = false, offset = 0, count = -1;
+  for (let j = 4; j < c.args.length; j++) {
+    const a = lower(c.args[j]);
+    const left = c.args.length - j - 1;
+    if (a === "withscores") withscores = true;
+    else if (a === "limit" && left >= 2) {
+      offset = numArg(c.args[j + 1]);
+      count = numArg(c.args[j + 2]);
+      j += 2;
+    } else if (rev === null && a === "rev") rev = true;
+    else if (type === null && a === "bylex") type = "lex";
+    else if (type === null && a === "byscore") type = "score";
+    else throw err(Errors.syntax);
+  }
+  return { type: type ?? "rank", rev: rev ?? false, withscores, offset, count };
+}
+
+function renderRange(c: Call, es: Entry[], withscores: boolean): Reply {
+  if (!withscores) return array(es.map((e) => bulk(e.member)));
+  if (c.conn.resp === 3) return array(es.map((e) => array([bulk(e.member), scoreReply(e.score)])));
+  return array(es.flatMap((e) => [bulk(e.member), scoreReply(e.score)]));
+}
+
+function zrangeGeneric(
+  c: Call,
+  preset: { type: RangeType | null; rev: boolean | null },
+): Promise<Reply> | Reply {
+  let r: RangeReq;
+  try {
+    r = parseRangeOptions(c, preset);
+  } catch (e) {
+    return e as Reply;
+  }
+  if (r.count !== -1 && r.type === "rank") {
+    return err(
+      "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+    );
+  }
+  if (r.withscores && r.type === "lex") {
+    return err("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+  }
+  let [lo, hi] = [c.args[2], c.args[3]];
+  if (r.rev && r.type !== "rank") [lo, hi] = [hi, lo];
+  let pick: (es: Entry[]) => number[];
+  if (r.type === "rank") {
+    const start = numArg(lo), end = numArg(hi);
+    pick = (es) => {
+      const rr = rankRange(start, end, es.length);
+      if (!rr) return [];
+      const idx = Array.from({ length: rr[1] - rr[0] + 1 }, (_, i) => rr[0] + i);
+      return r.rev ? idx.map((i) => es.length - 1 - i) : idx;
+    };
+  } else if (r.type === "score") {
+    const sr = parseScoreRange(lo, hi);
+    if (!sr) return err("ERR min or max is not a float");
+    pick = (es) =>
+      selectRange(
+        es.length,
+        (i) => gteMin(es[i].score, sr),
+        (i) => lteMax(es[i].score, sr),
+        r.rev,
+        r.offset,
+        r.count,
+      );
+  } else {
+    const lr = parseLexRange(lo, hi);
+    if (!lr) return err("ERR min or max not valid string range item");
+    pick = (es) =>
+      selectRange(
+        es.length,
+        (i) => lexGteMin(es[i].member, lr),
+        (i) => lexLteMax(es[i].member, lr),
+        r.rev,
+        r.offset,
+        r.count,
+      );
+  }
+  return runRead(c.db, async (t) => {
+    const es = await loadZset(t, c.args[1], await t.metaOf(c.args[1], Z));
+    return renderRange(c, pick(es).map((i) => es[i]), r.withscores);
+  });
+}
+
+function zcount(c: Call): Promise<Reply> | Reply {
+  const sr = parseScoreRange(c.args[2], c.args[3]);
+  if (!sr) return err("ERR min or max is not a float");
+  return runRead(c.db, async (t) => {
+    const es = await loadZset(t, c.args[1], await t.metaOf(c.args[1], Z));
+    return int(
+      selectRange(
+        es.length,
+        (i) => gteMin(es[i].score, sr),
+        (i) => lteMax(es[i].score, sr),
+        false,
+        0,
+        -1,
+      ).length,
+    );
+  });
+}
+
+function zremrange(c: Call, by: "score" | "rank"): Promise<Reply> | Reply {
+  const key = c.args[1];
+  let pick: (es: Entry[]) => number[];
+  if (by === "score") {
+    const sr = parseScoreRange(c.args[2], c.args[3]);
+    if (!sr) return err("ERR min or max is not a float");
+    pick = (es) =>
+      selectRange(
+        es.length,
+        (i) => gteMin(es[i].score, sr),
+        (i) => lteMax(es[i].score, sr),
+        false,
+        0,
+        -1,
+      );
+  } else {
+    const start = Number(intArg(c.args[2])), end = Number(intArg(c.args[3]));
+    pick = (es) => {
+      const rr = rankRange(start, end, es.length);
+      return rr ? Array.from({ length: rr[1] - rr[0] + 1 }, (_, i) => rr[0] + i) : [];
+    };
+  }
+  return runWrite(c.db, [key], async (t) => {
+    const found = await t.metaOf(key, Z);
+    if (!found) return int(0);
+    const m = { ...found };
+    const es = await loadZset(t, key, found);
+    const idx = pick(es);
+    for (const i of idx) delMember(t, key, m, es[i]);
+    m.size -= idx.length;
+    if (idx.length > 0) saveCollection(t, key, m);
+    return int(idx.length);
+  });
+}
+
+/** Range command table rows. */
+export function zrangeCommands(): CommandSpec[] {
+  return [
+    spec(
+      "zrange",
+      -4,
+      "readonly",
+      [1, 1, 1],
+      "sortedset",
+      "Range by rank, score or lex",
+      (c) => zrangeGeneric(c, { type: null, rev: null }),
+    ),
+    spec(
+      "zrangebyscore",
+      -4,
+      "readonly",
+      [1, 1, 1],
+      "sortedset",
+      "Range by score",
+      (c) => zrangeGeneric(c, { type: "score", rev: false }),
+    ),
+    spec(
+      "zrevrangebyscore",
+      -4,
+      "readonly",
+      [1, 1, 1],
+      "sortedset",
+      "Reverse range by score",
+      (c) => zrangeGeneric(c, { type: "score", rev: true }),
+    ),
+    spec(
+      "zrangebylex",
+      -4,
+      "readonly",
+      [1, 1, 1],
+      "sortedset",
+      "Range by lex",
+      (c) => zrangeGeneric(c, { type: "lex", rev: false }),
+    ),
+    spec(
+      "zrevrange",
+      -4,
+      "readonly",
+      [1, 1, 1],
+      "sortedset",
+      "Reverse range by rank",
+      (c) => zrangeGeneric(c, { type: "rank", rev: true }),
+    ),
+    spec("zcount", 4, "readonly fast", [1, 1, 1], "sortedset", "Count in a score range", zcount),
+    spec(
+      "zremrangebyscore",
+      4,
+      "write",
+      [1, 1, 1],
+      "sortedset",
+      "Remove a score range",
+      (c) => zremrange(c, "score"),
+    ),
+    spec(
+      "zremrangebyrank",
+      4,
+      "write",
+      [1, 1, 1],
+      "sortedset",
+      "Remove a rank range",
+      (c) => zremrange(c, "rank"),
+    ),
+  ];
+}

@@ -1,0 +1,44 @@
+/**
+ * Reading and writing sorted-set members (data record + score-index record).
+ * @module
+ */
+import { scoreKey } from "../encoding/keys.ts";
+import { decodeF64, encodeF64 } from "../encoding/float.ts";
+import type { Metadata } from "../encoding/metadata.ts";
+import { double, type Reply } from "../resp/reply.ts";
+import type { Txn } from "../txn.ts";
+import { allData, subKey } from "./collection.ts";
+import { type Entry, sortEntries } from "./zset_range.ts";
+
+/** All entries of a zset in (score, member) order. */
+export async function loadZset(t: Txn, key: Uint8Array, m: Metadata | null): Promise<Entry[]> {
+  if (!m) return [];
+  const recs = await allData(t, key, m);
+  return sortEntries(recs.map(([member, v]) => ({ member, score: decodeF64(v) })));
+}
+
+/** Writes a member's score (replacing `old` in the index). */
+export function putMember(
+  t: Txn,
+  key: Uint8Array,
+  m: Metadata,
+  member: Uint8Array,
+  old: number | null,
+  score: number,
+): void {
+  if (Number.isNaN(score)) throw new Error("NaN score reached the writer");
+  if (old !== null) t.del(scoreKey(key, m.version, old, member));
+  t.put(scoreKey(key, m.version, score, member), new Uint8Array(0));
+  t.put(subKey(key, m, member), encodeF64(score));
+}
+
+/** Removes a member's two records. */
+export function delMember(t: Txn, key: Uint8Array, m: Metadata, e: Entry): void {
+  t.del(scoreKey(key, m.version, e.score, e.member));
+  t.del(subKey(key, m, e.member));
+}
+
+/** A reply for a score: a double (bulk string in RESP2). */
+export function scoreReply(s: number): Reply {
+  return double(s);
+}
