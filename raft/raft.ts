@@ -40,7 +40,7 @@ export const StateType = { Follower: 0, Candidate: 1, Leader: 2, PreCandidate: 3
 export type StateType = typeof StateType[keyof typeof StateType];
 
 /** Context of a vote request sent on a leadership transfer: it bypasses the leader lease. */
-export const CAMPAIGN_TRANSFER = new Uint8Array([
+export const CAMPAIGN_TRANSFER: Uint8Array = new Uint8Array([
   0x43,
   0x61,
   0x6d,

@@ -22,7 +22,7 @@ import { assert } from "./assert.ts";
 import type { Config } from "./config.ts";
 import { encodeConfChange } from "./conf_change_codec.ts";
 import type { ProgressState } from "./progress.ts";
-import { ProposalDroppedError, Raft, type ReadState, StateType } from "./raft.ts";
+import { type ProposalDroppedError, Raft, type ReadState, StateType } from "./raft.ts";
 import {
   hardStateEqual,
   isEmptySnap,

@@ -16,9 +16,9 @@ export class ProgressTracker {
   /** Non-voting members (sorted ascending). */
   learners: number[] = [];
   /** Progress of every member, voters and learners. */
-  readonly progress = new Map<number, Progress>();
+  readonly progress: Map<number, Progress> = new Map();
   /** Votes received in the current election (true = granted). */
-  readonly votes = new Map<number, boolean>();
+  readonly votes: Map<number, boolean> = new Map();
 
   constructor(readonly max_inflight_msgs: number, readonly max_inflight_bytes: number) {}
 

@@ -467,7 +467,7 @@ export class Simulation {
     if (this.rng.chance(k.conf_change_probability)) this.proposeConfChange();
     if (this.rng.chance(k.transfer_probability)) {
       const l = this.leader();
-      const voters = l?.raw!.raft.trk.voters.filter((v) => v !== l.id) ?? [];
+      const voters = l === null ? [] : l.raw!.raft.trk.voters.filter((v) => v !== l.id);
       if (l !== null && voters.length > 0) {
         l.raw!.transferLeader(this.rng.pick(voters));
         this.stats.transfers++;
