@@ -17,7 +17,6 @@ import {
   Errors,
   int,
   map,
-  NULL,
   OK,
   type Reply,
   simple,
