@@ -132,6 +132,14 @@ export class MemoryBackend implements Backend {
   }
 
   batch(mutations: Mutation[], preconditions: Precondition[]): Promise<BatchOutcome> {
+    try {
+      return Promise.resolve(this.batchSync(mutations, preconditions));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private batchSync(mutations: Mutation[], preconditions: Precondition[]): BatchOutcome {
     const keys = [
       ...mutations.map((m) => latin1(m.key)),
       ...preconditions.map((p) => latin1(p.key)),
@@ -144,12 +152,12 @@ export class MemoryBackend implements Backend {
     for (let i = 0; i < preconditions.length; i++) {
       if (!this.holds(preconditions[i])) {
         this.stats.precondition_failures++;
-        return Promise.resolve({ ok: false, precondition_failed: true, failed_index: i });
+        return { ok: false, precondition_failed: true, failed_index: i };
       }
     }
     for (const m of mutations) this.apply(m);
     this.stats.batches++;
-    return Promise.resolve({ ok: true });
+    return { ok: true };
   }
 
   private holds(p: Precondition): boolean {
