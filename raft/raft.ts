@@ -10,7 +10,7 @@
  * @module
  */
 import type { ConfChange, ConfState, Entry, HardState, Message } from "@eraft/proto/gen/eraftpb.ts";
-import { ConfChangeType, EntryType, MessageType } from "@eraft/proto/gen/eraftpb.ts";
+import { EntryType, MessageType } from "@eraft/proto/gen/eraftpb.ts";
 import { assert } from "./assert.ts";
 import { type Config, validateConfig, type ValidConfig } from "./config.ts";
 import { NO_LIMIT_BYTES, RaftLog } from "./log.ts";
@@ -19,6 +19,7 @@ import { quorumValue, VoteResult } from "./quorum.ts";
 import { ReadOnly } from "./read_only.ts";
 import { stepCandidate, stepFollower } from "./raft_follower.ts";
 import { stepLeader } from "./raft_leader.ts";
+import { applyConfChange } from "./raft_conf.ts";
 import { ProgressTracker } from "./tracker.ts";
 import {
   bytesEqual,
@@ -570,61 +571,10 @@ export class Raft {
 
   /**
    * Applies a committed single-step membership change and returns the new
-   * membership. Removing the last voter is ignored (deterministically on all
-   * nodes). A leader that removes itself steps down.
+   * membership (see raft_conf.ts).
    */
   applyConfChange(cc: ConfChange): ConfState {
-    const id = cc.node_id;
-    assert(id !== NONE, "conf change for node id 0");
-    const next = this.raft_log.lastIndex() + 1;
-    switch (cc.change_type) {
-      case ConfChangeType.AddNode:
-        this.trk.addMember(id, false, next);
-        break;
-      case ConfChangeType.AddLearnerNode:
-        this.trk.addMember(id, true, next);
-        break;
-      case ConfChangeType.RemoveNode:
-        if (this.trk.voters.length === 1 && this.trk.voters[0] === id) break;
-        this.trk.removeMember(id);
-        break;
-    }
-    this.is_learner = this.trk.learners.includes(this.id);
-    if (this.state === StateType.Leader) this.leaderAfterConfChange(cc);
-    return this.trk.confState();
-  }
-
-  private leaderAfterConfChange(cc: ConfChange): void {
-    const id = cc.node_id;
-    if (!this.trk.progress.has(this.id)) {
-      this.stepDownAfterRemoval();
-      return;
-    }
-    if (this.lead_transferee !== NONE && !this.trk.isVoter(this.lead_transferee)) {
-      this.abortLeaderTransfer();
-    }
-    // A smaller quorum may commit more; a new member gets probed at once.
-    if (this.maybeCommit()) this.bcastAppend();
-    else if (id !== this.id && this.trk.progress.has(id)) this.sendAppend(id);
-  }
-
-  /**
-   * The leader applied its own removal: tell the others the commit index, hand
-   * over to the most caught-up voter if there is one, then step down.
-   */
-  private stepDownAfterRemoval(): void {
-    this.bcastAppend();
-    let best = NONE;
-    let best_match = -1;
-    for (const id of this.trk.voters) {
-      const m = this.trk.progress.get(id)?.match ?? 0;
-      if (m > best_match) {
-        best = id;
-        best_match = m;
-      }
-    }
-    if (best !== NONE && best_match === this.raft_log.lastIndex()) this.sendTimeoutNow(best);
-    this.becomeFollower(this.term, NONE);
+    return applyConfChange(this, cc);
   }
 
   /**

@@ -19,6 +19,7 @@ import { ReadOnlyOption } from "../read_only.ts";
 import { RawNode, type Ready } from "../raw_node.ts";
 import { bytesKey, emptyHardState, isEmptySnap, msgTypeName, snapIndex } from "../util.ts";
 import { SafetyChecker, SafetyViolation } from "./checker.ts";
+import { bootstrapStorage, type Knobs, randomKnobs } from "./knobs.ts";
 import { SimNetwork } from "./network.ts";
 import {
   cloneCs,
@@ -96,23 +97,6 @@ interface SimNode {
   persisted_hard_state: HardState;
   destroyed: boolean;
   crashed_at_step: number;
-}
-
-interface Knobs {
-  pre_vote: boolean;
-  check_quorum: boolean;
-  lease_reads: boolean;
-  max_inflight_msgs: number;
-  max_size_per_msg_bytes: number;
-  compact_threshold: number;
-  propose_probability: number;
-  conf_change_probability: number;
-  transfer_probability: number;
-  read_probability: number;
-  partition_probability: number;
-  heal_probability: number;
-  crash_probability: number;
-  restart_probability: number;
 }
 
 /** The simulator. `run()` returns stats or throws SimFailure. */
@@ -610,42 +594,6 @@ export class Simulation {
       }
     }
   }
-}
-
-/**
- * Storage of an initial member: the membership lives in a snapshot at index 1
- * (as a store bootstraps a region), so a node added later, with an empty log,
- * is caught up by snapshot and learns the whole membership.
- */
-function bootstrapStorage(voters: number[]): MemoryStorage {
-  const s = new MemoryStorage();
-  const cs = { nodes: [...voters], learners: [] };
-  const sm = emptySm(cs);
-  sm.applied_index = 1;
-  sm.applied_term = 1;
-  s.applySnapshot({ data: encodeSm(sm), metadata: { conf_state: cs, index: 1, term: 1 } });
-  s.setHardState({ term: 1, vote: 0, commit: 1 });
-  return s;
-}
-
-function randomKnobs(rng: Prng): Knobs {
-  const check_quorum = rng.chance(0.8);
-  return {
-    pre_vote: rng.chance(0.8),
-    check_quorum,
-    lease_reads: check_quorum && rng.chance(0.2),
-    max_inflight_msgs: 1 + rng.intBelow(8),
-    max_size_per_msg_bytes: 1 + rng.intBelow(200),
-    compact_threshold: 3 + rng.intBelow(40),
-    propose_probability: 0.05 + rng.nextFloat() * 0.25,
-    conf_change_probability: rng.nextFloat() * 0.01,
-    transfer_probability: rng.nextFloat() * 0.01,
-    read_probability: rng.nextFloat() * 0.05,
-    partition_probability: rng.nextFloat() * 0.01,
-    heal_probability: 0.005 + rng.nextFloat() * 0.03,
-    crash_probability: rng.nextFloat() * 0.005,
-    restart_probability: 0.005 + rng.nextFloat() * 0.05,
-  };
 }
 
 /** Runs one seed; returns stats or throws SimFailure (its message has the replay command). */
