@@ -16,6 +16,8 @@ import { encodeCommand, encodeFrame, type Frame, RespClient } from "./testing/re
 const SEEDS = Number(Deno.env.get("DIFF_SEEDS") ?? "24");
 const COMMANDS_PER_SEED = Number(Deno.env.get("DIFF_COMMANDS") ?? "400");
 const ONLY_SEED = Deno.env.get("DIFF_SEED");
+/** Seeds divisible by this run in RESP3 (0 = never). */
+const RESP3_EVERY = Number(Deno.env.get("DIFF_RESP3_EVERY") ?? "3");
 const FAMILIES = (Deno.env.get("DIFF_FAMILIES") ?? "string,key,hash,list,set,zset").split(
   ",",
 ) as Family[];
@@ -56,6 +58,11 @@ async function runSeed(seed: number, eraft_port: number, redis_port: number): Pr
   try {
     await a.call("FLUSHALL");
     await b.call("FLUSHALL");
+    if (RESP3_EVERY > 0 && seed % RESP3_EVERY === 0) {
+      // Every few seeds run in RESP3 (the HELLO replies differ in id/version).
+      await a.call("HELLO", "3");
+      await b.call("HELLO", "3");
+    }
     const cmds = generate(seed, COMMANDS_PER_SEED, FAMILIES);
     for (let i = 0; i < cmds.length; i++) {
       const { args, compare } = cmds[i];
