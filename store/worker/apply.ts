@@ -1,0 +1,262 @@
+/**
+ * Applying committed Raft entries of one region to the worker's KV engine.
+ * Each entry becomes one atomic write batch that also carries the region's
+ * new apply state, so data and apply index can never disagree after a crash.
+ * Preconditions and client-request deduplication are checked here, at apply
+ * time, on every replica alike — the state machine stays deterministic.
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { Entry } from "@eraft/proto/gen/eraftpb.ts";
+import { ConfChangeType, EntryType } from "@eraft/proto/gen/eraftpb.ts";
+import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
+import { MutationOp, PreconditionKind } from "@eraft/proto/gen/kvrpcpb.ts";
+import type * as metapb from "@eraft/proto/gen/metapb.ts";
+import type * as raft_cmdpb from "@eraft/proto/gen/raft_cmdpb.ts";
+import { decodeConfChange } from "@eraft/raft";
+import { compareBytes } from "@eraft/shared/bytes";
+import type { WriteBatch } from "../engine/mod.ts";
+import type { WorkerEngines } from "../engine/engines.ts";
+import type { WorkerResponse } from "../protocol.ts";
+import {
+  applyStateKey,
+  dataCf,
+  decodeCmd,
+  decodeTaggedValue,
+  dedupKey,
+  encodeApplyState,
+  encodeRegionState,
+  encodeTaggedValue,
+  regionStateKey,
+} from "./codec.ts";
+import { type Peer, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from "./peer.ts";
+import { epochNotMatch, keyNotInRegion, staleCommand } from "./region_errors.ts";
+
+/** What applying needs from the worker. */
+export interface ApplyHost {
+  readonly engines: WorkerEngines;
+  respond(id: number, res: WorkerResponse): void;
+  /** A split produced `region` (the right half) on this store. */
+  createSplitPeer(region: metapb.Region, parent: Peer): void;
+  /** This replica was removed from its region: delete it. */
+  destroyPeer(peer: Peer): void;
+  /** The region's range, epoch or peers changed. */
+  regionChanged(peer: Peer): void;
+}
+
+/** Applies `entries` (committed, ascending) to the region and answers their proposals. */
+export function applyEntries(host: ApplyHost, peer: Peer, entries: readonly Entry[]): void {
+  for (const entry of entries) {
+    if (peer.destroyed) return;
+    if (entry.index <= peer.applied_index) continue;
+    assert.equal(entry.index, peer.applied_index + 1, `region ${peer.region_id}: apply gap`);
+    const res = applyEntry(host, peer, entry);
+    answerProposals(host, peer, entry, res);
+  }
+}
+
+function answerProposals(host: ApplyHost, peer: Peer, entry: Entry, res: WorkerResponse): void {
+  for (const p of peer.takeProposalsUpTo(entry.index)) {
+    if (p.index === entry.index && p.term === entry.term) host.respond(p.id, res);
+    else host.respond(p.id, { region_error: staleCommand(peer.region_id) });
+  }
+}
+
+function applyEntry(host: ApplyHost, peer: Peer, entry: Entry): WorkerResponse {
+  const batch = host.engines.kv.newBatch();
+  let res: WorkerResponse = {};
+  let after: (() => void) | null = null;
+  if (entry.entry_type === EntryType.EntryConfChange) {
+    [res, after] = applyConfChange(host, peer, entry, batch);
+  } else if (entry.data.length > 0) {
+    const cmd = decodeCmd(entry.data);
+    if (cmd.admin_request) [res, after] = applyAdmin(host, peer, cmd, batch);
+    else res = applyWrite(host, peer, cmd, batch, entry.index);
+  }
+  peer.apply_state = { ...peer.apply_state, applied_index: entry.index };
+  batch.put("raft", applyStateKey(peer.region_id), encodeApplyState(peer.apply_state));
+  host.engines.kv.write(batch);
+  after?.();
+  return res;
+}
+
+function checkVersion(peer: Peer, header: raft_cmdpb.RaftRequestHeader | null | undefined) {
+  const epoch = header?.region_epoch;
+  const current = peer.region.region_epoch!;
+  if (epoch && (epoch.version !== 0 || epoch.conf_ver !== 0) && epoch.version !== current.version) {
+    return epochNotMatch(
+      `region ${peer.region_id} epoch version ${current.version}, request has ${epoch.version}`,
+      [peer.region],
+    );
+  }
+  return null;
+}
+
+function keysOutside(peer: Peer, cmd: raft_cmdpb.RaftCmdRequest): Uint8Array | null {
+  for (const m of cmd.mutations) if (!peer.containsKey(m.key)) return m.key;
+  for (const p of cmd.preconditions) if (!peer.containsKey(p.key)) return p.key;
+  return null;
+}
+
+function applyWrite(
+  host: ApplyHost,
+  peer: Peer,
+  cmd: raft_cmdpb.RaftCmdRequest,
+  batch: WriteBatch,
+  index: number,
+): WorkerResponse {
+  const epoch_error = checkVersion(peer, cmd.header);
+  if (epoch_error) return { region_error: epoch_error };
+  const outside = keysOutside(peer, cmd);
+  if (outside) return { region_error: keyNotInRegion(outside, peer.region) };
+  const request_id = cmd.header?.request_id ?? 0;
+  const kv = host.engines.kv;
+  if (request_id !== 0 && kv.get("raft", dedupKey(peer.region_id, request_id)) !== undefined) {
+    return {}; // a retry of a request already applied: answer as the first time
+  }
+  for (const [i, p] of cmd.preconditions.entries()) {
+    if (!preconditionHolds(host, p)) return { precondition_failed: true, failed_index: i };
+  }
+  for (const m of cmd.mutations) addMutation(peer, m, batch);
+  if (request_id !== 0) {
+    const at = new Uint8Array(8);
+    new DataView(at.buffer).setBigUint64(0, BigInt(index));
+    batch.put("raft", dedupKey(peer.region_id, request_id), at);
+  }
+  return {};
+}
+
+function preconditionHolds(host: ApplyHost, p: kvrpcpb.Precondition): boolean {
+  const cf = dataCf(p.cf);
+  assert(cf !== null, `precondition on unknown cf ${p.cf}`);
+  const stored = host.engines.kv.get(cf, p.key);
+  switch (p.kind) {
+    case PreconditionKind.NotExists:
+      return stored === undefined;
+    case PreconditionKind.Exists:
+      return stored !== undefined;
+    default:
+      return stored !== undefined && compareBytes(decodeTaggedValue(stored).value, p.value) === 0;
+  }
+}
+
+function addMutation(peer: Peer, m: kvrpcpb.Mutation, batch: WriteBatch): void {
+  const cf = dataCf(m.cf);
+  assert(cf !== null, `mutation on unknown cf ${m.cf}`);
+  if (m.op === MutationOp.Put) batch.put(cf, m.key, encodeTaggedValue(m.type, m.value));
+  else if (m.op === MutationOp.Delete) batch.delete(cf, m.key);
+  else {
+    // Never past the region's end, whatever the client sent.
+    const region_end = peer.region.end_key;
+    let end = m.end_key;
+    if (region_end.length > 0 && (end.length === 0 || compareBytes(end, region_end) > 0)) {
+      end = region_end;
+    }
+    batch.deleteRange(cf, m.key, end); // an empty end is the end of the cf
+  }
+}
+
+type Applied = [WorkerResponse, (() => void) | null];
+
+function applyAdmin(
+  host: ApplyHost,
+  peer: Peer,
+  cmd: raft_cmdpb.RaftCmdRequest,
+  batch: WriteBatch,
+): Applied {
+  const admin = cmd.admin_request!;
+  if (admin.compact_log) return applyCompactLog(host, peer, admin.compact_log);
+  if (admin.split) {
+    const epoch_error = checkVersion(peer, cmd.header);
+    if (epoch_error) return [{ region_error: epoch_error }, null];
+    return applySplit(host, peer, admin.split, batch);
+  }
+  return [{ error: `unsupported admin command ${admin.cmd_type}` }, null];
+}
+
+function applyCompactLog(host: ApplyHost, peer: Peer, req: raft_cmdpb.CompactLogRequest): Applied {
+  const truncated = peer.apply_state.truncated_state ?? { index: 0, term: 0 };
+  if (req.compact_index <= truncated.index || req.compact_index > peer.applied_index) {
+    return [{}, null];
+  }
+  peer.apply_state = {
+    ...peer.apply_state,
+    truncated_state: { index: req.compact_index, term: req.compact_term },
+  };
+  const compact = () =>
+    host.engines.raft.compact(peer.region_id, req.compact_index, req.compact_term);
+  return [{}, compact];
+}
+
+function applySplit(
+  host: ApplyHost,
+  peer: Peer,
+  req: raft_cmdpb.SplitRequest,
+  batch: WriteBatch,
+): Applied {
+  const region = peer.region;
+  const key = req.split_key;
+  const inside = compareBytes(key, region.start_key) > 0 &&
+    (region.end_key.length === 0 || compareBytes(key, region.end_key) < 0);
+  if (!inside) return [{ region_error: keyNotInRegion(key, region) }, null];
+  if (req.new_peer_ids.length !== region.peers.length) {
+    return [{
+      error: `split needs ${region.peers.length} new peer ids, got ${req.new_peer_ids.length}`,
+    }, null];
+  }
+  const version = region.region_epoch!.version + 1;
+  const epoch = { conf_ver: region.region_epoch!.conf_ver, version };
+  const right: metapb.Region = {
+    id: req.new_region_id,
+    start_key: key,
+    end_key: region.end_key,
+    region_epoch: epoch,
+    peers: region.peers.map((p, i) => ({ ...p, id: req.new_peer_ids[i] })),
+  };
+  const left: metapb.Region = { ...region, end_key: key, region_epoch: { ...epoch } };
+  peer.region = left;
+  peer.invalidateSnapshotCache();
+  batch.put("raft", regionStateKey(left.id), encodeRegionState({ state: 0, region: left }));
+  batch.put("raft", regionStateKey(right.id), encodeRegionState({ state: 0, region: right }));
+  const init = { index: RAFT_INIT_LOG_INDEX, term: RAFT_INIT_LOG_TERM };
+  batch.put(
+    "raft",
+    applyStateKey(right.id),
+    encodeApplyState({ applied_index: RAFT_INIT_LOG_INDEX, truncated_state: init }),
+  );
+  const after = () => {
+    host.regionChanged(peer);
+    host.createSplitPeer(right, peer);
+  };
+  return [{ regions: [left, right] }, after];
+}
+
+function applyConfChange(host: ApplyHost, peer: Peer, entry: Entry, batch: WriteBatch): Applied {
+  const cc = decodeConfChange(entry.data);
+  const conf_state = peer.node.applyConfChange(cc);
+  const cmd = cc.context.length > 0 ? decodeCmd(cc.context) : null;
+  const target = cmd?.admin_request?.change_peer?.peer ?? null;
+  const region = peer.region;
+  let peers = region.peers.filter((p) => p.id !== cc.node_id);
+  if (cc.change_type !== ConfChangeType.RemoveNode) {
+    assert(target !== null && target.id === cc.node_id, "conf change without its peer");
+    const role = cc.change_type === ConfChangeType.AddLearnerNode ? 1 : 0;
+    peers = [...peers, { ...target, role }];
+    peer.known_peers.set(target.id, { ...target, role });
+  }
+  const epoch = { ...region.region_epoch!, conf_ver: region.region_epoch!.conf_ver + 1 };
+  peer.region = { ...region, peers, region_epoch: epoch };
+  peer.invalidateSnapshotCache();
+  batch.put(
+    "raft",
+    regionStateKey(region.id),
+    encodeRegionState({ state: 0, region: peer.region }),
+  );
+  const removed_self = cc.change_type === ConfChangeType.RemoveNode && cc.node_id === peer.peer_id;
+  const after = () => {
+    host.engines.raft.setConfState(peer.region_id, conf_state);
+    if (removed_self) host.destroyPeer(peer);
+    else host.regionChanged(peer);
+  };
+  return [{ regions: [peer.region] }, after];
+}

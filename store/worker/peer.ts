@@ -1,0 +1,171 @@
+/**
+ * One replica of a region inside a worker: its Raft node over the worker's
+ * log store, its region metadata and apply state, and the client requests
+ * waiting on it (proposals until applied, reads until their ReadIndex is
+ * confirmed and applied).
+ * @module
+ */
+import assert from "node:assert/strict";
+import type * as metapb from "@eraft/proto/gen/metapb.ts";
+import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
+import type { Snapshot } from "@eraft/proto/gen/eraftpb.ts";
+import { Prng, RawNode, StateType } from "@eraft/raft";
+import type { Cf } from "../engine/mod.ts";
+import type { WorkerEngines } from "../engine/engines.ts";
+import { compareBytes } from "@eraft/shared/bytes";
+import type { WorkerConfig, WorkerRequest } from "../protocol.ts";
+import { DATA_CFS, dedupRange, encodeSnapshotData, type SnapshotRecord } from "./codec.ts";
+
+/** A proposal waiting for its entry to be applied. */
+export interface Proposal {
+  /** Worker request id to answer. */
+  id: number;
+  index: number;
+  term: number;
+}
+
+/** A read waiting for a confirmed read index, then for apply to reach it. */
+export interface PendingRead {
+  id: number;
+  req: WorkerRequest;
+}
+
+/** Raft log index and term a freshly bootstrapped or split region starts at (TiKV's). */
+export const RAFT_INIT_LOG_INDEX = 5;
+export const RAFT_INIT_LOG_TERM = 5;
+
+/** Upper bound on bytes a region snapshot may hold (sent inline in one MsgSnapshot). */
+export const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
+
+/** See the module comment. */
+export class Peer {
+  readonly node: RawNode;
+  /** Peers learnt from the region and from incoming messages, by peer id. */
+  readonly known_peers = new Map<number, metapb.Peer>();
+  readonly proposals: Proposal[] = [];
+  waiting_reads: PendingRead[] = [];
+  /** ReadIndex requests sent to raft, by context sequence number. */
+  readonly inflight_reads = new Map<number, PendingRead[]>();
+  /** Confirmed read points waiting for apply to reach `index`. */
+  readonly confirmed_reads: Array<{ index: number; reads: PendingRead[] }> = [];
+  leader_id = 0;
+  term = 0;
+  destroyed = false;
+  #snapshot_cache: { index: number; snap: Snapshot } | null = null;
+
+  constructor(
+    readonly engines: WorkerEngines,
+    public region: metapb.Region,
+    readonly peer_id: number,
+    public apply_state: raft_serverpb.RaftApplyState,
+    config: WorkerConfig,
+  ) {
+    assert(peer_id > 0, "peer id must be positive");
+    this.learnRegionPeers();
+    const storage = engines.raft.storage(region.id, () => this.buildSnapshot());
+    this.node = new RawNode({
+      id: peer_id,
+      storage,
+      applied: apply_state.applied_index,
+      election_timeout_ticks: config.election_timeout_ticks,
+      heartbeat_timeout_ticks: config.heartbeat_timeout_ticks,
+      check_quorum: true,
+      pre_vote: true,
+      max_size_per_msg_bytes: 1024 * 1024,
+      max_inflight_msgs: 256,
+      rng: new Prng(config.seed * 1_000_003 + region.id * 31 + peer_id),
+    });
+  }
+
+  get region_id(): number {
+    return this.region.id;
+  }
+
+  get is_leader(): boolean {
+    return this.node.raft.state === StateType.Leader;
+  }
+
+  /** True once the region's range and peers are known (not a lazily created shell). */
+  get initialized(): boolean {
+    return this.region.peers.length > 0;
+  }
+
+  get applied_index(): number {
+    return this.apply_state.applied_index;
+  }
+
+  /** This replica's own Peer record. */
+  get self(): metapb.Peer {
+    const me = this.known_peers.get(this.peer_id);
+    assert(me !== undefined, `region ${this.region_id}: own peer ${this.peer_id} unknown`);
+    return me;
+  }
+
+  learnRegionPeers(): void {
+    for (const p of this.region.peers) this.known_peers.set(p.id, p);
+  }
+
+  /** The leader's Peer record if this replica knows it. */
+  leaderPeer(): metapb.Peer | null {
+    return this.leader_id === 0 ? null : this.known_peers.get(this.leader_id) ?? null;
+  }
+
+  /** Drops every proposal at or below `index`, returning those that were waiting. */
+  takeProposalsUpTo(index: number): Proposal[] {
+    let n = 0;
+    while (n < this.proposals.length && this.proposals[n].index <= index) n++;
+    return this.proposals.splice(0, n);
+  }
+
+  /** The snapshot Raft sends to a follower behind the log's first index. */
+  buildSnapshot(): Snapshot {
+    const index = this.apply_state.applied_index;
+    if (this.#snapshot_cache?.index === index) return this.#snapshot_cache.snap;
+    const term = this.engines.raft.term(this.region_id, index);
+    const records = this.snapshotRecords();
+    const state: raft_serverpb.RegionLocalState = { state: 0, region: this.region };
+    const data = encodeSnapshotData(state, records);
+    assert(data.length <= MAX_SNAPSHOT_BYTES, `region ${this.region_id} snapshot too large`);
+    const voters = this.region.peers.filter((p) => p.role !== 1).map((p) => p.id);
+    const learners = this.region.peers.filter((p) => p.role === 1).map((p) => p.id);
+    const snap: Snapshot = {
+      data,
+      metadata: { index, term, conf_state: { nodes: voters, learners } },
+    };
+    this.#snapshot_cache = { index, snap };
+    return snap;
+  }
+
+  /** Every data record of the region plus its deduplication table, as stored. */
+  snapshotRecords(): SnapshotRecord[] {
+    const out: SnapshotRecord[] = [];
+    const kv = this.engines.kv;
+    const view = kv.snapshot();
+    try {
+      for (const cf of DATA_CFS) {
+        for (
+          const [key, value] of view.scan(cf, this.region.start_key, this.region.end_key, Infinity)
+        ) {
+          out.push({ cf, key, value });
+        }
+      }
+      const [lo, hi] = dedupRange(this.region_id);
+      for (const [key, value] of view.scan("raft" as Cf, lo, hi, Infinity)) {
+        out.push({ cf: "raft", key, value });
+      }
+    } finally {
+      view.close();
+    }
+    return out;
+  }
+
+  /** True when `key` lies in this region's range. */
+  containsKey(key: Uint8Array): boolean {
+    return compareBytes(key, this.region.start_key) >= 0 &&
+      (this.region.end_key.length === 0 || compareBytes(key, this.region.end_key) < 0);
+  }
+
+  invalidateSnapshotCache(): void {
+    this.#snapshot_cache = null;
+  }
+}

@@ -1,0 +1,512 @@
+/**
+ * A region worker: hosts many regions over one pair of engines and runs their
+ * Raft loop. One loop iteration: step queued messages and requests → collect
+ * every region's Ready → one Raft-log write and the applied KV batches → one
+ * sync for all of them (group commit) → send messages → answer clients →
+ * advance. Ticks come from a timer; the loop runs whenever input arrives.
+ *
+ * Pure of transport: it talks to the main thread only through `post`.
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { Entry, Snapshot } from "@eraft/proto/gen/eraftpb.ts";
+import { MessageType } from "@eraft/proto/gen/eraftpb.ts";
+import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
+import type * as metapb from "@eraft/proto/gen/metapb.ts";
+import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
+import type { Ready } from "@eraft/raft";
+import { rangesOverlap } from "@eraft/shared/bytes";
+import { WorkerEngines } from "../engine/engines.ts";
+import type { RaftLogUpdate } from "../engine/mod.ts";
+import type {
+  FromWorker,
+  RegionInfo,
+  ToWorker,
+  WorkerConfig,
+  WorkerRequest,
+  WorkerResponse,
+} from "../protocol.ts";
+import { applyEntries, type ApplyHost } from "./apply.ts";
+import {
+  applyStateKey,
+  DATA_CFS,
+  decodeSnapshotData,
+  dedupRange,
+  encodeApplyState,
+  encodeCmd,
+  encodeRegionState,
+  regionMetaRange,
+  regionStateKey,
+} from "./codec.ts";
+import { Peer, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from "./peer.ts";
+import { confStateOf, loadRegions, repairRaftState } from "./recovery.ts";
+import { notLeader, regionNotFound, serverIsBusy } from "./region_errors.ts";
+import { checkRequest, isRead, proposeRequest, serveRead } from "./requests.ts";
+
+/** Loop iterations run back to back before yielding to the event loop. */
+const MAX_ITERATIONS_PER_RUN = 8;
+/** Ticks between raft-log GC checks of a leader. */
+const GC_CHECK_TICKS = 10;
+
+/** Messages a leader sends that may create a missing peer on its target store. */
+const CREATING_MSGS: ReadonlySet<number> = new Set([
+  MessageType.MsgAppend,
+  MessageType.MsgHeartbeat,
+  MessageType.MsgSnapshot,
+  MessageType.MsgRequestVote,
+  MessageType.MsgRequestPreVote,
+]);
+
+/** See the module comment. */
+export class RegionWorker implements ApplyHost {
+  readonly engines: WorkerEngines;
+  readonly peers = new Map<number, Peer>();
+  readonly tombstones = new Set<number>();
+  #pending_requests = 0;
+  #read_seq = 1;
+  #ticks = 0;
+  #outbox: raft_serverpb.RaftMessage[] = [];
+  #scheduled: ReturnType<typeof setTimeout> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #stopped = false;
+
+  constructor(readonly config: WorkerConfig, readonly post: (msg: FromWorker) => void) {
+    this.engines = WorkerEngines.open(config.dir);
+    for (const r of loadRegions(this.engines)) {
+      if (r.tombstone) {
+        this.tombstones.add(r.region.id);
+        continue;
+      }
+      repairRaftState(this.engines, r);
+      const me = r.region.peers.find((p) => p.store_id === config.store_id);
+      if (me === undefined) continue; // not a member here any more
+      this.peers.set(r.region.id, new Peer(this.engines, r.region, me.id, r.apply_state, config));
+    }
+    this.engines.sync();
+  }
+
+  /** Starts ticking and reports the recovered regions. */
+  start(): void {
+    this.post({
+      kind: "started",
+      worker_id: this.config.worker_id,
+      regions: [...this.peers.values()].map((p) => this.info(p)),
+    });
+    this.#timer = setInterval(() => this.#tick(), this.config.tick_ms);
+  }
+
+  /** Handles one message from the main thread. */
+  handle(msg: ToWorker): void {
+    if (this.#stopped) return;
+    switch (msg.kind) {
+      case "raft":
+        for (const m of msg.msgs) this.#stepRaft(m);
+        break;
+      case "request":
+        this.#request(msg.id, msg.region_id, msg.context, msg.req);
+        break;
+      case "bootstrap":
+        this.#bootstrap(msg.region);
+        break;
+      case "unreachable":
+        this.peers.get(msg.region_id)?.node.reportUnreachable(msg.to_peer_id);
+        break;
+      case "snapshot_status":
+        this.peers.get(msg.region_id)?.node.reportSnapshot(msg.to_peer_id, msg.ok);
+        break;
+      case "crash":
+        throw new Error("worker crash requested by a test");
+      case "stop":
+        this.stop();
+        return;
+      case "start":
+        return;
+    }
+    this.#schedule();
+  }
+
+  /** Stops the timer, syncs and closes the engines. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    clearTimeout(this.#scheduled);
+    this.engines.close();
+    this.post({ kind: "stopped", worker_id: this.config.worker_id });
+  }
+
+  // ---- ApplyHost ----
+
+  respond(id: number, res: WorkerResponse): void {
+    this.#pending_requests--;
+    this.post({ kind: "response", id, res });
+  }
+
+  regionChanged(peer: Peer): void {
+    this.post({ kind: "region", info: this.info(peer) });
+  }
+
+  createSplitPeer(region: metapb.Region, parent: Peer): void {
+    const existing = this.peers.get(region.id);
+    if (existing?.initialized) return;
+    if (existing) this.peers.delete(region.id); // an empty shell: the split brings the data
+    const me = region.peers.find((p) => p.store_id === this.config.store_id);
+    assert(
+      me !== undefined,
+      `split region ${region.id} has no peer on store ${this.config.store_id}`,
+    );
+    const raft = this.engines.raft;
+    raft.compact(region.id, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM);
+    raft.setConfState(region.id, confStateOf(region));
+    raft.setHardState(region.id, {
+      term: RAFT_INIT_LOG_TERM,
+      vote: 0,
+      commit: RAFT_INIT_LOG_INDEX,
+    });
+    const apply_state = {
+      applied_index: RAFT_INIT_LOG_INDEX,
+      truncated_state: { index: RAFT_INIT_LOG_INDEX, term: RAFT_INIT_LOG_TERM },
+    };
+    const peer = new Peer(this.engines, region, me.id, apply_state, this.config);
+    this.peers.set(region.id, peer);
+    // The parent's leader leads the new region at once instead of waiting an election timeout.
+    if (parent.is_leader) peer.node.campaign();
+    this.regionChanged(peer);
+  }
+
+  destroyPeer(peer: Peer): void {
+    peer.destroyed = true;
+    this.peers.delete(peer.region_id);
+    this.tombstones.add(peer.region_id);
+    const batch = this.engines.kv.newBatch();
+    for (const cf of DATA_CFS) batch.deleteRange(cf, peer.region.start_key, peer.region.end_key);
+    const [lo, hi] = regionMetaRange(peer.region_id);
+    batch.deleteRange("raft", lo, hi);
+    batch.put(
+      "raft",
+      regionStateKey(peer.region_id),
+      encodeRegionState({ state: 2, region: peer.region }),
+    );
+    this.engines.kv.write(batch);
+    this.engines.raft.destroy(peer.region_id);
+    for (const p of peer.proposals.splice(0)) {
+      this.respond(p.id, { region_error: regionNotFound(peer.region_id) });
+    }
+    this.#failReads(peer, () => ({ region_error: regionNotFound(peer.region_id) }));
+    this.post({ kind: "region", info: { ...this.info(peer), destroyed: true } });
+  }
+
+  /** What the main thread should know about a region. */
+  info(peer: Peer): RegionInfo {
+    return {
+      region: peer.region,
+      worker_id: this.config.worker_id,
+      peer_id: peer.peer_id,
+      leader_peer_id: peer.leader_id,
+      term: peer.term,
+      destroyed: peer.destroyed,
+      approximate_keys: 0,
+      approximate_size_bytes: 0,
+    };
+  }
+
+  // ---- inputs ----
+
+  #request(
+    id: number,
+    region_id: number,
+    context: kvrpcpb.Context | null,
+    req: WorkerRequest,
+  ): void {
+    this.#pending_requests++;
+    const peer = this.peers.get(region_id);
+    if (peer === undefined || !peer.initialized) {
+      this.respond(id, { region_error: regionNotFound(region_id) });
+      return;
+    }
+    if (this.#pending_requests > this.config.max_pending_requests) {
+      this.respond(id, { region_error: serverIsBusy("too many pending requests in worker", 20) });
+      return;
+    }
+    const error = checkRequest(peer, this.config.store_id, context, req);
+    if (error) {
+      this.respond(id, { region_error: error });
+      return;
+    }
+    if (isRead(req)) {
+      peer.waiting_reads.push({ id, req });
+      return;
+    }
+    if (req.op === "compact_log") {
+      this.respond(id, this.#proposeCompactLog(peer, 0) ? {} : { error: "nothing to compact" });
+      return;
+    }
+    const immediate = proposeRequest(peer, id, context, req);
+    if (immediate !== null) this.respond(id, immediate);
+  }
+
+  #stepRaft(m: raft_serverpb.RaftMessage): void {
+    const msg = m.message;
+    if (!msg || !m.to_peer || !m.from_peer) return;
+    let peer = this.peers.get(m.region_id);
+    if (peer === undefined) {
+      if (this.tombstones.has(m.region_id) || !CREATING_MSGS.has(msg.msg_type)) return;
+      peer = this.#createPeerFromMessage(m);
+      if (peer === undefined) return;
+    }
+    if (m.to_peer.id !== peer.peer_id) return; // for an older incarnation of this region's peer
+    peer.known_peers.set(m.from_peer.id, m.from_peer);
+    peer.node.step(msg);
+  }
+
+  /** A peer created because a leader talks to it (it joined by conf change); it catches up by snapshot. */
+  #createPeerFromMessage(m: raft_serverpb.RaftMessage): Peer | undefined {
+    if (m.to_peer!.store_id !== this.config.store_id) return undefined;
+    for (const p of this.peers.values()) {
+      // Overlap means our own copy of the parent has not applied a split yet: wait for it.
+      if (
+        p.initialized && rangesOverlap(p.region.start_key, p.region.end_key, m.start_key, m.end_key)
+      ) return undefined;
+    }
+    const region: metapb.Region = {
+      id: m.region_id,
+      start_key: m.start_key,
+      end_key: m.end_key,
+      region_epoch: m.region_epoch ?? { conf_ver: 0, version: 0 },
+      peers: [],
+    };
+    const peer = new Peer(this.engines, region, m.to_peer!.id, {
+      applied_index: 0,
+      truncated_state: null,
+    }, this.config);
+    peer.known_peers.set(m.to_peer!.id, m.to_peer!);
+    this.peers.set(region.id, peer);
+    return peer;
+  }
+
+  #bootstrap(region: metapb.Region): void {
+    if (this.peers.has(region.id) || this.tombstones.has(region.id)) return; // idempotent on restart
+    const me = region.peers.find((p) => p.store_id === this.config.store_id);
+    assert(
+      me !== undefined,
+      `bootstrap region ${region.id} has no peer on store ${this.config.store_id}`,
+    );
+    const apply_state = {
+      applied_index: RAFT_INIT_LOG_INDEX,
+      truncated_state: { index: RAFT_INIT_LOG_INDEX, term: RAFT_INIT_LOG_TERM },
+    };
+    const batch = this.engines.kv.newBatch();
+    batch.put("raft", regionStateKey(region.id), encodeRegionState({ state: 0, region }));
+    batch.put("raft", applyStateKey(region.id), encodeApplyState(apply_state));
+    this.engines.kv.write(batch, { sync: true });
+    const raft = this.engines.raft;
+    raft.compact(region.id, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM);
+    raft.setConfState(region.id, confStateOf(region));
+    raft.setHardState(region.id, {
+      term: RAFT_INIT_LOG_TERM,
+      vote: 0,
+      commit: RAFT_INIT_LOG_INDEX,
+    });
+    raft.sync();
+    const peer = new Peer(this.engines, region, me.id, apply_state, this.config);
+    this.peers.set(region.id, peer);
+    this.regionChanged(peer);
+  }
+
+  #tick(): void {
+    if (this.#stopped) return;
+    this.#ticks++;
+    for (const peer of this.peers.values()) {
+      peer.node.tick();
+      if (this.#ticks % GC_CHECK_TICKS === 0 && peer.is_leader) this.#maybeCompactLog(peer);
+    }
+    this.#schedule();
+  }
+
+  #maybeCompactLog(peer: Peer): void {
+    const first = this.engines.raft.firstIndex(peer.region_id);
+    if (peer.applied_index - first + 1 <= this.config.raft_log_gc_count_limit) return;
+    this.#proposeCompactLog(peer, this.config.raft_log_gc_keep_entries);
+  }
+
+  /** Proposes CompactLog up to `applied - keep_entries`; false when there is nothing to drop. */
+  #proposeCompactLog(peer: Peer, keep_entries: number): boolean {
+    const first = this.engines.raft.firstIndex(peer.region_id);
+    const compact_index = peer.applied_index - keep_entries;
+    if (compact_index < first) return false;
+    const compact_term = this.engines.raft.term(peer.region_id, compact_index);
+    const data = encodeCmd({
+      header: {
+        region_id: peer.region_id,
+        peer: peer.self,
+        region_epoch: peer.region.region_epoch,
+        term: 0,
+        request_id: 0,
+      },
+      admin_request: { cmd_type: 3, compact_log: { compact_index, compact_term } },
+    });
+    // Nobody waits for the answer: every replica compacts when it applies it.
+    return peer.node.propose(data).kind === "appended";
+  }
+
+  // ---- the loop ----
+
+  #schedule(): void {
+    if (this.#scheduled !== undefined || this.#stopped) return;
+    this.#scheduled = setTimeout(() => {
+      this.#scheduled = undefined;
+      this.#run();
+    }, 0);
+  }
+
+  #run(): void {
+    for (let i = 0; i < MAX_ITERATIONS_PER_RUN && !this.#stopped; i++) {
+      if (!this.#iterate()) return;
+    }
+    this.#schedule();
+  }
+
+  /** One loop iteration; false when there was nothing to do. */
+  #iterate(): boolean {
+    this.#startReads();
+    const readies: Array<[Peer, Ready]> = [];
+    for (const peer of this.peers.values()) {
+      if (peer.node.hasReady()) readies.push([peer, peer.node.ready()]);
+    }
+    if (readies.length === 0) return false;
+    for (const [peer, rd] of readies) {
+      if (rd.snapshot && rd.snapshot.data.length > 0) this.#applySnapshot(peer, rd.snapshot);
+    }
+    const updates: RaftLogUpdate[] = [];
+    for (const [peer, rd] of readies) {
+      if (rd.entries.length > 0 || rd.hard_state) {
+        updates.push({
+          region_id: peer.region_id,
+          entries: rd.entries,
+          hard_state: rd.hard_state ?? undefined,
+        });
+      }
+    }
+    this.engines.raft.write(updates);
+    for (const [peer, rd] of readies) this.#applyCommitted(peer, rd.committed_entries);
+    this.engines.sync(); // one fsync per file for every region of this iteration
+    for (const [peer, rd] of readies) this.#queueMessages(peer, rd);
+    this.#flushOutbox();
+    for (const [peer, rd] of readies) {
+      this.#handleSoftState(peer, rd);
+      this.#confirmReads(peer, rd);
+      if (!peer.destroyed) peer.node.advance(rd);
+    }
+    for (const peer of this.peers.values()) this.#serveConfirmedReads(peer);
+    return true;
+  }
+
+  #applyCommitted(peer: Peer, entries: readonly Entry[]): void {
+    if (entries.length > 0) applyEntries(this, peer, entries);
+  }
+
+  #applySnapshot(peer: Peer, snap: Snapshot): void {
+    const meta = snap.metadata!;
+    const { state, records } = decodeSnapshotData(snap.data);
+    const region = state.region!;
+    const batch = this.engines.kv.newBatch();
+    for (const cf of DATA_CFS) {
+      if (peer.initialized) batch.deleteRange(cf, peer.region.start_key, peer.region.end_key);
+      batch.deleteRange(cf, region.start_key, region.end_key);
+    }
+    const [lo, hi] = dedupRange(region.id);
+    batch.deleteRange("raft", lo, hi);
+    for (const r of records) batch.put(r.cf, r.key, r.value);
+    const apply_state = {
+      applied_index: meta.index,
+      truncated_state: { index: meta.index, term: meta.term },
+    };
+    batch.put("raft", regionStateKey(region.id), encodeRegionState({ state: 0, region }));
+    batch.put("raft", applyStateKey(region.id), encodeApplyState(apply_state));
+    this.engines.kv.write(batch);
+    // KV first: recovery finishes a cut here by compacting the log (recovery.ts).
+    this.engines.raft.compact(region.id, meta.index, meta.term);
+    this.engines.raft.setConfState(region.id, meta.conf_state ?? confStateOf(region));
+    peer.region = region;
+    peer.apply_state = apply_state;
+    peer.learnRegionPeers();
+    peer.invalidateSnapshotCache();
+    this.regionChanged(peer);
+  }
+
+  #queueMessages(peer: Peer, rd: Ready): void {
+    const from = peer.known_peers.get(peer.peer_id);
+    if (from === undefined) return;
+    for (const m of rd.messages) {
+      const to = peer.known_peers.get(m.to);
+      if (to === undefined) continue;
+      this.#outbox.push({
+        region_id: peer.region_id,
+        from_peer: from,
+        to_peer: to,
+        message: m,
+        region_epoch: peer.region.region_epoch,
+        is_tombstone: false,
+        start_key: peer.region.start_key,
+        end_key: peer.region.end_key,
+      });
+    }
+  }
+
+  #flushOutbox(): void {
+    if (this.#outbox.length === 0) return;
+    this.post({ kind: "send", msgs: this.#outbox });
+    this.#outbox = [];
+  }
+
+  #handleSoftState(peer: Peer, rd: Ready): void {
+    const term = peer.node.raft.term;
+    const changed = rd.soft_state !== null || term !== peer.term;
+    if (rd.soft_state) peer.leader_id = rd.soft_state.lead;
+    peer.term = term;
+    if (!changed || peer.destroyed) return;
+    if (!peer.is_leader) {
+      this.#failReads(peer, () => ({ region_error: notLeader(peer.region_id, peer.leaderPeer()) }));
+    }
+    this.regionChanged(peer);
+  }
+
+  #failReads(peer: Peer, error: () => WorkerResponse): void {
+    const all = [...peer.waiting_reads, ...[...peer.inflight_reads.values()].flat()];
+    for (const c of peer.confirmed_reads) all.push(...c.reads);
+    peer.waiting_reads = [];
+    peer.inflight_reads.clear();
+    peer.confirmed_reads.length = 0;
+    for (const r of all) this.respond(r.id, error());
+  }
+
+  #startReads(): void {
+    for (const peer of this.peers.values()) {
+      if (peer.waiting_reads.length === 0) continue;
+      const seq = this.#read_seq++;
+      const ctx = new Uint8Array(8);
+      new DataView(ctx.buffer).setFloat64(0, seq);
+      peer.inflight_reads.set(seq, peer.waiting_reads);
+      peer.waiting_reads = [];
+      peer.node.readIndex(ctx);
+    }
+  }
+
+  #confirmReads(peer: Peer, rd: Ready): void {
+    for (const rs of rd.read_states) {
+      if (rs.request_ctx.length !== 8) continue;
+      const seq = new DataView(rs.request_ctx.buffer, rs.request_ctx.byteOffset).getFloat64(0);
+      const reads = peer.inflight_reads.get(seq);
+      if (reads === undefined) continue;
+      peer.inflight_reads.delete(seq);
+      peer.confirmed_reads.push({ index: rs.index, reads });
+    }
+  }
+
+  #serveConfirmedReads(peer: Peer): void {
+    while (peer.confirmed_reads.length > 0 && peer.confirmed_reads[0].index <= peer.applied_index) {
+      const { reads } = peer.confirmed_reads.shift()!;
+      for (const r of reads) this.respond(r.id, serveRead(this.engines, peer, r.req));
+    }
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The region worker's Raft loop end to end, in one process: three stores with
+ * one worker each, messages routed directly between them.
+ */
+import assert from "node:assert/strict";
+import { ConfChangeType } from "@eraft/proto/gen/eraftpb.ts";
+import { MutationOp, PreconditionKind } from "@eraft/proto/gen/kvrpcpb.ts";
+import type { WorkerRequest } from "../protocol.ts";
+import { LocalCluster } from "./testing.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
+
+function put(key: string, value: string, request_id = 0, type = 0): WorkerRequest {
+  return {
+    op: "write",
+    mutations: [{
+      op: MutationOp.Put,
+      cf: "",
+      key: enc(key),
+      value: enc(value),
+      type,
+      end_key: new Uint8Array(),
+    }],
+    preconditions: [],
+    request_id,
+  };
+}
+const get = (key: string): WorkerRequest => ({ op: "get", cf: "", key: enc(key) });
+
+async function withCluster(
+  stores: number[],
+  body: (c: LocalCluster) => Promise<void>,
+): Promise<void> {
+  const root = Deno.makeTempDirSync({ prefix: "eraft-worker-" });
+  const cluster = new LocalCluster(root);
+  try {
+    const region = LocalCluster.initialRegion(stores);
+    for (const id of stores) cluster.startStore(id).handle({ kind: "bootstrap", region });
+    await cluster.until("a leader of region 1", () => cluster.leaderOf(1));
+    await body(cluster);
+  } finally {
+    cluster.stopAll();
+    Deno.removeSync(root, { recursive: true });
+  }
+}
+
+Deno.test("worker: a write through the leader is readable with its type tag", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    assert.deepEqual(await c.leaderRequest(1, put("k1", "v1", 0, 7)), {});
+    const res = await c.leaderRequest(1, get("k1"));
+    assert.equal(dec(res.value), "v1");
+    assert.equal(res.type, 7);
+    assert.equal(res.not_found, false);
+    assert.equal((await c.leaderRequest(1, get("missing"))).not_found, true);
+  });
+});
+
+Deno.test("worker: a follower answers NotLeader naming the leader", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    const leader = c.leaderOf(1)!;
+    await c.until(
+      "leader known everywhere",
+      () => [...c.workers.values()].every((w) => w.peers.get(1)!.leader_id === leader),
+    );
+    const follower = [1, 2, 3].find((s) => s !== leader)!;
+    const res = await c.request(follower, 1, get("k"));
+    assert.equal(res.region_error?.not_leader?.leader?.store_id, leader);
+  });
+});
+
+Deno.test("worker: every replica applies the same writes", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    for (let i = 0; i < 20; i++) await c.leaderRequest(1, put(`key${i}`, `val${i}`));
+    await c.until(
+      "all replicas applied",
+      () =>
+        [...c.workers.values()].every((w) =>
+          dec(w.engines.kv.get("default", enc("key19"))?.subarray(1)) === "val19"
+        ),
+    );
+  });
+});
+
+Deno.test("worker: a retried request id is applied once", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    await c.leaderRequest(1, put("dup", "first", 42));
+    await c.leaderRequest(1, put("dup", "second", 42)); // same id: a retry, ignored
+    assert.equal(dec((await c.leaderRequest(1, get("dup"))).value), "first");
+  });
+});
+
+Deno.test("worker: preconditions are checked atomically at apply time", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    const guarded: WorkerRequest = {
+      op: "write",
+      mutations: [{
+        op: MutationOp.Put,
+        cf: "",
+        key: enc("a"),
+        value: enc("1"),
+        type: 0,
+        end_key: new Uint8Array(),
+      }],
+      preconditions: [{
+        kind: PreconditionKind.NotExists,
+        cf: "",
+        key: enc("a"),
+        value: new Uint8Array(),
+      }],
+      request_id: 0,
+    };
+    assert.deepEqual(await c.leaderRequest(1, guarded), {});
+    const again = await c.leaderRequest(1, guarded);
+    assert.equal(again.precondition_failed, true);
+    assert.equal(again.failed_index, 0);
+  });
+});
+
+Deno.test("worker: a split yields two regions that both serve reads and writes", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    await c.leaderRequest(1, put("apple", "1"));
+    await c.leaderRequest(1, put("zebra", "2"));
+    const res = await c.leaderRequest(1, {
+      op: "split",
+      split_key: enc("m"),
+      new_region_id: 100,
+      new_peer_ids: [101, 102, 103],
+    });
+    assert.equal(res.regions?.length, 2);
+    await c.until("a leader of region 100", () => c.leaderOf(100));
+    assert.equal(dec((await c.leaderRequest(100, get("zebra"))).value), "2");
+    assert.equal(dec((await c.leaderRequest(1, get("apple"))).value), "1");
+    const wrong = await c.request(c.leaderOf(1)!, 1, get("zebra"));
+    assert.ok(wrong.region_error?.key_not_in_region, "region 1 no longer holds zebra");
+    await c.leaderRequest(100, put("yak", "3"));
+    assert.equal(dec((await c.leaderRequest(100, get("yak"))).value), "3");
+  });
+});
+
+Deno.test("worker: a new peer joins by conf change and catches up by snapshot", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    for (let i = 0; i < 80; i++) await c.leaderRequest(1, put(`k${i}`, `v${i}`)); // past the GC limit
+    c.startStore(4);
+    const res = await c.leaderRequest(1, {
+      op: "change_peer",
+      change_type: ConfChangeType.AddNode,
+      peer: { id: 4, store_id: 4, addr: "store-4", role: 0 },
+    });
+    assert.equal(res.regions?.[0].peers.length, 4);
+    await c.until(
+      "store 4 has the data",
+      () => dec(c.workers.get(4)!.engines.kv.get("default", enc("k79"))?.subarray(1)) === "v79",
+    );
+  });
+});
+
+Deno.test("worker: a removed peer deletes its data", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    await c.leaderRequest(1, put("x", "1"));
+    const victim = [1, 2, 3].find((s) => s !== c.leaderOf(1))!;
+    await c.until(
+      "victim applied",
+      () => c.workers.get(victim)!.engines.kv.get("default", enc("x")),
+    );
+    const res = await c.leaderRequest(1, {
+      op: "change_peer",
+      change_type: ConfChangeType.RemoveNode,
+      peer: { id: victim, store_id: victim, addr: `store-${victim}`, role: 0 },
+    });
+    assert.equal(res.regions?.[0].peers.length, 2);
+    await c.until("victim destroyed its replica", () => !c.workers.get(victim)!.peers.has(1));
+    assert.equal(c.workers.get(victim)!.engines.kv.get("default", enc("x")), undefined);
+  });
+});
+
+Deno.test("worker: leadership transfers to the named peer", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    const target = [1, 2, 3].find((s) => s !== c.leaderOf(1))!;
+    await c.leaderRequest(1, {
+      op: "transfer_leader",
+      peer: { id: target, store_id: target, addr: "", role: 0 },
+    });
+    await c.until("the target leads", () => c.leaderOf(1) === target);
+  });
+});
+
+Deno.test("worker: a restarted store recovers its regions and data from disk", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    for (let i = 0; i < 10; i++) await c.leaderRequest(1, put(`r${i}`, `${i}`));
+    const leader = c.leaderOf(1)!;
+    c.stopStore(leader);
+    await c.until("a new leader", () => c.leaderOf(1));
+    c.startStore(leader);
+    await c.until("restarted store has region 1", () => c.workers.get(leader)!.peers.has(1));
+    await c.leaderRequest(1, put("after", "restart"));
+    await c.until(
+      "restarted store caught up",
+      () =>
+        dec(c.workers.get(leader)!.engines.kv.get("default", enc("after"))?.subarray(1)) ===
+          "restart",
+    );
+    assert.equal(
+      dec(c.workers.get(leader)!.engines.kv.get("default", enc("r9"))?.subarray(1)),
+      "9",
+    );
+  });
+});
+
+Deno.test("worker: a leader cut off from the majority stops serving reads", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    await c.leaderRequest(1, put("p", "old"));
+    const old = c.leaderOf(1)!;
+    for (const s of [1, 2, 3]) {
+      if (s !== old) {
+        c.cut.add(`${old}->${s}`);
+        c.cut.add(`${s}->${old}`);
+      }
+    }
+    const res = await c.request(old, 1, get("p"));
+    assert.ok(res.region_error, "isolated leader must not serve a read");
+    const fresh = await c.until("a new majority leader", () => {
+      const l = [1, 2, 3].find((s) => s !== old && c.workers.get(s)!.peers.get(1)!.is_leader);
+      return l;
+    });
+    assert.deepEqual(await c.request(fresh, 1, put("p", "new")), {});
+  });
+});
