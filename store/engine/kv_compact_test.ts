@@ -122,3 +122,54 @@ Deno.test("kv compact: compaction running between writes loses nothing", () => {
     }
   });
 });
+
+/** Segment 1: `a` plus 9 live keys; segment 2: the delete(s) plus 9 puts overwritten later. */
+function tombstoneLayout(e: KvEngine, del: (batch: ReturnType<KvEngine["newBatch"]>) => void) {
+  const big = new Uint8Array(90);
+  e.write(e.newBatch().put("default", b("a"), big));
+  for (let i = 0; i < 9; i++) e.write(e.newBatch().put("default", b(`live${i}`), big));
+  while (e.head.id === 1) e.write(e.newBatch().put("lock", b("fill1"), big));
+  const batch = e.newBatch();
+  del(batch);
+  e.write(batch);
+  for (let i = 0; i < 9; i++) e.write(e.newBatch().put("default", b("x"), big));
+  while (e.head.id === 2) e.write(e.newBatch().put("lock", b("fill2"), big));
+  e.write(e.newBatch().put("default", b("x"), b("final")));
+}
+
+Deno.test("kv compact: a tombstone is carried forward while an older segment holds the key", () => {
+  withTempDir((dir) => {
+    const opts = { segment_size_bytes: 1024, compact_max_live_ratio: 0.5 };
+    let e = KvEngine.open(dir, opts);
+    try {
+      tombstoneLayout(e, (batch) => batch.delete("default", b("a")));
+      e.compact();
+      assert(!e.segments.has(2), "segment 2 compacted");
+      assert(e.segments.has(1), "segment 1 (mostly live) kept");
+      e.close();
+      e = KvEngine.open(dir, opts);
+      assert.equal(e.get("default", b("a")), undefined, "no resurrection");
+      assert.equal(s(e.get("default", b("x"))), "final");
+    } finally {
+      e.close();
+    }
+  });
+});
+
+Deno.test("kv compact: a range delete is compacted only once its segment is the oldest", () => {
+  withTempDir((dir) => {
+    const opts = { segment_size_bytes: 1024, compact_max_live_ratio: 0.5 };
+    let e = KvEngine.open(dir, opts);
+    try {
+      tombstoneLayout(e, (batch) => batch.deleteRange("default", b("a"), b("b")));
+      e.compact();
+      assert(e.segments.has(2), "segment 2 holds a range delete and is not the oldest");
+      e.close();
+      e = KvEngine.open(dir, opts);
+      assert.equal(e.get("default", b("a")), undefined);
+      assert.equal(e.scan("default", E, E, 100).length, 10);
+    } finally {
+      e.close();
+    }
+  });
+});
