@@ -11,6 +11,7 @@ import {
   parseFlags,
   UsageError,
 } from "@eraft/shared/cli";
+import { storeCommand } from "@eraft/store/cli";
 import { runBench } from "./tasks/bench.ts";
 
 const PROGRAM = "eraft";
@@ -47,19 +48,7 @@ const COMMANDS: CommandSpec[] = [
       "store-down-timeout": str("seconds before a silent store's peers are replaced", "60"),
     },
   ),
-  pending(
-    "store",
-    "run an E-STORE node (regions in Web Workers over the file engine)",
-    "E-STORE is issue #6",
-    {
-      addr: str("gRPC listen address host:port", "127.0.0.1:20160"),
-      data: str("data directory", "data/store1"),
-      meta: str("meta addresses host:port,..."),
-      workers: str("region worker count", String(navigator.hardwareConcurrency)),
-      "store-id": str("static store id (for --initial-cluster)"),
-      "initial-cluster": str("static bootstrap: id=host:port,... creates region 1 on those stores"),
-    },
-  ),
+  storeCommand,
   pending("db", "run an E-DB node (RESP2/RESP3 front end)", "E-DB is issue #8", {
     addr: str("Redis protocol listen address", "127.0.0.1:6379"),
     meta: str("meta addresses host:port,..."),

@@ -1,0 +1,194 @@
+/**
+ * `StoreNode`: one E-STORE process put together — the region worker pool, the
+ * Raft transport, the gRPC server (`storepb.Store` + `storepb.RaftTransport`)
+ * and, for tests only, the test control endpoint.
+ *
+ * Static bootstrap (`--initial-cluster 1=host:port,...`): region 1 covers all
+ * keys with one peer per listed store (peer id = store id); each store creates
+ * its peer unless region 1 already exists on disk, so restarts are idempotent.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type * as metapb from "@eraft/proto/gen/metapb.ts";
+import { PeerRole } from "@eraft/proto/gen/metapb.ts";
+import { type GrpcServer, startGrpcServer } from "@eraft/shared/grpc";
+import type { WorkerConfig } from "../protocol.ts";
+import { FaultFilter } from "./fault_filter.ts";
+import { KvApi } from "./kv_api.ts";
+import { storeHandlers } from "./store_service.ts";
+import { Supervisor } from "./supervisor.ts";
+import { startTestControl } from "./test_control.ts";
+import { RaftTransport } from "./transport.ts";
+
+/** Everything a store process is configured with. */
+export interface StoreNodeOptions {
+  /** gRPC listen address, host:port. */
+  addr: string;
+  data_dir: string;
+  store_id: number;
+  workers: number;
+  /** Static bootstrap: store id → address of every initial store. */
+  initial_cluster?: Map<number, string>;
+  tick_ms?: number;
+  election_timeout_ticks?: number;
+  heartbeat_timeout_ticks?: number;
+  raft_log_gc_count_limit?: number;
+  raft_log_gc_keep_entries?: number;
+  max_pending_requests?: number;
+  request_deadline_ms?: number;
+  seed?: number;
+  /** Worker module URL (unit tests use a fake worker). */
+  worker_url?: string;
+  /** Opens the test control endpoint on 127.0.0.1 (0 = any free port). */
+  test_control_port?: number;
+  log?: (line: string) => void;
+}
+
+/** Parses `1=host:port,2=host:port` into store id → address. */
+export function parseInitialCluster(text: string): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const part of text.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+    const m = /^(\d+)=(.+:\d+)$/.exec(part);
+    if (!m) throw new Error(`bad --initial-cluster entry '${part}': expected id=host:port`);
+    const id = Number(m[1]);
+    if (!(id > 0) || out.has(id)) throw new Error(`bad or repeated store id in '${part}'`);
+    out.set(id, m[2]);
+  }
+  if (out.size === 0) throw new Error("--initial-cluster lists no stores");
+  return out;
+}
+
+/** Region 1 of a static cluster: all keys, one peer per store, peer id = store id. */
+export function initialRegion(cluster: Map<number, string>): metapb.Region {
+  const peers = [...cluster].sort(([a], [b]) => a - b).map(([store_id, addr]) => ({
+    id: store_id,
+    store_id,
+    addr,
+    role: PeerRole.Voter,
+  }));
+  return {
+    id: 1,
+    start_key: new Uint8Array(0),
+    end_key: new Uint8Array(0),
+    region_epoch: { conf_ver: 1, version: 1 },
+    peers,
+  };
+}
+
+/** Refuses a data dir that belongs to another store id; records the id on first use. */
+function claimDataDir(data_dir: string, store_id: number): void {
+  Deno.mkdirSync(data_dir, { recursive: true });
+  const path = join(data_dir, "store.json");
+  try {
+    const found = JSON.parse(Deno.readTextFileSync(path)).store_id;
+    if (found !== store_id) {
+      throw new Error(`${data_dir} belongs to store ${found}, not ${store_id}`);
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    Deno.writeTextFileSync(path, JSON.stringify({ store_id }) + "\n");
+  }
+}
+
+/** A running store. */
+export class StoreNode {
+  #stopped = false;
+
+  private constructor(
+    readonly store_id: number,
+    readonly supervisor: Supervisor,
+    readonly transport: RaftTransport,
+    readonly server: GrpcServer,
+    readonly control: Deno.HttpServer<Deno.NetAddr> | null,
+  ) {}
+
+  /** The gRPC address clients and peers dial. */
+  get addr(): string {
+    return this.server.address;
+  }
+
+  /** `127.0.0.1:port` of the test control endpoint, if started. */
+  get control_addr(): string | null {
+    return this.control ? `127.0.0.1:${this.control.addr.port}` : null;
+  }
+
+  /** Starts workers, transport and server; bootstraps region 1 when told to. */
+  static async start(opts: StoreNodeOptions): Promise<StoreNode> {
+    assert.ok(opts.store_id > 0, "store id must be > 0");
+    claimDataDir(opts.data_dir, opts.store_id);
+    const filter = new FaultFilter();
+    // The supervisor and transport point at each other; the holder ties the knot.
+    const link: { transport?: RaftTransport } = {};
+    const config_base = workerConfigBase(opts);
+    const supervisor = new Supervisor({
+      data_dir: opts.data_dir,
+      workers: opts.workers,
+      base: config_base,
+      worker_url: opts.worker_url,
+      request_deadline_ms: opts.request_deadline_ms ?? 4000,
+      max_pending_requests: opts.max_pending_requests ?? 20_000,
+      on_send: (msgs) => link.transport?.send(msgs),
+      log: opts.log,
+    });
+    const transport = new RaftTransport({
+      store_id: opts.store_id,
+      sink: supervisor,
+      filter,
+      log: opts.log,
+    link.transport = transport;
+    });
+    const server = await startGrpcServer({
+      addr: opts.addr,
+      services: [
+        { service: "storepb.Store", handlers: storeHandlers(new KvApi(supervisor)) },
+        { service: "storepb.RaftTransport", handlers: transport.handlers() },
+      ],
+    });
+    // Port 0 picks a free port: workers put the real address into the peers they create.
+    config_base.store_addr = server.address;
+    try {
+      await supervisor.start();
+      if (opts.initial_cluster) {
+        if (!opts.initial_cluster.has(opts.store_id)) {
+          throw new Error(`--initial-cluster does not list this store (${opts.store_id})`);
+        }
+        supervisor.bootstrap(initialRegion(opts.initial_cluster));
+      }
+      const control = opts.test_control_port === undefined
+        ? null
+        : await startTestControl(opts.test_control_port, opts.store_id, supervisor, filter);
+      return new StoreNode(opts.store_id, supervisor, transport, server, control);
+    } catch (err) {
+      transport.close();
+      await supervisor.stop();
+      await server.shutdown(0);
+      throw err;
+    }
+  }
+
+  /** Stops accepting calls, stops the workers, closes links and the server. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const closing = this.server.shutdown(1000);
+    this.transport.close();
+    await this.supervisor.stop();
+    await closing;
+    await this.control?.shutdown();
+  }
+}
+
+function workerConfigBase(opts: StoreNodeOptions): Omit<WorkerConfig, "worker_id" | "dir"> {
+  return {
+    store_id: opts.store_id,
+    store_addr: opts.addr,
+    tick_ms: opts.tick_ms ?? 100,
+    election_timeout_ticks: opts.election_timeout_ticks ?? 10,
+    heartbeat_timeout_ticks: opts.heartbeat_timeout_ticks ?? 2,
+    raft_log_gc_count_limit: opts.raft_log_gc_count_limit ?? 10_000,
+    raft_log_gc_keep_entries: opts.raft_log_gc_keep_entries ?? 1_000,
+    max_pending_requests: opts.max_pending_requests ?? 20_000,
+    seed: opts.seed ?? opts.store_id * 1_000_003 + Deno.pid,
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * One outgoing Raft link: a long-lived `RaftTransport.Raft` client stream to
+ * one store address, fed from a bounded queue and flushed as one
+ * `RaftMessageBatch` per event-loop turn (TiKV's BatchRaft).
+ *
+ * Bounded: at most `max_queue_msgs` messages wait; beyond that the oldest are
+ * dropped and reported unreachable (Raft retransmits, and the leader slows
+ * down to probing). When the stream breaks, queued messages are reported
+ * unreachable and the link reconnects after a backoff (doubling up to
+ * `reconnect_ms_max`); messages arriving during the backoff are dropped and
+ * reported the same way, so a dead store never costs unbounded memory.
+ * @module
+ */
+import assert from "node:assert/strict";
+import type * as grpc from "@grpc/grpc-js";
+import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
+import { ServiceClient } from "@eraft/shared/grpc";
+
+/** Settings of one link. */
+export interface RaftStreamOptions {
+  addr: string;
+  /** Messages waiting to be written before the oldest are dropped. */
+  max_queue_msgs: number;
+  /** Messages per RaftMessageBatch frame. */
+  max_batch_msgs: number;
+  reconnect_ms_min: number;
+  reconnect_ms_max: number;
+  /** Called for every message that was dropped (unique per flush). */
+  on_unreachable: (region_id: number, to_peer_id: number) => void;
+}
+
+/** A stream that lived this long was healthy: the next reconnect is immediate-ish. */
+const HEALTHY_STREAM_MS = 5_000;
+
+/** The outgoing stream to one store. */
+export class RaftStream {
+  readonly #opts: RaftStreamOptions;
+  readonly #client: ServiceClient;
+  #queue: raft_serverpb.RaftMessage[] = [];
+  #stream: grpc.ClientWritableStream<object> | null = null;
+  #stream_started_ms = 0;
+  #draining = false;
+  #flush_timer: ReturnType<typeof setTimeout> | undefined;
+  #retry_at_ms = 0;
+  #backoff_ms: number;
+  #closed = false;
+  /** Messages dropped since start (queue full, link down). */
+  dropped = 0;
+
+  constructor(opts: RaftStreamOptions) {
+    assert.ok(opts.max_queue_msgs >= 1 && opts.max_batch_msgs >= 1);
+    this.#opts = opts;
+    this.#client = new ServiceClient("storepb.RaftTransport", opts.addr);
+    this.#backoff_ms = opts.reconnect_ms_min;
+  }
+
+  /** Number of messages waiting. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Queues messages; they leave on the next event-loop turn. */
+  send(msgs: raft_serverpb.RaftMessage[]): void {
+    if (this.#closed) return;
+    if (this.#stream === null && Date.now() < this.#retry_at_ms) {
+      this.#drop(msgs); // link down and backing off
+      return;
+    }
+    for (const m of msgs) this.#queue.push(m);
+    const over = this.#queue.length - this.#opts.max_queue_msgs;
+    if (over > 0) this.#drop(this.#queue.splice(0, over));
+    this.#scheduleFlush();
+  }
+
+  /** Closes the stream and the channel; queued messages are dropped silently. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#flush_timer);
+    this.#queue = [];
+    const stream = this.#stream;
+    this.#stream = null;
+    stream?.cancel();
+    this.#client.close();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flush_timer !== undefined || this.#draining) return;
+    this.#flush_timer = setTimeout(() => {
+      this.#flush_timer = undefined;
+      this.#flush();
+    }, 0);
+  }
+
+  #flush(): void {
+    if (this.#closed || this.#queue.length === 0) return;
+    const stream = this.#stream ?? this.#connect();
+    while (this.#queue.length > 0) {
+      const msgs = this.#queue.splice(0, this.#opts.max_batch_msgs);
+      const ok = stream.write({ msgs });
+      if (!ok) {
+        // Backpressure: wait for the stream before writing more; the queue stays bounded.
+        this.#draining = true;
+        stream.once("drain", () => {
+          this.#draining = false;
+          if (this.#stream === stream) this.#scheduleFlush();
+        });
+        return;
+      }
+    }
+  }
+
+  #connect(): grpc.ClientWritableStream<object> {
+    const { stream, done } = this.#client.clientStream<raft_serverpb.Done>("Raft");
+    this.#stream = stream;
+    this.#stream_started_ms = Date.now();
+    stream.on("error", () => {}); // reported through `done`
+    done.then(
+      () => this.#onBroken(stream),
+      () => this.#onBroken(stream),
+    );
+    return stream;
+  }
+
+  #onBroken(stream: grpc.ClientWritableStream<object>): void {
+    if (this.#stream !== stream || this.#closed) return;
+    this.#stream = null;
+    this.#draining = false;
+    const lived_ms = Date.now() - this.#stream_started_ms;
+    if (lived_ms > HEALTHY_STREAM_MS) this.#backoff_ms = this.#opts.reconnect_ms_min;
+    this.#retry_at_ms = Date.now() + this.#backoff_ms;
+    this.#backoff_ms = Math.min(this.#opts.reconnect_ms_max, this.#backoff_ms * 2);
+    this.#drop(this.#queue.splice(0));
+  }
+
+  #drop(msgs: raft_serverpb.RaftMessage[]): void {
+    this.dropped += msgs.length;
+    const seen = new Set<string>();
+    for (const m of msgs) {
+      const to = m.to_peer?.id ?? 0;
+      const key = `${m.region_id}/${to}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      this.#opts.on_unreachable(m.region_id, to);
+    }
+  }
+}
