@@ -51,6 +51,10 @@ export class Peer {
   leader_id = 0;
   term = 0;
   destroyed = false;
+  /** Data keys in the region, counted by `refreshApproximateSize` (capped). */
+  approximate_keys = 0;
+  /** Estimated bytes of the region's data (keys × the engine's average record size). */
+  approximate_size_bytes = 0;
   #snapshot_cache: { index: number; snap: Snapshot } | null = null;
 
   constructor(
@@ -163,6 +167,29 @@ export class Peer {
   containsKey(key: Uint8Array): boolean {
     return compareBytes(key, this.region.start_key) >= 0 &&
       (this.region.end_key.length === 0 || compareBytes(key, this.region.end_key) < 0);
+  }
+
+  /**
+   * Counts the region's data keys by walking the key index (values are not
+   * read), up to `max_keys`, and estimates bytes from the engine's average
+   * record size. Cheap enough to run every few seconds on leaders.
+   */
+  refreshApproximateSize(max_keys: number): void {
+    const view = this.engines.kv.snapshot();
+    let keys = 0;
+    try {
+      for (const cf of DATA_CFS) {
+        for (const _ of view.locations(cf, this.region.start_key, this.region.end_key)) {
+          if (++keys >= max_keys) break;
+        }
+      }
+    } finally {
+      view.close();
+    }
+    const stats = this.engines.kv.stats();
+    const avg_record_bytes = stats.keys > 0 ? stats.disk_bytes / stats.keys : 0;
+    this.approximate_keys = keys;
+    this.approximate_size_bytes = Math.round(keys * avg_record_bytes);
   }
 
   invalidateSnapshotCache(): void {

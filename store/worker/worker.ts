@@ -47,6 +47,10 @@ import { checkRequest, isRead, proposeRequest, serveRead } from "./requests.ts";
 const MAX_ITERATIONS_PER_RUN = 8;
 /** Ticks between raft-log GC checks of a leader. */
 const GC_CHECK_TICKS = 10;
+/** Ticks between size estimates of a leader's regions (reported to the main thread). */
+const SIZE_CHECK_TICKS = 20;
+/** Counting a region's keys stops here; a region this large splits anyway. */
+const SIZE_CHECK_MAX_KEYS = 2_000_000;
 
 /** Messages a leader sends that may create a missing peer on its target store. */
 const CREATING_MSGS: ReadonlySet<number> = new Set([
@@ -205,8 +209,8 @@ export class RegionWorker implements ApplyHost {
       leader_peer_id: peer.leader_id,
       term: peer.term,
       destroyed: peer.destroyed,
-      approximate_keys: 0,
-      approximate_size_bytes: 0,
+      approximate_keys: peer.approximate_keys,
+      approximate_size_bytes: peer.approximate_size_bytes,
     };
   }
 
@@ -319,8 +323,19 @@ export class RegionWorker implements ApplyHost {
     for (const peer of this.peers.values()) {
       peer.node.tick();
       if (this.#ticks % GC_CHECK_TICKS === 0 && peer.is_leader) this.#maybeCompactLog(peer);
+      if (this.#ticks % SIZE_CHECK_TICKS === 0 && peer.is_leader && peer.initialized) {
+        this.#reportSize(peer);
+      }
     }
     this.#schedule();
+  }
+
+  #reportSize(peer: Peer): void {
+    const [keys, bytes] = [peer.approximate_keys, peer.approximate_size_bytes];
+    peer.refreshApproximateSize(SIZE_CHECK_MAX_KEYS);
+    if (peer.approximate_keys !== keys || peer.approximate_size_bytes !== bytes) {
+      this.regionChanged(peer);
+    }
   }
 
   #maybeCompactLog(peer: Peer): void {

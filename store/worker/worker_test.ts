@@ -226,3 +226,15 @@ Deno.test("worker: a leader cut off from the majority stops serving reads", asyn
     assert.deepEqual(await c.request(fresh, 1, put("p", "new")), {});
   });
 });
+
+Deno.test("worker: a leader estimates its region's key count and size", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    for (let i = 0; i < 30; i++) await c.leaderRequest(1, put(`size${i}`, "x".repeat(100)));
+    const peer = await c.until("a size estimate", () => {
+      const p = c.workers.get(c.leaderOf(1)!)?.peers.get(1);
+      return p && p.approximate_keys >= 30 ? p : null;
+    });
+    assert.equal(peer.approximate_keys, 30);
+    assert.ok(peer.approximate_size_bytes >= 30 * 100, `size ${peer.approximate_size_bytes}`);
+  });
+});
