@@ -136,8 +136,8 @@ export class StoreNode {
       sink: supervisor,
       filter,
       log: opts.log,
-    link.transport = transport;
     });
+    link.transport = transport;
     const server = await startGrpcServer({
       addr: opts.addr,
       services: [
