@@ -14,15 +14,19 @@
  */
 import { concat, prefixEnd, u32, u64 } from "./bytes.ts";
 import { encodeOrderedFloat } from "./float.ts";
+import {
+  META_HEADER_BYTES as SHARED_META_HEADER_BYTES,
+  NS_USER as SHARED_NS_USER,
+} from "@eraft/shared/keyspace";
 
 /** Namespace byte of user-key records. */
-export const NS_USER = 0x6b; // 'k'
+export const NS_USER: number = SHARED_NS_USER; // 'k'
 /** Tag byte of data records (hash fields, set/zset members, list items). */
 export const TAG_DATA = 0x64; // 'd'
 /** Tag byte of the sorted-set score index. */
 export const TAG_SCORE = 0x7a; // 'z'
 /** Length of the fixed part of M(K) before K. */
-export const META_HEADER_BYTES = 5;
+export const META_HEADER_BYTES: number = SHARED_META_HEADER_BYTES;
 /** Largest user key we encode (Redis allows 512 MiB; the u32 field allows more). */
 export const MAX_USER_KEY_BYTES = 512 * 1024 * 1024;
 
@@ -91,19 +95,5 @@ export function decodeRawKey(raw: Uint8Array): RawKeyInfo {
   return { kind: "other" };
 }
 
-/**
- * The split-key function for meta: maps any raw key to a cut point at or
- * below it that never falls inside one user key's group of records. A region
- * split at `userKeyBoundary(k)` keeps every user key's records in one region.
- *
- * If `raw` lies in user key K's group, the result is M(K) (the group's first
- * key). Otherwise `raw` is already between groups and is returned as is.
- */
-export function userKeyBoundary(raw: Uint8Array): Uint8Array {
-  if (raw.length < META_HEADER_BYTES || raw[0] !== NS_USER) return raw.slice();
-  const len = new DataView(raw.buffer, raw.byteOffset + 1, 4).getUint32(0);
-  const end = META_HEADER_BYTES + len;
-  // A raw key shorter than its declared group prefix sorts before that group.
-  if (raw.length <= end) return raw.slice();
-  return raw.slice(0, end);
-}
+/** The split-key function for meta (lives in shared/keyspace.ts; re-exported here). */
+export { userKeyBoundary } from "@eraft/shared/keyspace";
