@@ -38,7 +38,7 @@ export class ByteWriter {
   }
 
   u32(v: number): void {
-    assert(v >= 0 && v < TWO_POW_32 && Number.isInteger(v), `u32 out of range: ${v}`);
+    if (!(v >= 0 && v < TWO_POW_32 && Number.isInteger(v))) assert.fail(`u32 out of range: ${v}`);
     this.#ensure(4);
     this.#view.setUint32(this.length, v, true);
     this.length += 4;
@@ -46,7 +46,7 @@ export class ByteWriter {
 
   /** A non-negative safe integer stored as 8 bytes (low word first). */
   u64(v: number): void {
-    assert(Number.isSafeInteger(v) && v >= 0, `u64 out of range: ${v}`);
+    if (!(Number.isSafeInteger(v) && v >= 0)) assert.fail(`u64 out of range: ${v}`);
     this.#ensure(8);
     this.#view.setUint32(this.length, v % TWO_POW_32, true);
     this.#view.setUint32(this.length + 4, Math.floor(v / TWO_POW_32), true);

@@ -78,7 +78,7 @@ export class WriteBatch {
   #add(op: Op, cf: Cf, key: Uint8Array, value: Uint8Array): this {
     this.ops.push({ op, cf: CF_ID[cf], key, value });
     this.size_bytes += 10 + key.length + value.length;
-    assert(this.size_bytes <= BATCH_MAX_BYTES, `batch over ${BATCH_MAX_BYTES} bytes`);
+    if (!(this.size_bytes <= BATCH_MAX_BYTES)) assert.fail(`batch over ${BATCH_MAX_BYTES} bytes`);
     return this;
   }
   put(cf: Cf, key: Uint8Array, value: Uint8Array): this {
@@ -161,7 +161,7 @@ export class KvEngine {
 
   #segment(id: number): SegmentFile {
     const s = this.segments.get(id) ?? this.retired.get(id);
-    assert(s, `no segment ${id}`);
+    if (!s) assert.fail(`no segment ${id}`);
     return s;
   }
 

@@ -27,7 +27,7 @@ export function pickVictim(e: KvEngine): { id: number; drop_tombstones: boolean 
     const retired_below = [...e.retired.keys()].some((r) => r < id);
     const oldest = i === 0 && !retired_below;
     const s = e.index.stats.get(id);
-    assert(s, `no stats for segment ${id}`);
+    if (!s) assert.fail(`no stats for segment ${id}`);
     if (!oldest && s.range_deletes > 0) continue;
     const live = s.live_puts + (oldest ? 0 : s.tombstones);
     const ratio = s.ops === 0 ? 0 : live / s.ops;
@@ -79,7 +79,7 @@ export class CompactionJob {
   /** Processes about `budget_bytes`; returns false once the segment is gone. */
   step(budget_bytes: number): boolean {
     const seg = this.engine.segments.get(this.id);
-    assert(seg, `compaction victim ${this.id} vanished`);
+    if (!seg) assert.fail(`compaction victim ${this.id} vanished`);
     if (this.#pos >= seg.size) {
       this.engine.sync(); // the copies are durable before the original goes
       this.engine.retire(this.id);

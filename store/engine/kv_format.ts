@@ -161,7 +161,9 @@ export function buildHint(segment: Uint8Array, file: string): Uint8Array {
 /**
  * Replays a hint file. Returns false (caller falls back to scanning the
  * segment) when the hint does not describe a segment of `segment_size` bytes.
- * Hints are derived data, so a bad hint is never an error.
+ * Hints are derived data, so a bad hint is never an error. Two passes: every
+ * checksum and the footer are verified before the first op is applied, and
+ * `on_op` gets one reused object (no allocation per key on the restart path).
  */
 export function readHint(
   hint: Uint8Array,
@@ -169,36 +171,46 @@ export function readHint(
   segment_size: number,
   on_op: (o: HintOp) => void,
 ): boolean {
-  const ops: HintOp[] = [];
+  let counted = 0;
   let footer_ok = false;
   try {
     scanFrames(hint, file, "strict", (body) => {
       const r = new ByteReader(body);
       const kind = r.u8();
       if (footer_ok) throw new Error("record after hint footer");
-      if (kind === KIND_HINT_FOOTER) {
-        footer_ok = r.u64() === segment_size && r.u32() === ops.length;
+      if (kind === KIND_HINT) counted += r.u32();
+      else if (kind === KIND_HINT_FOOTER) {
+        footer_ok = r.u64() === segment_size && r.u32() === counted;
         if (!footer_ok) throw new Error("hint footer does not match segment");
-        return;
-      }
-      if (kind !== KIND_HINT) throw new Error(`bad hint kind ${kind}`);
-      const count = r.u32();
-      for (let i = 0; i < count; i++) {
-        const op = r.u8() as Op;
-        const cf = r.u8();
-        checkOp(op, cf);
-        const key_len = r.u32();
-        const value_len = r.u32();
-        const offset = r.u32();
-        const key = r.bytes(key_len);
-        const end = op === Op.DeleteRange ? r.bytes(value_len) : new Uint8Array(0);
-        ops.push({ op, cf, key, value_len, end, offset });
-      }
+      } else throw new Error(`bad hint kind ${kind}`);
     });
+    if (!footer_ok) return false;
+    // Structure check without side effects, then the real pass.
+    for (const apply of [false, true]) decodeHintOps(hint, file, apply ? on_op : null);
   } catch {
     return false;
   }
-  if (!footer_ok) return false;
-  for (const o of ops) on_op(o);
   return true;
+}
+
+function decodeHintOps(hint: Uint8Array, file: string, on_op: ((o: HintOp) => void) | null) {
+  const o: HintOp = { op: Op.Put, cf: 0, key: hint, value_len: 0, end: hint, offset: 0 };
+  const empty = new Uint8Array(0);
+  scanFrames(hint, file, "strict", (body) => {
+    const r = new ByteReader(body);
+    if (r.u8() !== KIND_HINT) return;
+    const count = r.u32();
+    for (let i = 0; i < count; i++) {
+      o.op = r.u8() as Op;
+      o.cf = r.u8();
+      checkOp(o.op, o.cf);
+      const key_len = r.u32();
+      o.value_len = r.u32();
+      o.offset = r.u32();
+      o.key = r.bytes(key_len);
+      o.end = o.op === Op.DeleteRange ? r.bytes(o.value_len) : empty;
+      on_op?.(o);
+    }
+    if (r.remaining !== 0) throw new Error("trailing bytes in hint record");
+  });
 }

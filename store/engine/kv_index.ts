@@ -54,7 +54,7 @@ export class KvIndex {
 
   #unlink(loc: number): void {
     const s = this.stats.get(locSegment(loc));
-    assert(s && s.live_puts > 0, `index points at unknown segment ${locSegment(loc)}`);
+    if (!(s && s.live_puts > 0)) assert.fail(`index points at unknown segment ${locSegment(loc)}`);
     s.live_puts--;
   }
 

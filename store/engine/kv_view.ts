@@ -19,6 +19,11 @@ const SPECULATIVE_VALUE_BYTES = 120;
 const WINDOW_MIN_BYTES = 4 * 1024;
 const WINDOW_MAX_BYTES = 256 * 1024;
 
+/** Little-endian u32 at `at` (no DataView allocation on the hot path). */
+function u32At(buf: Uint8Array, at: number): number {
+  return (buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16)) + buf[at + 3] * 0x100_0000;
+}
+
 /** Reads values by packed location from the engine's segment files. */
 export class ValueReader {
   #win_seg = -1;
@@ -39,13 +44,14 @@ export class ValueReader {
     const off = locOffset(loc);
     const head = new Uint8Array(OP_HEADER_BYTES + key_len + SPECULATIVE_VALUE_BYTES);
     const n = seg.readAt(off, head);
-    const value_len = this.#checkHeader(head, n, key_len, loc);
+    const value_len = this.#checkHeader(head, 0, n, key_len, loc);
     const start = OP_HEADER_BYTES + key_len;
     let value: Uint8Array;
     if (start + value_len <= n) value = head.slice(start, start + value_len);
     else {
       value = new Uint8Array(value_len);
-      assert.equal(seg.readAt(off + start, value), value_len, `short value read at ${loc}`);
+      const got = seg.readAt(off + start, value);
+      if (got !== value_len) assert.fail(`short value read at ${loc}`);
     }
     this.cache.set(loc, value);
     return value;
@@ -56,34 +62,33 @@ export class ValueReader {
     const seg_id = locSegment(loc);
     const off = locOffset(loc);
     const need_min = OP_HEADER_BYTES + key_len;
-    let rel = off - this.#win_off;
+    const rel = off - this.#win_off;
     const inWindow = seg_id === this.#win_seg && rel >= 0 && rel + need_min <= this.#win.length;
     if (inWindow) {
-      const value_len = new DataView(this.#win.buffer).getUint32(rel + 6, true);
+      const value_len = u32At(this.#win, rel + 6);
       if (rel + need_min + value_len <= this.#win.length) {
         this.#win_size = Math.min(this.#win_size * 2, WINDOW_MAX_BYTES);
-        this.#checkHeader(this.#win.subarray(rel), this.#win.length - rel, key_len, loc);
+        this.#checkHeader(this.#win, rel, this.#win.length, key_len, loc);
         return this.#win.slice(rel + need_min, rel + need_min + value_len);
       }
     } else this.#win_size = WINDOW_MIN_BYTES;
     const seg = this.segment(seg_id);
     const buf = new Uint8Array(this.#win_size);
     const n = seg.readAt(off, buf);
-    const value_len = this.#checkHeader(buf, n, key_len, loc);
+    const value_len = this.#checkHeader(buf, 0, n, key_len, loc);
     if (need_min + value_len > n) return this.get(loc, key_len);
     this.#win = buf.subarray(0, n);
     this.#win_seg = seg_id;
     this.#win_off = off;
-    rel = 0;
     return this.#win.slice(need_min, need_min + value_len);
   }
 
-  #checkHeader(buf: Uint8Array, n: number, key_len: number, loc: number): number {
-    assert(n >= OP_HEADER_BYTES + key_len, `short read at location ${loc}`);
-    const view = new DataView(buf.buffer, buf.byteOffset);
-    assert.equal(buf[0], Op.Put, `index points at a non-put at location ${loc}`);
-    assert.equal(view.getUint32(2, true), key_len, `key length mismatch at location ${loc}`);
-    return view.getUint32(6, true);
+  /** Checks the op header at buf[at..] (n bytes valid) and returns the value length. */
+  #checkHeader(buf: Uint8Array, at: number, n: number, key_len: number, loc: number): number {
+    if (n - at < OP_HEADER_BYTES + key_len) assert.fail(`short read at location ${loc}`);
+    if (buf[at] !== Op.Put) assert.fail(`index points at a non-put at location ${loc}`);
+    if (u32At(buf, at + 2) !== key_len) assert.fail(`key length mismatch at location ${loc}`);
+    return u32At(buf, at + 6);
   }
 }
 

@@ -184,7 +184,9 @@ export class RaftLogStore {
     if (i < log.first_index || i > log.last_index + 1) {
       // Only after a deleted segment: the Compact that allowed deleting it
       // comes later in the replay and must cover everything below i.
-      assert(replay, `region ${r}: entry ${i} outside [${log.first_index}, ${log.last_index + 1}]`);
+      if (!replay) {
+        assert.fail(`region ${r}: entry ${i} outside [${log.first_index}, ${log.last_index + 1}]`);
+      }
       log.reset(i, 0);
       log.needs_compact = i - 1;
     } else log.truncateFrom(i);
@@ -227,7 +229,7 @@ export class RaftLogStore {
     const pending: [RaftRecord, number, number][] = [];
     const seen = new Set<number>();
     for (const u of updates) {
-      assert(!seen.has(u.region_id), `region ${u.region_id} twice in one write`);
+      if (seen.has(u.region_id)) assert.fail(`region ${u.region_id} twice in one write`);
       seen.add(u.region_id);
       this.#encodeUpdate(w, u, pending);
     }
@@ -267,8 +269,12 @@ export class RaftLogStore {
     const ents = (u.entries ?? []).filter((e) => e.index >= log.first_index);
     for (const [k, e] of ents.entries()) {
       if (k === 0) {
-        assert(e.index <= log.last_index + 1, `region ${r}: gap before entry ${e.index}`);
-      } else assert.equal(e.index, ents[k - 1].index + 1, `region ${r}: entries not contiguous`);
+        if (!(e.index <= log.last_index + 1)) {
+          assert.fail(`region ${r}: gap before entry ${e.index}`);
+        }
+      } else if (e.index !== ents[k - 1].index + 1) {
+        assert.fail(`region ${r}: entries not contiguous`);
+      }
       const off = encodeEntry(w, r, e);
       const entry = { ...rec(Kind.Entry, e.term, e.index), entry_type: e.entry_type, data: e.data };
       pending.push([entry, off, ENTRY_BODY_OVERHEAD_BYTES + e.data.length]);
@@ -311,7 +317,9 @@ export class RaftLogStore {
     const log = this.#logFor(region_id);
     if (index < log.first_index) return;
     const t = index <= log.last_index ? this.term(region_id, index) : term;
-    assert(t !== undefined, `compact past the last entry of region ${region_id} needs a term`);
+    if (t === undefined) {
+      assert.fail(`compact past the last entry of region ${region_id} needs a term`);
+    }
     this.#marker(Kind.Compact, region_id, t, index);
     this.#compactIndex(log, index, t);
     this.purge();
@@ -432,7 +440,7 @@ export class RaftLogStore {
     const log = this.#read(region_id);
     if (lo < log.first_index) throw new LogCompactedError(lo, log.first_index);
     if (hi > log.last_index + 1) throw new LogUnavailableError(hi - 1, log.last_index);
-    assert(lo <= hi, `entries: lo ${lo} > hi ${hi}`);
+    if (!(lo <= hi)) assert.fail(`entries: lo ${lo} > hi ${hi}`);
     const out: Entry[] = [];
     let size = 0;
     for (let i = lo; i < hi; i++) {
@@ -440,7 +448,7 @@ export class RaftLogStore {
       size += log.sizes[k] - ENTRY_BODY_OVERHEAD_BYTES + RAFT_ENTRY_OVERHEAD_BYTES;
       if (out.length > 0 && size > max_size_bytes) break;
       const e = this.#readEntry(log.locs[k], log.sizes[k]);
-      assert(e.index === i && e.term === log.terms[k], `entry ${i} mismatch on read`);
+      if (!(e.index === i && e.term === log.terms[k])) assert.fail(`entry ${i} mismatch on read`);
       out.push(e);
     }
     return out;
@@ -450,7 +458,7 @@ export class RaftLogStore {
     const hit = this.#cache.get(loc);
     if (hit) return hit;
     const seg = this.segments.get(locSegment(loc));
-    assert(seg, `entry in deleted segment ${locSegment(loc)}`);
+    if (!seg) assert.fail(`entry in deleted segment ${locSegment(loc)}`);
     const buf = new Uint8Array(FRAME_HEADER_BYTES + body_bytes);
     const n = seg.readAt(locOffset(loc), buf);
     if (n !== buf.length || validFrameAt(buf, 0) !== body_bytes) {

@@ -43,7 +43,9 @@ export function beginFrame(w: ByteWriter): { start: number; end: () => void } {
     start,
     end: () => {
       const body_len = w.length - start - FRAME_HEADER_BYTES;
-      assert(body_len > 0 && body_len <= FRAME_BODY_MAX_BYTES, `frame body ${body_len} bytes`);
+      if (!(body_len > 0 && body_len <= FRAME_BODY_MAX_BYTES)) {
+        assert.fail(`frame body ${body_len} bytes`);
+      }
       w.patchU32(start, body_len);
       const frame = w.view(start, w.length);
       w.patchU32(start + 4, frameCrc(frame.subarray(0, 4), frame.subarray(FRAME_HEADER_BYTES)));
