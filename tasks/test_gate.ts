@@ -15,12 +15,6 @@ interface Counts {
   skipped: number;
 }
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
-  options: { "only-tests": { type: "boolean", default: false } },
-  allowPositionals: true,
-});
-
 const deno = Deno.execPath();
 const counts: Counts = { passed: 0, failed: 0, skipped: 0 };
 
@@ -66,24 +60,35 @@ function parseSummary(out: string): Counts | null {
   return { passed: grab("passed"), failed: grab("failed"), skipped: grab("ignored") };
 }
 
-if (!values["only-tests"]) {
-  await staticCheck("format", ["fmt", "--check"]);
-  await staticCheck("lint", ["lint"]);
-  await staticCheck("type-check", ["check", "."]);
+/** Runs the gate; returns the process exit code. */
+async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { "only-tests": { type: "boolean", default: false } },
+    allowPositionals: true,
+  });
+  if (!values["only-tests"]) {
+    await staticCheck("format", ["fmt", "--check"]);
+    await staticCheck("lint", ["lint"]);
+    await staticCheck("type-check", ["check", "."]);
+  }
+
+  const testArgs = ["test", "-A", "--sanitize-ops", "--sanitize-resources", ...positionals];
+  const result = await run("tests", testArgs, true);
+  const summary = parseSummary(result.out);
+  if (summary === null) {
+    console.log("FAILED: deno test printed no summary (crashed or no tests ran)");
+    counts.failed++;
+  } else {
+    counts.passed += summary.passed;
+    counts.failed += summary.failed;
+    counts.skipped += summary.skipped;
+    if (!result.ok && summary.failed === 0) counts.failed++; // e.g. a load error after tests
+  }
+
+  console.log(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+  return counts.failed === 0 ? 0 : 1;
 }
 
-const testArgs = ["test", "-A", "--sanitize-ops", "--sanitize-resources", ...positionals];
-const result = await run("tests", testArgs, true);
-const summary = parseSummary(result.out);
-if (summary === null) {
-  console.log("FAILED: deno test printed no summary (crashed or no tests ran)");
-  counts.failed++;
-} else {
-  counts.passed += summary.passed;
-  counts.failed += summary.failed;
-  counts.skipped += summary.skipped;
-  if (!result.ok && summary.failed === 0) counts.failed++; // e.g. a load error after tests
-}
-
-console.log(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
-Deno.exit(counts.failed === 0 ? 0 : 1);
+// Guarded so that importing this file (deno test once picked up `test.ts`) runs nothing.
+if (import.meta.main) Deno.exit(await main(Deno.args));
