@@ -35,6 +35,18 @@ export class CrossRegionError extends Error {
   }
 }
 
+/**
+ * Raised when the cluster could not serve a call within its deadline (no
+ * leader, stores down, regions moving). The server answers `-TRYAGAIN`; a
+ * write that raised it may or may not have been applied, never twice.
+ */
+export class BackendUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BackendUnavailableError";
+  }
+}
+
 /** The raw KV operations E-DB needs from the cluster. */
 export interface Backend {
   /** Value of `key` or null when absent (RawGet). */

@@ -5,12 +5,12 @@
  * error; it never takes the server down.
  * @module
  */
-import type { Backend } from "./backend.ts";
+import { type Backend, BackendUnavailableError } from "./backend.ts";
 import { dispatch } from "./commands/table.ts";
 import type { ConnState, ServerState } from "./commands/types.ts";
 import { Latches } from "./latch.ts";
 import { DEFAULT_PARSER_LIMITS, type ParserLimits, RequestParser } from "./resp/parser.ts";
-import { err } from "./resp/reply.ts";
+import { err, type Reply } from "./resp/reply.ts";
 import { ReplyBuffer, writeReply } from "./resp/writer.ts";
 import { Sweeper, type SweeperOptions } from "./sweeper.ts";
 import type { DbContext } from "./txn.ts";
@@ -143,6 +143,17 @@ function defaultConfig(limits: DbLimits, pass: string | null): Map<string, strin
   ]);
 }
 
+/** The reply for a command that threw: TRYAGAIN when the cluster is unavailable. */
+function failureReply(e: unknown): Reply {
+  if (e instanceof BackendUnavailableError) {
+    // Redis Cluster's "retry later" error; the message says why.
+    return err(e.message.startsWith("TRYAGAIN") ? e.message : `TRYAGAIN ${e.message}`);
+  }
+  // A bug in one command must not take the connection or server down.
+  console.error("db: command failed:", e);
+  return err(`ERR internal error: ${e instanceof Error ? e.message : String(e)}`);
+}
+
 async function serveConn(
   conn: Deno.Conn,
   id: number,
@@ -214,9 +225,7 @@ async function connLoop(
       try {
         reply = await dispatch({ db, conn: cs, server: state, args: r.args });
       } catch (e) {
-        // A bug in one command must not take the connection or server down.
-        console.error("db: command failed:", e);
-        reply = err(`ERR internal error: ${e instanceof Error ? e.message : String(e)}`);
+        reply = failureReply(e);
       }
       writeReply(out, reply, cs.resp);
       if (cs.close_after_reply) {
