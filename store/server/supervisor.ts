@@ -25,6 +25,7 @@ import type {
   WorkerRequest,
   WorkerResponse,
 } from "../protocol.ts";
+import { toPlain } from "./plain.ts";
 import { regionNotFound, serverIsBusy } from "./region_errors.ts";
 
 /** The real worker entry point. */
@@ -341,7 +342,12 @@ export class Supervisor {
       return;
     }
     if (info.destroyed) this.#routes.delete(id);
-    else this.#routes.set(id, { ...info, worker_id: slot.id });
+    else {
+      // Regions decoded from disk by protobufjs may lack default fields after
+      // structured clone (defaults live on the prototype): make them whole.
+      const region = toPlain<metapb.Region>("metapb.Region", info.region);
+      this.#routes.set(id, { ...info, region, worker_id: slot.id });
+    }
   }
 
   #onDeath(slot: Slot, worker: Worker, reason: string): void {
