@@ -11,7 +11,7 @@ import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import { type Child, spawnDeno } from "@eraft/shared/testing";
 import { StoreClient } from "./store_client.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const STORE_MAIN = new URL("./eraft_store.ts", import.meta.url).pathname;
 
 /**
  * Sanitizer settings for tests that start store processes. Processes, pipes,
@@ -254,7 +254,7 @@ export class Cluster {
       const members = this.stores.filter((p) => p.id <= this.opts.stores);
       args.push(`--initial-cluster=${members.map((p) => `${p.id}=${p.addr}`).join(",")}`);
     }
-    s.child = spawnDeno(`store${s.id}`, MAIN, args);
+    s.child = spawnDeno(`store${s.id}`, STORE_MAIN, args.slice(1));
     const timeout_ms = this.opts.start_timeout_ms ?? 60_000;
     const m = await s.child.waitFor(/test control on (127\.0\.0\.1:\d+)/, timeout_ms);
     s.control_addr = m[1];
