@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import { PeerRole } from "@eraft/proto/gen/metapb.ts";
-import { type GrpcServer, startGrpcServer } from "@eraft/shared/grpc";
+import { type GrpcServer, type ServiceBinding, startGrpcServer } from "@eraft/shared/grpc";
 import type { WorkerConfig } from "../protocol.ts";
 import { FaultFilter } from "./fault_filter.ts";
 import { KvApi } from "./kv_api.ts";
@@ -42,6 +42,11 @@ export interface StoreNodeOptions {
   worker_url?: string;
   /** Opens the test control endpoint on 127.0.0.1 (0 = any free port). */
   test_control_port?: number;
+  /**
+   * More gRPC services on the same server (meta adds `metaservicepb.Meta`).
+   * Their handlers may be called before `start` resolves: bind them lazily.
+   */
+  extra_services?: ServiceBinding[];
   log?: (line: string) => void;
 }
 
@@ -143,6 +148,7 @@ export class StoreNode {
       services: [
         { service: "storepb.Store", handlers: storeHandlers(new KvApi(supervisor)) },
         { service: "storepb.RaftTransport", handlers: transport.handlers() },
+        ...(opts.extra_services ?? []),
       ],
     });
     // Port 0 picks a free port: workers put the real address into the peers they create.
