@@ -15,11 +15,14 @@ const SUITES: Record<string, { script: string; about: string }> = {
     script: "shared/grpc/bench.ts",
     about: "gRPC between two processes: unary calls and batched streams",
   },
+  store: {
+    script: "store/server/bench.ts",
+    about: "3-store cluster RawPut/RawGet over gRPC at 1/16/64 in flight, beside 3-member etcd",
+  },
 };
 
 /** Later suites, named so `bench db` says where it comes from instead of failing obscurely. */
 const PENDING: Record<string, string> = {
-  store: "the store benchmark arrives with issue #6 (E-STORE)",
   db: "the db benchmark arrives with issue #8 (E-DB)",
 };
 

@@ -1,0 +1,176 @@
+/**
+ * `deno task bench store`: RawPut/RawGet through gRPC on a local 3-store
+ * cluster with 1, 16 and 64 requests in flight, beside a 3-member etcd
+ * (/usr/bin/etcd, its HTTP JSON gateway) doing puts/gets of the same sizes in
+ * the same run. Prints throughput, p50/p99 and ratios; writes
+ * bench-results/store.json. Uses the test cluster harness to run the stores.
+ * @module
+ */
+import { join } from "node:path";
+import { type Child, hasCommand, spawnCommand } from "@eraft/shared/testing";
+import { Cluster, freePort } from "../../tests/support/cluster.ts";
+
+const VALUE_BYTES = 100;
+const PHASE_MS = 3000;
+const CONCURRENCY = [1, 16, 64];
+
+interface Result {
+  system: string;
+  op: string;
+  inflight: number;
+  ops_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  errors: number;
+}
+
+/** Runs `op` with `inflight` loops for PHASE_MS; collects latencies. */
+async function measure(
+  system: string,
+  op: string,
+  inflight: number,
+  fn: (i: number) => Promise<void>,
+): Promise<Result> {
+  const lat: number[] = [];
+  let errors = 0;
+  let seq = 0;
+  const start = performance.now();
+  const end = start + PHASE_MS;
+  await Promise.all(Array.from({ length: inflight }, async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      try {
+        await fn(seq++);
+        lat.push(performance.now() - t0);
+      } catch {
+        errors++;
+      }
+    }
+  }));
+  const secs = (performance.now() - start) / 1000;
+  lat.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] : NaN;
+  return {
+    system,
+    op,
+    inflight,
+    ops_per_s: lat.length / secs,
+    p50_ms: pct(0.5),
+    p99_ms: pct(0.99),
+    errors,
+  };
+}
+
+async function benchStore(value: Uint8Array): Promise<Result[]> {
+  const cluster = await Cluster.start({ stores: 3, tick_ms: 50 });
+  const out: Result[] = [];
+  try {
+    const client = cluster.client;
+    const key = (i: number) => new TextEncoder().encode(`bench-${i % 10_000}`);
+    await client.put(key(0), value);
+    for (const n of CONCURRENCY) {
+      out.push(await measure("eraft", "put", n, (i) => client.put(key(i), value)));
+      out.push(await measure("eraft", "get", n, async (i) => void await client.get(key(i))));
+    }
+  } finally {
+    await cluster.close();
+  }
+  return out;
+}
+
+function startEtcd(root: string): { urls: string[]; children: Child[] } {
+  const members = [1, 2, 3].map((n) => ({ n, client: freePort(), peer: freePort() }));
+  const initial = members.map((m) => `e${m.n}=http://127.0.0.1:${m.peer}`).join(",");
+  const children = members.map((m) =>
+    spawnCommand(`etcd${m.n}`, "/usr/bin/etcd", [
+      `--name=e${m.n}`,
+      `--data-dir=${join(root, `e${m.n}`)}`,
+      `--listen-client-urls=http://127.0.0.1:${m.client}`,
+      `--advertise-client-urls=http://127.0.0.1:${m.client}`,
+      `--listen-peer-urls=http://127.0.0.1:${m.peer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${m.peer}`,
+      `--initial-cluster=${initial}`,
+      "--initial-cluster-state=new",
+      "--initial-cluster-token=eraft-bench",
+    ])
+  );
+  return { urls: members.map((m) => `http://127.0.0.1:${m.client}`), children };
+}
+
+const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+
+async function etcdCall(url: string, path: string, body: object): Promise<void> {
+  const res = await fetch(`${url}${path}`, { method: "POST", body: JSON.stringify(body) });
+  await res.body?.cancel();
+  if (!res.ok) throw new Error(`etcd ${path}: ${res.status}`);
+}
+
+async function benchEtcd(value: Uint8Array): Promise<Result[]> {
+  const root = await Deno.makeTempDir({ prefix: "eraft-bench-etcd-" });
+  const { urls, children } = startEtcd(root);
+  const out: Result[] = [];
+  try {
+    const deadline = Date.now() + 30_000;
+    const v = b64(value);
+    const key = (i: number) => b64(new TextEncoder().encode(`bench-${i % 10_000}`));
+    while (true) {
+      try {
+        await etcdCall(urls[0], "/v3/kv/put", { key: key(0), value: v });
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    for (const n of CONCURRENCY) {
+      out.push(
+        await measure(
+          "etcd",
+          "put",
+          n,
+          (i) => etcdCall(urls[0], "/v3/kv/put", { key: key(i), value: v }),
+        ),
+      );
+      out.push(
+        await measure("etcd", "get", n, (i) => etcdCall(urls[0], "/v3/kv/range", { key: key(i) })),
+      );
+    }
+  } finally {
+    await Promise.all(children.map((c) => c.stop("SIGKILL")));
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+  return out;
+}
+
+function report(results: Result[]): void {
+  const f = (x: number, d = 1) => Number.isFinite(x) ? x.toFixed(d) : "-";
+  console.log("system op  inflight    ops/s   p50 ms   p99 ms  errors  vs etcd (ops/s)");
+  for (const r of results) {
+    const e = results.find((x) =>
+      x.system === "etcd" && x.op === r.op && x.inflight === r.inflight
+    );
+    const ratio = r.system === "eraft" && e ? `${f(r.ops_per_s / e.ops_per_s, 2)}x` : "";
+    console.log(
+      `${r.system.padEnd(6)} ${r.op.padEnd(4)} ${String(r.inflight).padStart(8)} ${
+        f(r.ops_per_s, 0).padStart(8)
+      } ${f(r.p50_ms, 2).padStart(8)} ${f(r.p99_ms, 2).padStart(8)} ${
+        String(r.errors).padStart(7)
+      }  ${ratio}`,
+    );
+  }
+}
+
+if (import.meta.main) {
+  const value = new Uint8Array(VALUE_BYTES).fill(120);
+  const results = await benchStore(value);
+  if (hasCommand("/usr/bin/etcd")) results.push(...await benchEtcd(value));
+  else console.log("etcd not installed: eraft numbers only");
+  report(results);
+  const dir = new URL("../../bench-results/", import.meta.url).pathname;
+  Deno.mkdirSync(dir, { recursive: true });
+  Deno.writeTextFileSync(
+    join(dir, "store.json"),
+    JSON.stringify({ value_bytes: VALUE_BYTES, phase_ms: PHASE_MS, results }, null, 2) + "\n",
+  );
+}
