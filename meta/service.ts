@@ -22,7 +22,7 @@ import { ErrorType, OperatorKind } from "@eraft/proto/gen/metaservicepb.ts";
 import { compareBytes } from "@eraft/shared/bytes";
 import { type Operator, Scheduler, type SchedulerConfig, type Step } from "./scheduler.ts";
 import { ClusterState, epochOf, type RegionEntry, validateRegion } from "./state.ts";
-import { ALLOC_STEP, MetaStorage, MetaUnavailable, plain } from "./storage.ts";
+import { ALLOC_STEP, type MetaStorage, MetaUnavailable, plain } from "./storage.ts";
 
 /** This node's view of the meta region's leadership. */
 export interface Leadership {

@@ -4,6 +4,8 @@
  * @module
  */
 import { type CommandSpec, type Flags, intFlag, stringFlag, UsageError } from "@eraft/shared/cli";
+import { type MetaAgent, startWithMeta } from "./server/heartbeat.ts";
+import { MetaClient } from "./server/meta_client.ts";
 import { parseInitialCluster, StoreNode, type StoreNodeOptions } from "./server/node.ts";
 
 const str = (help: string, def?: string) => ({ type: "string" as const, help, default: def });
@@ -15,21 +17,26 @@ export const storeCommand: CommandSpec = {
   flags: {
     addr: str("gRPC listen address host:port", "127.0.0.1:20160"),
     data: str("data directory", "data/store1"),
-    meta: str("meta addresses host:port,... (used once E-META exists)"),
+    meta: str("meta addresses host:port,...: register, heartbeat, take operators"),
     workers: str("region worker count", String(navigator.hardwareConcurrency)),
-    "store-id": str("static store id (required until stores register with meta)"),
+    "store-id": str("static store id (with --meta: allocated by meta unless given)"),
     "initial-cluster": str("static bootstrap: id=host:port,... creates region 1 on those stores"),
     "tick-ms": str("milliseconds per Raft tick", "100"),
     "raft-log-gc-count-limit": str("compact a region's log past this many entries", "10000"),
     "test-control-port": str("testing only: fault-injection HTTP endpoint on 127.0.0.1"),
+    "store-heartbeat-ms": str("with --meta: store heartbeat interval", "2000"),
+    "region-heartbeat-ms": str("with --meta: region heartbeat interval", "1000"),
+    "split-size-bytes": str("with --meta: split a region past this size", String(96 * 2 ** 20)),
+    "split-keys": str("with --meta: split a region past this many keys", "960000"),
   },
   run: runStore,
 };
 
 /** Turns parsed flags into node options; a UsageError for bad values. */
 export function storeOptions(flags: Flags): StoreNodeOptions {
-  if (flags["store-id"] === undefined) {
-    throw new UsageError("--store-id is required (registration with meta is not built yet)");
+  const with_meta = typeof flags.meta === "string" && flags.meta !== "";
+  if (flags["store-id"] === undefined && !with_meta) {
+    throw new UsageError("--store-id is required without --meta");
   }
   let initial_cluster: Map<number, string> | undefined;
   if (typeof flags["initial-cluster"] === "string" && flags["initial-cluster"] !== "") {
@@ -42,13 +49,13 @@ export function storeOptions(flags: Flags): StoreNodeOptions {
   const opts: StoreNodeOptions = {
     addr: stringFlag(flags, "addr"),
     data_dir: stringFlag(flags, "data"),
-    store_id: intFlag(flags, "store-id", 1, 2 ** 40),
+    store_id: flags["store-id"] === undefined ? 0 : intFlag(flags, "store-id", 1, 2 ** 40),
     workers: intFlag(flags, "workers", 1, 256),
     initial_cluster,
     tick_ms: intFlag(flags, "tick-ms", 1, 10_000),
     raft_log_gc_count_limit: intFlag(flags, "raft-log-gc-count-limit", 1, 1e9),
     raft_log_gc_keep_entries: Math.min(1000, intFlag(flags, "raft-log-gc-count-limit", 1, 1e9)),
-    log: (line) => console.error(`store ${flags["store-id"]}: ${line}`),
+    log: (line) => console.error(`store ${flags["store-id"] ?? "(new)"}: ${line}`),
   };
   if (flags["test-control-port"] !== undefined) {
     opts.test_control_port = intFlag(flags, "test-control-port", 0, 65535);
@@ -58,7 +65,27 @@ export function storeOptions(flags: Flags): StoreNodeOptions {
 
 async function runStore(flags: Flags): Promise<number> {
   const opts = storeOptions(flags);
-  const node = await StoreNode.start(opts);
+  let agent: MetaAgent | null = null;
+  let meta: MetaClient | null = null;
+  let node: StoreNode;
+  if (typeof flags.meta === "string" && flags.meta !== "") {
+    meta = new MetaClient(flags.meta.split(",").map((a) => a.trim()).filter((a) => a !== ""));
+    const started = await startWithMeta(
+      { ...opts, store_id: opts.store_id || undefined },
+      meta,
+      {
+        store_heartbeat_ms: intFlag(flags, "store-heartbeat-ms", 10, 3_600_000),
+        region_heartbeat_ms: intFlag(flags, "region-heartbeat-ms", 10, 3_600_000),
+        split_size_bytes: intFlag(flags, "split-size-bytes", 1, 2 ** 50),
+        split_keys: intFlag(flags, "split-keys", 1, 2 ** 50),
+        log: (line) => console.error(`store ${started.node.store_id}: ${line}`),
+      },
+    );
+    ({ node, agent } = started);
+    opts.store_id = node.store_id;
+  } else {
+    node = await StoreNode.start(opts);
+  }
   if (node.control_addr) console.log(`test control on ${node.control_addr}`);
   console.log(`store ${opts.store_id} listening on ${node.addr}`);
   const signal = await new Promise<Deno.Signal>((resolve) => {
@@ -67,6 +94,8 @@ async function runStore(flags: Flags): Promise<number> {
     for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
   });
   opts.log?.(`${signal}: stopping`);
+  agent?.stop();
+  meta?.close();
   await node.stop();
   return 0;
 }

@@ -84,7 +84,9 @@ export class MetaClient {
           this.#leader = null;
           await this.#findLeader();
         } else {
-          if (this.cluster_id === 0 && res.header?.cluster_id) this.cluster_id = res.header.cluster_id;
+          if (this.cluster_id === 0 && res.header?.cluster_id) {
+            this.cluster_id = res.header.cluster_id;
+          }
           this.#leader = addr;
           return res;
         }
