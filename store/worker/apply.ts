@@ -183,8 +183,11 @@ function applyCompactLog(host: ApplyHost, peer: Peer, req: raft_cmdpb.CompactLog
     ...peer.apply_state,
     truncated_state: { index: req.compact_index, term: req.compact_term },
   };
-  const compact = () =>
+  const compact = () => {
+    // Entries leave the log only once what they produced is durable in KV.
+    host.engines.kv.sync();
     host.engines.raft.compact(peer.region_id, req.compact_index, req.compact_term);
+  };
   return [{}, compact];
 }
 

@@ -50,6 +50,9 @@ export class Peer {
   readonly confirmed_reads: Array<{ index: number; reads: PendingRead[] }> = [];
   leader_id = 0;
   term = 0;
+  /** Term and vote of the last hard state handed to the log store. */
+  persisted_term = 0;
+  persisted_vote = 0;
   destroyed = false;
   /** Data keys in the region, counted by `refreshApproximateSize` (capped). */
   approximate_keys = 0;
@@ -66,6 +69,9 @@ export class Peer {
   ) {
     assert(peer_id > 0, "peer id must be positive");
     this.learnRegionPeers();
+    const hs = engines.raft.hardState(region.id);
+    this.persisted_term = hs.term;
+    this.persisted_vote = hs.vote;
     const storage = engines.raft.storage(region.id, () => this.buildSnapshot());
     this.node = new RawNode({
       id: peer_id,

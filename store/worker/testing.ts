@@ -8,6 +8,7 @@
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import type { FromWorker, WorkerConfig, WorkerRequest, WorkerResponse } from "../protocol.ts";
+import { Immediate } from "@eraft/shared/immediate";
 import { RegionWorker } from "./worker.ts";
 
 /** Worker settings for tests: fast ticks, small logs. */
@@ -34,7 +35,8 @@ export class LocalCluster {
   /** Links that drop every message: "from->to" store ids. */
   readonly cut = new Set<string>();
   #next_id = 1;
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #inflight: Array<[number, raft_serverpb.RaftMessage[]]> = [];
+  readonly #network = new Immediate(() => this.#flushNetwork());
 
   constructor(readonly root: string) {}
 
@@ -64,8 +66,7 @@ export class LocalCluster {
 
   stopAll(): void {
     for (const id of [...this.workers.keys()]) this.stopStore(id);
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
+    this.#network.close();
   }
 
   #onMessage(from_store: number, msg: FromWorker): void {
@@ -86,11 +87,14 @@ export class LocalCluster {
       by_store.get(to)!.push(structuredClone(m));
     }
     // Deliver on a later turn, as a network would.
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      for (const [to, list] of by_store) this.workers.get(to)?.handle({ kind: "raft", msgs: list });
-    }, 0);
-    this.#timers.add(timer);
+    this.#inflight.push(...by_store);
+    this.#network.schedule();
+  }
+
+  #flushNetwork(): void {
+    const batch = this.#inflight;
+    this.#inflight = [];
+    for (const [to, list] of batch) this.workers.get(to)?.handle({ kind: "raft", msgs: list });
   }
 
   /** Sends a request to `store_id`'s worker and waits for the answer. */

@@ -16,6 +16,7 @@ import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import type { Ready } from "@eraft/raft";
 import { rangesOverlap } from "@eraft/shared/bytes";
+import { Immediate } from "@eraft/shared/immediate";
 import { WorkerEngines } from "../engine/engines.ts";
 import type { RaftLogUpdate } from "../engine/mod.ts";
 import type {
@@ -47,6 +48,8 @@ import { checkRequest, isRead, proposeRequest, serveRead } from "./requests.ts";
 const MAX_ITERATIONS_PER_RUN = 8;
 /** Ticks between raft-log GC checks of a leader. */
 const GC_CHECK_TICKS = 10;
+/** Ticks between background syncs of the KV engine (see #iterate). */
+const KV_SYNC_TICKS = 20;
 /** Ticks between size estimates of a leader's regions (reported to the main thread). */
 const SIZE_CHECK_TICKS = 20;
 /** Counting a region's keys stops here; a region this large splits anyway. */
@@ -70,7 +73,7 @@ export class RegionWorker implements ApplyHost {
   #read_seq = 1;
   #ticks = 0;
   #outbox: raft_serverpb.RaftMessage[] = [];
-  #scheduled: ReturnType<typeof setTimeout> | undefined;
+  readonly #loop = new Immediate(() => this.#run());
   #timer: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
 
@@ -134,7 +137,7 @@ export class RegionWorker implements ApplyHost {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#timer);
-    clearTimeout(this.#scheduled);
+    this.#loop.close();
     this.engines.close();
     this.post({ kind: "stopped", worker_id: this.config.worker_id });
   }
@@ -320,6 +323,8 @@ export class RegionWorker implements ApplyHost {
   #tick(): void {
     if (this.#stopped) return;
     this.#ticks++;
+    // Bound how much a power loss makes the KV engine replay from the Raft log.
+    if (this.#ticks % KV_SYNC_TICKS === 0 && this.engines.kv.dirty) this.engines.kv.sync();
     for (const peer of this.peers.values()) {
       peer.node.tick();
       if (this.#ticks % GC_CHECK_TICKS === 0 && peer.is_leader) this.#maybeCompactLog(peer);
@@ -367,11 +372,7 @@ export class RegionWorker implements ApplyHost {
   // ---- the loop ----
 
   #schedule(): void {
-    if (this.#scheduled !== undefined || this.#stopped) return;
-    this.#scheduled = setTimeout(() => {
-      this.#scheduled = undefined;
-      this.#run();
-    }, 0);
+    if (!this.#stopped) this.#loop.schedule();
   }
 
   #run(): void {
@@ -403,9 +404,18 @@ export class RegionWorker implements ApplyHost {
       }
     }
     this.engines.raft.write(updates);
+    // A leader may replicate while its own append becomes durable (as etcd's raftNode
+    // does); everything else — votes, follower acks — waits for the sync below.
+    const early = readies.map(([peer, rd]) => peer.is_leader && !this.#voteChanged(peer, rd));
+    readies.forEach(([peer, rd], i) => early[i] && this.#queueMessages(peer, rd));
+    this.#flushOutbox();
     for (const [peer, rd] of readies) this.#applyCommitted(peer, rd.committed_entries);
-    this.engines.sync(); // one fsync per file for every region of this iteration
-    for (const [peer, rd] of readies) this.#queueMessages(peer, rd);
+    // One fsync of the Raft log for every region of this iteration (group commit).
+    // Applied KV state is not synced here: it is rebuilt from the log after a power
+    // loss, and the KV file is synced before the log is ever compacted.
+    // A Ready that only moved the commit index needs no fsync (raft's must_sync).
+    if (readies.some(([, rd]) => rd.must_sync) && this.engines.raft.dirty) this.engines.raft.sync();
+    readies.forEach(([peer, rd], i) => !early[i] && this.#queueMessages(peer, rd));
     this.#flushOutbox();
     for (const [peer, rd] of readies) {
       this.#handleSoftState(peer, rd);
@@ -414,6 +424,16 @@ export class RegionWorker implements ApplyHost {
     }
     for (const peer of this.peers.values()) this.#serveConfirmedReads(peer);
     return true;
+  }
+
+  /** True when this Ready changes the persisted term or vote (must be durable before sending). */
+  #voteChanged(peer: Peer, rd: Ready): boolean {
+    const hs = rd.hard_state;
+    if (hs === null) return false;
+    const changed = hs.term !== peer.persisted_term || hs.vote !== peer.persisted_vote;
+    peer.persisted_term = hs.term;
+    peer.persisted_vote = hs.vote;
+    return changed;
   }
 
   #applyCommitted(peer: Peer, entries: readonly Entry[]): void {
@@ -438,7 +458,7 @@ export class RegionWorker implements ApplyHost {
     };
     batch.put("raft", regionStateKey(region.id), encodeRegionState({ state: 0, region }));
     batch.put("raft", applyStateKey(region.id), encodeApplyState(apply_state));
-    this.engines.kv.write(batch);
+    this.engines.kv.write(batch, { sync: true });
     // KV first: recovery finishes a cut here by compacting the log (recovery.ts).
     this.engines.raft.compact(region.id, meta.index, meta.term);
     this.engines.raft.setConfState(region.id, meta.conf_state ?? confStateOf(region));
