@@ -5,7 +5,7 @@
  * service serves on the region's leader (service.ts).
  * @module
  */
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import { StoreNode } from "@eraft/store";
 import { FORWARDED_HEADER, makeForwarder } from "./forward.ts";
 import { SCHEDULER_DEFAULTS, type SchedulerConfig } from "./scheduler.ts";

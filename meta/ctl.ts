@@ -1,0 +1,172 @@
+/**
+ * `eraft ctl --meta ADDR <command>`: cluster admin over the Meta service and
+ * the stores' admin RPCs. Commands: stores, regions, region KEY, members,
+ * split KEY, transfer-leader REGION STORE, add-peer REGION STORE,
+ * remove-peer REGION STORE, decommission STORE. `--json` prints JSON.
+ * @module
+ */
+import type * as metapb from "@eraft/proto/gen/metapb.ts";
+import type * as mpb from "@eraft/proto/gen/metaservicepb.ts";
+import { type CommandSpec, type Flags, stringFlag, UsageError } from "@eraft/shared/cli";
+import { formatKey } from "@eraft/shared/bytes";
+import { ServiceClient } from "@eraft/shared/grpc";
+import { MetaClient } from "@eraft/store/meta_client";
+
+const te = new TextEncoder();
+
+function table(rows: Array<Record<string, unknown>>): string {
+  if (rows.length === 0) return "(none)";
+  const cols = Object.keys(rows[0]);
+  const cell = (v: unknown) => String(v ?? "");
+  const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(w[i])).join("  ").trimEnd();
+  return [line(cols), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join("\n");
+}
+
+function jsonable(v: unknown): unknown {
+  if (v instanceof Uint8Array) return formatKey(v, 256);
+  if (Array.isArray(v)) return v.map(jsonable);
+  if (v !== null && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonable(x)]));
+  }
+  return v;
+}
+
+function num(s: string | undefined, what: string): number {
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${what} must be a positive id`);
+  return n;
+}
+
+async function storeCall(addr: string, method: string, req: object): Promise<void> {
+  const c = new ServiceClient("storepb.Store", addr);
+  try {
+    const res = await c.unary<{ region_error?: { message: string } | null; error?: string }>(
+      method,
+      req,
+    );
+    if (res.region_error) throw new Error(`region error: ${res.region_error.message}`);
+    if (res.error) throw new Error(res.error);
+  } finally {
+    c.close();
+  }
+}
+
+async function regionOf(meta: MetaClient, id: number) {
+  const r = await meta.getRegionById(id);
+  const region = r.region!;
+  const leader = r.leader ?? region.peers[0];
+  const context = { region_id: id, region_epoch: region.region_epoch, peer: leader, term: 0 };
+  return { region, leader, context };
+}
+
+async function run(meta: MetaClient, args: string[]): Promise<unknown> {
+  const [cmd, a, b] = args;
+  switch (cmd) {
+    case "stores":
+      return (await meta.getAllStores()).map((s) => ({
+        id: s.id,
+        address: s.address,
+        state: ["Up", "Offline", "Tombstone"][s.state] ?? s.state,
+        version: s.version,
+      }));
+    case "regions":
+      return (await meta.scanRegions()).map((r) => ({
+        id: r.region!.id,
+        start: formatKey(r.region!.start_key, 40),
+        end: formatKey(r.region!.end_key, 40),
+        epoch: `${r.region!.region_epoch?.conf_ver}/${r.region!.region_epoch?.version}`,
+        leader_store: r.leader?.store_id ?? "",
+        stores: r.region!.peers.map((p: metapb.Peer) => p.store_id).join(","),
+      }));
+    case "region":
+      if (a === undefined) throw new UsageError("region KEY");
+      return await meta.getRegion(te.encode(a));
+    case "members":
+      return await meta.members();
+    case "split": {
+      if (a === undefined) throw new UsageError("split KEY");
+      const key = te.encode(a);
+      const { region, leader, context } = await regionOf(
+        meta,
+        (await meta.getRegion(key)).region!.id,
+      );
+      const ask = await meta.call<mpb.AskSplitResponse>("AskSplit", {
+        region,
+      });
+      const c = new ServiceClient("storepb.Store", leader.addr);
+      try {
+        const res = await c.unary<{ regions: metapb.Region[]; error: string }>("SplitRegion", {
+          context,
+          split: {
+            split_key: key,
+            new_region_id: ask.new_region_id,
+            new_peer_ids: ask.new_peer_ids,
+          },
+        });
+        if (res.error || res.regions.length !== 2) throw new Error(res.error || "split failed");
+        await meta.call("ReportSplit", { left: res.regions[0], right: res.regions[1] });
+        return { left: res.regions[0].id, right: res.regions[1].id };
+      } finally {
+        c.close();
+      }
+    }
+    case "transfer-leader":
+    case "add-peer":
+    case "remove-peer": {
+      const { region, leader, context } = await regionOf(meta, num(a, "REGION"));
+      const store_id = num(b, "STORE");
+      if (cmd === "transfer-leader") {
+        const peer = region.peers.find((p) => p.store_id === store_id);
+        if (!peer) throw new Error(`region ${region.id} has no peer on store ${store_id}`);
+        await storeCall(leader.addr, "TransferLeader", { peer, context });
+      } else if (cmd === "add-peer") {
+        const store = (await meta.getAllStores()).find((s) => s.id === store_id);
+        if (!store) throw new Error(`no store ${store_id}`);
+        const peer = { id: await meta.allocId(), store_id, addr: store.address, role: 0 };
+        await storeCall(leader.addr, "PeerConfChange", { change_type: 0, peer, context });
+      } else {
+        const peer = region.peers.find((p) => p.store_id === store_id);
+        if (!peer) throw new Error(`region ${region.id} has no peer on store ${store_id}`);
+        await storeCall(leader.addr, "PeerConfChange", { change_type: 1, peer, context });
+      }
+      return { ok: true };
+    }
+    case "decommission": {
+      const id = num(a, "STORE");
+      const store = (await meta.getAllStores()).find((s) => s.id === id);
+      if (!store) throw new Error(`no store ${id}`);
+      await meta.putStore({ ...store, state: 1 });
+      return { store: id, state: "Offline" };
+    }
+    default:
+      throw new UsageError(`unknown ctl command '${cmd ?? ""}'`);
+  }
+}
+
+/** The `eraft ctl` subcommand. */
+export const ctlCommand: CommandSpec = {
+  name: "ctl",
+  summary: "cluster admin: stores, regions, region, members, split, transfer-leader, " +
+    "add-peer, remove-peer, decommission",
+  flags: {
+    meta: { type: "string", help: "meta address(es) host:port,...", default: "127.0.0.1:2379" },
+    json: { type: "boolean", help: "print JSON instead of tables" },
+  },
+  positionals: "COMMAND [ARGS]",
+  run: async (flags: Flags, positionals: string[]) => {
+    const meta = new MetaClient(stringFlag(flags, "meta").split(","), { call_timeout_ms: 10_000 });
+    try {
+      const out = await run(meta, positionals);
+      if (flags.json || !Array.isArray(out)) console.log(JSON.stringify(jsonable(out), null, 2));
+      else console.log(table(out as Array<Record<string, unknown>>));
+      return 0;
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      console.error(`eraft ctl: ${(err as Error).message}`);
+      return 1;
+    } finally {
+      meta.close();
+    }
+  },
+};
