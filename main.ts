@@ -11,6 +11,8 @@ import {
   parseFlags,
   UsageError,
 } from "@eraft/shared/cli";
+import { metaCommand } from "@eraft/meta/cli";
+import { ctlCommand } from "@eraft/meta/ctl";
 import { storeCommand } from "@eraft/store/cli";
 import { runBench } from "./tasks/bench.ts";
 
@@ -37,17 +39,7 @@ function pending(
 const str = (help: string, def?: string): FlagSpec => ({ type: "string", help, default: def });
 
 const COMMANDS: CommandSpec[] = [
-  pending(
-    "meta",
-    "run an E-META node (cluster metadata on a single-region store)",
-    "E-META is issue #7",
-    {
-      addr: str("gRPC listen address host:port", "127.0.0.1:2379"),
-      data: str("data directory", "data/meta1"),
-      "initial-cluster": str("meta members id=host:port,... (1 or 3 nodes)"),
-      "store-down-timeout": str("seconds before a silent store's peers are replaced", "60"),
-    },
-  ),
+  metaCommand,
   storeCommand,
   pending("db", "run an E-DB node (RESP2/RESP3 front end)", "E-DB is issue #8", {
     addr: str("Redis protocol listen address", "127.0.0.1:6379"),
@@ -66,15 +58,7 @@ const COMMANDS: CommandSpec[] = [
       metas: str("meta node count", "1"),
     },
   ),
-  pending(
-    "ctl",
-    "cluster admin: stores, regions, split, transfer-leader, add/remove peer",
-    "ctl is issue #7",
-    {
-      meta: str("meta address host:port", "127.0.0.1:2379"),
-      json: { type: "boolean", help: "print JSON instead of tables" },
-    },
-  ),
+  ctlCommand,
   {
     name: "bench",
     summary: "run benchmarks: engine (store/engine), more with later issues",
