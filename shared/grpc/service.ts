@@ -24,6 +24,13 @@ function ownedBuffer(bytes: Uint8Array): Buffer {
   return out;
 }
 
+/**
+ * Decoded messages become plain objects with every field present: handlers
+ * spread them and pass them to workers, which would drop protobufjs's
+ * prototype-held defaults (see shared/proto/load.ts).
+ */
+const PLAIN: protobuf.IConversionOptions = { defaults: true, arrays: true };
+
 const cache = new Map<string, grpc.ServiceDefinition>();
 
 function methodDefinition(service: string, method: protobuf.Method): MethodDefinition {
@@ -34,9 +41,9 @@ function methodDefinition(service: string, method: protobuf.Method): MethodDefin
     requestStream: method.requestStream === true,
     responseStream: method.responseStream === true,
     requestSerialize: (value: object) => ownedBuffer(req.encode(value).finish()),
-    requestDeserialize: (bytes: Buffer) => req.decode(bytes),
+    requestDeserialize: (bytes: Buffer) => req.toObject(req.decode(bytes), PLAIN),
     responseSerialize: (value: object) => ownedBuffer(res.encode(value).finish()),
-    responseDeserialize: (bytes: Buffer) => res.decode(bytes),
+    responseDeserialize: (bytes: Buffer) => res.toObject(res.decode(bytes), PLAIN),
     originalName: method.name,
   };
 }

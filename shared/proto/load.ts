@@ -49,10 +49,23 @@ export function encodeMessage<T extends object>(fullName: string, message: T): U
   return messageType(fullName).encode(message).finish();
 }
 
+/** toObject options giving plain objects with every field present. */
+const PLAIN: protobuf.IConversionOptions = { defaults: true, arrays: true };
+
 /**
- * Decodes bytes as the named message. Missing fields read as their proto3
- * defaults. Throws a descriptive error on malformed input.
+ * Decodes bytes as the named message into a plain object with every field
+ * present (proto3 defaults filled in). protobufjs's own decode keeps defaults
+ * on the prototype, where object spread and structured clone (postMessage to
+ * a worker) silently drop them — so nothing in eraft uses its raw output.
+ * Throws a descriptive error on malformed input.
  */
 export function decodeMessage<T>(fullName: string, bytes: Uint8Array): T {
-  return messageType(fullName).decode(bytes) as unknown as T;
+  const type = messageType(fullName);
+  return type.toObject(type.decode(bytes), PLAIN) as T;
+}
+
+/** A decoded message (or any value of its shape) as a plain object with every field present. */
+export function toPlainMessage<T>(fullName: string, message: object): T {
+  const type = messageType(fullName);
+  return type.toObject(message as protobuf.Message, PLAIN) as T;
 }

@@ -3,6 +3,13 @@
  * encode/decode helpers, and the type generator used by `tasks/gen_proto.ts`.
  * @module
  */
-export { decodeMessage, encodeMessage, messageType, protoRoot, serviceType } from "./load.ts";
+export {
+  decodeMessage,
+  encodeMessage,
+  messageType,
+  protoRoot,
+  serviceType,
+  toPlainMessage,
+} from "./load.ts";
 export { generateTypes } from "./codegen.ts";
 export { PROTO_FILES } from "./files.ts";
