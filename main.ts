@@ -4,60 +4,21 @@
  * flag prints an error and exits with code 2.
  * @module
  */
-import {
-  commandHelp,
-  type CommandSpec,
-  type FlagSpec,
-  parseFlags,
-  UsageError,
-} from "@eraft/shared/cli";
+import { commandHelp, type CommandSpec, parseFlags, UsageError } from "@eraft/shared/cli";
 import { metaCommand } from "@eraft/meta/cli";
 import { ctlCommand } from "@eraft/meta/ctl";
 import { storeCommand } from "@eraft/store/cli";
+import { dbCommand } from "@eraft/db/cli";
+import { devCommand } from "./tasks/dev.ts";
 import { runBench } from "./tasks/bench.ts";
 
 const PROGRAM = "eraft";
 
-/** A subcommand whose implementation lands with a later issue: it says so and fails. */
-function pending(
-  name: string,
-  summary: string,
-  issue: string,
-  flags: Record<string, FlagSpec>,
-): CommandSpec {
-  return {
-    name,
-    summary,
-    flags,
-    run() {
-      console.error(`${PROGRAM} ${name}: not built yet — ${issue}. See README.md, "Status".`);
-      return Promise.resolve(1);
-    },
-  };
-}
-
-const str = (help: string, def?: string): FlagSpec => ({ type: "string", help, default: def });
-
 const COMMANDS: CommandSpec[] = [
   metaCommand,
   storeCommand,
-  pending("db", "run an E-DB node (RESP2/RESP3 front end)", "E-DB is issue #8", {
-    addr: str("Redis protocol listen address", "127.0.0.1:6379"),
-    meta: str("meta addresses host:port,..."),
-    requirepass: str("password clients must AUTH with"),
-    "max-clients": str("maximum client connections", "10000"),
-  }),
-  pending(
-    "dev",
-    "start a local cluster: 1 meta, 3 stores, 1 db on 127.0.0.1:6379",
-    "the dev cluster is issue #8",
-    {
-      "db-port": str("Redis port", "6379"),
-      data: str("data directory", "data"),
-      stores: str("store count", "3"),
-      metas: str("meta node count", "1"),
-    },
-  ),
+  dbCommand,
+  devCommand,
   ctlCommand,
   {
     name: "bench",
