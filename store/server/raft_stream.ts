@@ -1,3 +1,4 @@
+const __T = (l: string) => { try { Deno.writeTextFileSync(`/tmp/trace/${Deno.pid}.log`, `${(performance.timeOrigin + performance.now()).toFixed(3)} ${l}\n`, { append: true }); } catch { /**/ } };
 /**
  * One outgoing Raft link: a long-lived `RaftTransport.Raft` client stream to
  * one store address, fed from a bounded queue and flushed as one
@@ -11,6 +12,7 @@
  * reported the same way, so a dead store never costs unbounded memory.
  * @module
  */
+import { Immediate } from "@eraft/shared/immediate";
 import assert from "node:assert/strict";
 import type * as grpc from "@grpc/grpc-js";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
@@ -40,7 +42,8 @@ export class RaftStream {
   #stream: grpc.ClientWritableStream<object> | null = null;
   #stream_started_ms = 0;
   #draining = false;
-  #flush_timer: ReturnType<typeof setTimeout> | undefined;
+  /** Flushes on the next macrotask without setTimeout's delay (shared/immediate.ts). */
+  readonly #flusher = new Immediate(() => this.#flush());
   #retry_at_ms = 0;
   #backoff_ms: number;
   #closed = false;
@@ -75,7 +78,7 @@ export class RaftStream {
   /** Closes the stream and the channel; queued messages are dropped silently. */
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#flush_timer);
+    this.#flusher.close();
     this.#queue = [];
     const stream = this.#stream;
     this.#stream = null;
@@ -84,11 +87,7 @@ export class RaftStream {
   }
 
   #scheduleFlush(): void {
-    if (this.#flush_timer !== undefined || this.#draining) return;
-    this.#flush_timer = setTimeout(() => {
-      this.#flush_timer = undefined;
-      this.#flush();
-    }, 0);
+    if (!this.#draining) this.#flusher.schedule();
   }
 
   #flush(): void {
@@ -96,6 +95,7 @@ export class RaftStream {
     const stream = this.#stream ?? this.#connect();
     while (this.#queue.length > 0) {
       const msgs = this.#queue.splice(0, this.#opts.max_batch_msgs);
+      __T("main:stream-write " + msgs.map((m) => m.message?.msg_type).join(","));
       const ok = stream.write({ msgs });
       if (!ok) {
         // Backpressure: wait for the stream before writing more; the queue stays bounded.
