@@ -1,4 +1,3 @@
-const __T = (l: string) => { try { Deno.writeTextFileSync(`/tmp/trace/${Deno.pid}.log`, `${(performance.timeOrigin + performance.now()).toFixed(3)} ${l}\n`, { append: true }); } catch { /**/ } };
 /**
  * One outgoing Raft link: a long-lived `RaftTransport.Raft` client stream to
  * one store address, fed from a bounded queue and flushed as one
@@ -95,7 +94,6 @@ export class RaftStream {
     const stream = this.#stream ?? this.#connect();
     while (this.#queue.length > 0) {
       const msgs = this.#queue.splice(0, this.#opts.max_batch_msgs);
-      __T("main:stream-write " + msgs.map((m) => m.message?.msg_type).join(","));
       const ok = stream.write({ msgs });
       if (!ok) {
         // Backpressure: wait for the stream before writing more; the queue stays bounded.
