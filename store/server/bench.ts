@@ -7,6 +7,11 @@
  * @module
  */
 import { join } from "node:path";
+import type * as grpc from "@grpc/grpc-js";
+import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
+import type * as storepb from "@eraft/proto/gen/storepb.ts";
+import { ServiceClient } from "@eraft/shared/grpc";
+import { Immediate } from "@eraft/shared/immediate";
 import { type Child, hasCommand, spawnCommand } from "@eraft/shared/testing";
 import { Cluster, freePort } from "../../tests/support/cluster.ts";
 
@@ -62,6 +67,94 @@ async function measure(
   };
 }
 
+type Cmd = storepb.BatchCommandsRequest_Request;
+type CmdRes = storepb.BatchCommandsResponse_Response;
+
+/**
+ * The throughput path a real client uses (TiKV's BatchCommands): one
+ * long-lived stream to the leader; requests issued in the same macrotask
+ * travel as one message, responses come back matched by id.
+ */
+class BatchStream {
+  readonly #client: ServiceClient;
+  readonly #stream: grpc.ClientDuplexStream<object, object>;
+  readonly #waiting = new Map<number, (res: CmdRes) => void>();
+  #queue: Array<[number, Cmd]> = [];
+  #next_id = 1;
+  readonly #flusher = new Immediate(() => this.#flush());
+
+  constructor(addr: string) {
+    this.#client = new ServiceClient("storepb.Store", addr);
+    this.#stream = this.#client.duplex("BatchCommands");
+    this.#stream.on("data", (batch: storepb.BatchCommandsResponse) => {
+      batch.responses.forEach((res, i) => {
+        this.#waiting.get(batch.request_ids[i])?.(res);
+        this.#waiting.delete(batch.request_ids[i]);
+      });
+    });
+    this.#stream.on("error", () => {});
+  }
+
+  call(cmd: Cmd): Promise<CmdRes> {
+    const id = this.#next_id++;
+    this.#queue.push([id, cmd]);
+    this.#flusher.schedule();
+    return new Promise((resolve) => this.#waiting.set(id, resolve));
+  }
+
+  #flush(): void {
+    const batch = this.#queue;
+    this.#queue = [];
+    this.#stream.write({ request_ids: batch.map(([id]) => id), requests: batch.map(([, c]) => c) });
+  }
+
+  close(): void {
+    this.#flusher.close();
+    this.#stream.end();
+    this.#client.close();
+  }
+}
+
+function checkOk(res: { region_error?: unknown; error?: string } | null | undefined): void {
+  if (!res || res.region_error || res.error) throw new Error(JSON.stringify(res));
+}
+
+/** Puts and gets through BatchCommands on the leader of region 1. */
+async function benchBatched(cluster: Cluster, value: Uint8Array, key: (i: number) => Uint8Array) {
+  const out: Result[] = [];
+  await cluster.client.refresh();
+  let leader = 0;
+  for (const s of cluster.stores) {
+    const st = await cluster.status(s.id);
+    const r = st?.regions.find((r) => r.region.id === 1);
+    if (r && r.leader_peer_id === r.peer_id) leader = s.id;
+  }
+  if (leader === 0) throw new Error("no leader of region 1");
+  const context: kvrpcpb.Context = cluster.client.context(cluster.client.region(1)!, leader);
+  const stream = new BatchStream(cluster.store(leader).addr);
+  try {
+    for (const n of CONCURRENCY) {
+      out.push(
+        await measure("eraft-batch", "put", n, async (i) => {
+          const res = await stream.call({
+            raw_put: { context, key: key(i), value, cf: "", id: 0, type: 0 },
+          });
+          checkOk(res.raw_put);
+        }),
+      );
+      out.push(
+        await measure("eraft-batch", "get", n, async (i) => {
+          const res = await stream.call({ raw_get: { context, key: key(i), cf: "" } });
+          checkOk(res.raw_get);
+        }),
+      );
+    }
+  } finally {
+    stream.close();
+  }
+  return out;
+}
+
 async function benchStore(value: Uint8Array): Promise<Result[]> {
   const cluster = await Cluster.start({ stores: 3, tick_ms: 50 });
   const out: Result[] = [];
@@ -73,6 +166,7 @@ async function benchStore(value: Uint8Array): Promise<Result[]> {
       out.push(await measure("eraft", "put", n, (i) => client.put(key(i), value)));
       out.push(await measure("eraft", "get", n, async (i) => void await client.get(key(i))));
     }
+    out.push(...await benchBatched(cluster, value, key));
   } finally {
     await cluster.close();
   }
@@ -145,14 +239,14 @@ async function benchEtcd(value: Uint8Array): Promise<Result[]> {
 
 function report(results: Result[]): void {
   const f = (x: number, d = 1) => Number.isFinite(x) ? x.toFixed(d) : "-";
-  console.log("system op  inflight    ops/s   p50 ms   p99 ms  errors  vs etcd (ops/s)");
+  console.log("system      op  inflight    ops/s   p50 ms   p99 ms  errors  vs etcd (ops/s)");
   for (const r of results) {
     const e = results.find((x) =>
       x.system === "etcd" && x.op === r.op && x.inflight === r.inflight
     );
-    const ratio = r.system === "eraft" && e ? `${f(r.ops_per_s / e.ops_per_s, 2)}x` : "";
+    const ratio = r.system.startsWith("eraft") && e ? `${f(r.ops_per_s / e.ops_per_s, 2)}x` : "";
     console.log(
-      `${r.system.padEnd(6)} ${r.op.padEnd(4)} ${String(r.inflight).padStart(8)} ${
+      `${r.system.padEnd(11)} ${r.op.padEnd(4)} ${String(r.inflight).padStart(8)} ${
         f(r.ops_per_s, 0).padStart(8)
       } ${f(r.p50_ms, 2).padStart(8)} ${f(r.p99_ms, 2).padStart(8)} ${
         String(r.errors).padStart(7)
