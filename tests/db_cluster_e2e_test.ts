@@ -1,0 +1,216 @@
+/**
+ * E-DB end to end on a real cluster (1 `eraft meta`, 3 `eraft store --meta`,
+ * 1 `eraft db` process on free 127.0.0.1 ports): ioredis, node-redis,
+ * redis-cli, redis-benchmark, and kill -9 of the region leader during writes
+ * with every acknowledged write present afterwards.
+ */
+import assert from "node:assert/strict";
+import { Redis } from "ioredis";
+import { createClient } from "redis";
+import { type Child, hasCommand, spawnDeno } from "@eraft/shared/testing";
+import { str } from "../db/encoding/bytes.ts";
+import { RespClient } from "../db/testing/resp_client.ts";
+import { freePort } from "./support/cluster.ts";
+import { MetaCluster, waitFor } from "./support/meta_cluster.ts";
+
+const DB_MAIN = new URL("./support/eraft_db.ts", import.meta.url).pathname;
+const CROSS_PROCESS = { sanitizeOps: false, sanitizeResources: false } as const;
+
+async function run(cmd: string, args: string[], stdin?: string): Promise<string> {
+  const p = new Deno.Command(cmd, {
+    args,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = p.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await p.output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.ok(out.success, `${cmd} ${args.join(" ")} failed:\n${text}`);
+  return text;
+}
+
+Deno.test({
+  name: "db e2e: real clients against a real cluster",
+  ...CROSS_PROCESS,
+  async fn(t) {
+    const cluster = new MetaCluster({ metas: 1, stores: 3 });
+    let db: Child | null = null;
+    try {
+      await cluster.start();
+      // Wait for region 1 to have 3 peers, so a store kill keeps a quorum.
+      await waitFor("3 replicas", async () => {
+        const rs = await cluster.regions();
+        return rs.length > 0 && rs.every((r) => r.region!.peers.length === 3 && r.leader);
+      }, 60_000);
+      const port = freePort();
+      db = spawnDeno("db", DB_MAIN, [
+        "--addr",
+        `127.0.0.1:${port}`,
+        "--meta",
+        cluster.metas.map((m) => m.addr).join(","),
+      ]);
+      await db.waitFor(/db listening on/, 60_000);
+
+      await t.step("ioredis: strings, hashes, lists, zsets, pipeline", async () => {
+        const r = new Redis({
+          port,
+          host: "127.0.0.1",
+          lazyConnect: true,
+          maxRetriesPerRequest: 1,
+        });
+        await r.connect();
+        try {
+          assert.equal(await r.set("io:a", "1"), "OK");
+          assert.equal(await r.get("io:a"), "1");
+          assert.equal(await r.incr("io:a"), 2);
+          await r.hset("io:h", { f1: "v1", f2: "v2" });
+          assert.deepEqual(await r.hgetall("io:h"), { f1: "v1", f2: "v2" });
+          assert.equal(await r.rpush("io:l", "x", "y", "z"), 3);
+          assert.deepEqual(await r.lrange("io:l", 0, -1), ["x", "y", "z"]);
+          await r.zadd("io:z", 2, "b", 1, "a");
+          assert.deepEqual(await r.zrange("io:z", 0, -1), ["a", "b"]);
+          const res = await r.pipeline().set("io:p1", "1").set("io:p2", "2").mget("io:p1", "io:p2")
+            .exec();
+          assert.deepEqual(res?.map(([e, v]: [Error | null, unknown]) => [e, v]), [[null, "OK"], [
+            null,
+            "OK",
+          ], [null, [
+            "1",
+            "2",
+          ]]]);
+        } finally {
+          r.disconnect();
+        }
+      });
+
+      await t.step("node-redis; a raw HELLO 3 switches to RESP3", async () => {
+        const c = createClient({ url: `redis://127.0.0.1:${port}` });
+        c.on("error", () => {});
+        await c.connect();
+        try {
+          assert.equal(await c.set("nr:a", "hello"), "OK");
+          assert.equal(await c.get("nr:a"), "hello");
+          assert.equal(await c.sAdd("nr:s", ["a", "b", "c"]), 3);
+          assert.equal(await c.sCard("nr:s"), 3);
+          assert.equal(await c.exists("nr:a"), 1);
+          assert.equal(await c.del("nr:a"), 1);
+          assert.equal(await c.get("nr:a"), null);
+        } finally {
+          await c.quit();
+        }
+        // node-redis 4 speaks RESP2; check the RESP3 handshake with a raw client.
+        const raw = await RespClient.connect(port);
+        try {
+          assert.match(str(await raw.call("HELLO", "3")), /^%/);
+          assert.equal(str(await raw.call("GET", "nr:none")), "_\r\n");
+        } finally {
+          raw.close();
+        }
+      });
+
+      await t.step({
+        name: "redis-cli: --scan and COMMAND DOCS",
+        ignore: !hasCommand("redis-cli"),
+        async fn() {
+          const scan = await run("redis-cli", ["-p", String(port), "--scan", "--pattern", "io:*"]);
+          const keys = scan.trim().split("\n").sort();
+          assert.deepEqual(keys, ["io:a", "io:h", "io:l", "io:p1", "io:p2", "io:z"]);
+          const docs = await run("redis-cli", ["-p", String(port), "COMMAND", "DOCS", "get"]);
+          assert.match(docs, /summary/);
+          // What an interactive session sends first, then a command, from stdin.
+          const piped = await run("redis-cli", ["-p", String(port)], "COMMAND DOCS\nGET io:a\n");
+          assert.match(piped, /\b2\b/);
+        },
+      });
+
+      await t.step({
+        name: "redis-benchmark: the listed tests complete without errors",
+        ignore: !hasCommand("redis-benchmark"),
+        async fn() {
+          // Small -n keeps CI time bounded (hot-key tests like LPUSH serialize
+          // on one key); `deno task bench db` runs the big numbers.
+          const out = await run("redis-benchmark", [
+            "-p",
+            String(port),
+            "-t",
+            "set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange,mset",
+            "-n",
+            "100",
+            "-c",
+            "10",
+            "-r",
+            "1000",
+            "-q",
+          ]);
+          const summary = out.split(/[\r\n]/).filter((l) => /requests per second/.test(l));
+          assert.ok(summary.length >= 14, `expected a summary per test:\n${out}`);
+          assert.doesNotMatch(out, /ERR|TRYAGAIN|WRONGTYPE/);
+        },
+      });
+
+      await t.step("kill -9 of the region leader: every acknowledged write survives", async () => {
+        const r = new Redis({
+          port,
+          host: "127.0.0.1",
+          lazyConnect: true,
+          maxRetriesPerRequest: 0,
+        });
+        await r.connect();
+        const acked: string[] = [];
+        let failures = 0;
+        let stop = false;
+        const writers = Array.from({ length: 8 }, async (_, w) => {
+          for (let i = 0; !stop; i++) {
+            const k = `kill:${w}:${i}`;
+            try {
+              if ((await r.set(k, k)) === "OK") acked.push(k);
+            } catch {
+              failures++; // TRYAGAIN while the cluster elects a new leader
+            }
+          }
+        });
+        try {
+          await waitFor("some writes", () => Promise.resolve(acked.length >= 40), 30_000);
+          const regions = await cluster.regions();
+          const leader_store = regions[0].leader!.store_id;
+          const victim = cluster.stores.findIndex((_, i) => cluster.storeId(i) === leader_store);
+          assert.ok(victim >= 0, "found the leader's process");
+          await cluster.stores[victim].child!.stop("SIGKILL");
+          const at_kill = acked.length;
+          await waitFor(
+            "writes after the kill",
+            () => Promise.resolve(acked.length >= at_kill + 40),
+            60_000,
+          );
+          stop = true;
+          await Promise.all(writers);
+          for (const k of acked) assert.equal(await r.get(k), k, `acknowledged ${k} is present`);
+          console.log(`${acked.length} writes acknowledged, ${failures} failed during failover`);
+        } finally {
+          stop = true;
+          await Promise.all(writers);
+          r.disconnect();
+        }
+      });
+    } catch (e) {
+      for (
+        const c of [
+          db,
+          ...cluster.metas.map((m) => m.child),
+          ...cluster.stores.map((s) => s.child),
+        ]
+      ) {
+        if (c) console.error(`==== ${c.name}\n${c.output(2000)}`);
+      }
+      throw e;
+    } finally {
+      await db?.stop("SIGTERM");
+      await cluster.close();
+    }
+  },
+});
