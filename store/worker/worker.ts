@@ -68,7 +68,11 @@ const CREATING_MSGS: ReadonlySet<number> = new Set([
 export class RegionWorker implements ApplyHost {
   readonly engines: WorkerEngines;
   readonly peers = new Map<number, Peer>();
-  readonly tombstones = new Set<number>();
+  /**
+   * Region id → its conf_ver when this store's peer was removed. A later
+   * conf change may add a new peer here (higher conf_ver): that one is created.
+   */
+  readonly tombstones = new Map<number, number>();
   #pending_requests = 0;
   #read_seq = 1;
   #ticks = 0;
@@ -81,7 +85,7 @@ export class RegionWorker implements ApplyHost {
     this.engines = WorkerEngines.open(config.dir);
     for (const r of loadRegions(this.engines)) {
       if (r.tombstone) {
-        this.tombstones.add(r.region.id);
+        this.tombstones.set(r.region.id, r.region.region_epoch?.conf_ver ?? 0);
         continue;
       }
       repairRaftState(this.engines, r);
@@ -184,7 +188,7 @@ export class RegionWorker implements ApplyHost {
   destroyPeer(peer: Peer): void {
     peer.destroyed = true;
     this.peers.delete(peer.region_id);
-    this.tombstones.add(peer.region_id);
+    this.tombstones.set(peer.region_id, peer.region.region_epoch?.conf_ver ?? 0);
     const batch = this.engines.kv.newBatch();
     for (const cf of DATA_CFS) batch.deleteRange(cf, peer.region.start_key, peer.region.end_key);
     const [lo, hi] = regionMetaRange(peer.region_id);
@@ -257,7 +261,10 @@ export class RegionWorker implements ApplyHost {
     if (!msg || !m.to_peer || !m.from_peer) return;
     let peer = this.peers.get(m.region_id);
     if (peer === undefined) {
-      if (this.tombstones.has(m.region_id) || !CREATING_MSGS.has(msg.msg_type)) return;
+      if (!CREATING_MSGS.has(msg.msg_type)) return;
+      // Messages to the removed peer are dropped; a peer added again after it is created.
+      const removed_at = this.tombstones.get(m.region_id);
+      if (removed_at !== undefined && (m.region_epoch?.conf_ver ?? 0) <= removed_at) return;
       peer = this.#createPeerFromMessage(m);
       if (peer === undefined) return;
     }

@@ -174,6 +174,32 @@ Deno.test("worker: a removed peer deletes its data", async () => {
   });
 });
 
+Deno.test("worker: a store whose peer was removed takes a new peer of the region", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    await c.leaderRequest(1, put("x", "1"));
+    const victim = [1, 2, 3].find((s) => s !== c.leaderOf(1))!;
+    await c.leaderRequest(1, {
+      op: "change_peer",
+      change_type: ConfChangeType.RemoveNode,
+      peer: { id: victim, store_id: victim, addr: `store-${victim}`, role: 0 },
+    });
+    await c.until("victim destroyed its replica", () => !c.workers.get(victim)!.peers.has(1));
+    await c.leaderRequest(1, put("y", "2"));
+    // The scheduler may put a replica back on the same store with a new peer id.
+    const res = await c.leaderRequest(1, {
+      op: "change_peer",
+      change_type: ConfChangeType.AddNode,
+      peer: { id: 10 + victim, store_id: victim, addr: `store-${victim}`, role: 0 },
+    });
+    assert.equal(res.regions?.[0].peers.length, 3);
+    await c.until(
+      "the new peer caught up",
+      () => dec(c.workers.get(victim)!.engines.kv.get("default", enc("y"))?.subarray(1)) === "2",
+    );
+    assert.equal(c.workers.get(victim)!.peers.get(1)?.peer_id, 10 + victim);
+  });
+});
+
 Deno.test("worker: leadership transfers to the named peer", async () => {
   await withCluster([1, 2, 3], async (c) => {
     const target = [1, 2, 3].find((s) => s !== c.leaderOf(1))!;
