@@ -118,12 +118,21 @@ export class Scheduler {
     const op = this.operators.get(region_id);
     if (op !== undefined) {
       const step = this.#advance(op, entry, now_ms);
-      if (step !== null) return this.#issuable(step, entry);
+      // A store that went down (or Offline) since the operator was made gets
+      // nothing from it: the operator goes, and the replica checker steps in.
+      if (step !== null && this.#targetsBadStore(state, step, now_ms)) {
+        this.operators.delete(region_id);
+      } else if (step !== null) return this.#issuable(state, step, entry, now_ms);
     }
     const created = this.#check(state, entry, now_ms, alloc);
     if (created === null) return null;
     this.operators.set(region_id, created);
-    return this.#issuable(created.steps[0], entry);
+    return this.#issuable(state, created.steps[0], entry, now_ms);
+  }
+
+  #targetsBadStore(state: ClusterState, step: Step, now_ms: number): boolean {
+    return (step.kind === "add_peer" || step.kind === "transfer_leader") &&
+      this.#badStore(state, step.peer.store_id, now_ms);
   }
 
   /** Drops the operator's done steps; null (and forgotten) when done or expired. */
@@ -136,10 +145,17 @@ export class Scheduler {
     return op.steps[0];
   }
 
-  /** A leader cannot remove itself: it hands leadership to another voter first. */
-  #issuable(step: Step, entry: RegionEntry): Step {
+  /**
+   * A leader cannot remove itself: it hands leadership to another voter first,
+   * one on a healthy store that is not still catching up.
+   */
+  #issuable(state: ClusterState, step: Step, entry: RegionEntry, now_ms: number): Step {
     if (step.kind !== "remove_peer" || entry.leader?.id !== step.peer.id) return step;
-    const other = entry.region.peers.find((p) => p.id !== step.peer.id && (p.role ?? 0) === 0);
+    const pending = new Set(entry.pending_peers.map((p) => p.id));
+    const other = entry.region.peers.find((p) =>
+      p.id !== step.peer.id && (p.role ?? 0) === 0 && !pending.has(p.id) &&
+      !this.#badStore(state, p.store_id, now_ms)
+    );
     return other ? { kind: "transfer_leader", peer: other } : step;
   }
 

@@ -103,6 +103,57 @@ Deno.test("replica checker: peers on a store down past the timeout are replaced"
   assert.notEqual(state.regions.get(1)!.leader!.store_id, 3);
 });
 
+Deno.test("an operator toward a store that went down is dropped for the replica checker", () => {
+  const state = new ClusterState();
+  for (const s of [1, 2, 3, 4]) state.putStore(store(s), 0);
+  state.applyRegion({
+    region: region(1, "", "", [[1, 1], [2, 2], [3, 3]]),
+    leader: peer(1, 1),
+    term: 1,
+  }, 0);
+  const sched = new Scheduler(config);
+  sched.addOperator({
+    region_id: 1,
+    source: "balance-leader",
+    steps: [{ kind: "transfer_leader", peer: peer(3, 3) }],
+    created_ms: 0,
+  });
+  // Store 3 dies before the transfer happened; the others go on heartbeating.
+  state.stores.get(3)!.last_heartbeat_ms = 0;
+  const later = DOWN_MS + 1;
+  for (const s of [1, 2, 4]) state.storeHeartbeat({ store_id: s } as never, later);
+  const step = sched.onRegionHeartbeat(state, 1, later, alloc);
+  assert.ok(step !== null);
+  assert.notEqual(step.kind === "transfer_leader" ? step.peer.store_id : 0, 3);
+  assert.deepEqual(step.kind === "add_peer" ? step.peer.store_id : 0, 4);
+  run(state, sched, later);
+  const stores = state.regions.get(1)!.region.peers.map((p) => p.store_id).sort();
+  assert.deepEqual(stores, [1, 2, 4]);
+});
+
+Deno.test("a leader being removed hands over to a voter on a healthy store", () => {
+  const state = new ClusterState();
+  for (const s of [1, 2, 3, 4]) state.putStore(store(s), 0);
+  state.applyRegion({
+    region: region(1, "", "", [[1, 1], [2, 2], [3, 3]]),
+    leader: peer(3, 3),
+    term: 1,
+  }, 0);
+  const sched = new Scheduler(config);
+  sched.addOperator({
+    region_id: 1,
+    source: "admin",
+    steps: [{ kind: "remove_peer", peer: peer(3, 3) }],
+    created_ms: 0,
+  });
+  state.stores.get(1)!.last_heartbeat_ms = 0; // store 1 is down
+  const later = DOWN_MS + 1;
+  for (const s of [2, 3, 4]) state.storeHeartbeat({ store_id: s } as never, later);
+  const step = sched.onRegionHeartbeat(state, 1, later, alloc);
+  assert.equal(step?.kind, "transfer_leader");
+  assert.equal(step.kind === "transfer_leader" && step.peer.store_id, 2);
+});
+
 Deno.test("replica checker: a down store with nowhere to move keeps its peer", () => {
   const state = new ClusterState();
   for (const s of [1, 2, 3]) state.putStore(store(s), 0);
@@ -176,7 +227,8 @@ Deno.test("admin operators run step by step and finish", () => {
 
 Deno.test("operators past their timeout are dropped", () => {
   const state = threeStoreCluster(1);
-  const sched = new Scheduler(config);
+  state.putStore(store(4), 0);
+  const sched = new Scheduler({ ...config, store_down_timeout_ms: 10 * config.operator_timeout_ms });
   sched.addOperator({
     region_id: 1,
     source: "admin",
