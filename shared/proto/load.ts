@@ -14,6 +14,19 @@ import { PROTO_FILES } from "./files.ts";
 protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
 protobuf.configure();
 
+/**
+ * Decoded `bytes` fields become exact-size copies instead of views into the
+ * received frame. A view drags its whole backing buffer along: structured
+ * clone (postMessage to a worker) copies all of it for every field, and a
+ * kept key pins the frame in memory.
+ */
+function copySlice(this: Uint8Array, start: number, end: number): Uint8Array {
+  return new Uint8Array(this.subarray(start, end));
+}
+type SliceOwner = { prototype: { _slice: unknown } };
+(protobuf.Reader as unknown as SliceOwner).prototype._slice = copySlice;
+(protobuf.BufferReader as unknown as SliceOwner).prototype._slice = copySlice;
+
 function buildRoot(): protobuf.Root {
   const root = new protobuf.Root();
   for (const [name, source] of Object.entries(PROTO_FILES)) {

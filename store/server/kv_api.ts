@@ -64,7 +64,8 @@ export class KvApi {
       if (!(err instanceof InvalidArgument)) throw err;
       return { ...empty, region_error: null, error: err.message } as R;
     }
-    const ctx = context ? toPlain<kvrpcpb.Context>("kvrpcpb.Context", context) : null;
+    // gRPC-decoded messages are plain, complete and compact (shared/grpc).
+    const ctx = context ?? null;
     const region_id = ctx?.region_id ?? 0;
     const res = region_id === 0
       ? { region_error: regionNotFound(0) }

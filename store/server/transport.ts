@@ -21,7 +21,6 @@ import { ServiceClient } from "@eraft/shared/grpc";
 import { FaultFilter } from "./fault_filter.ts";
 import { RaftStream } from "./raft_stream.ts";
 import { SnapshotAssembler, snapshotChunks } from "./snapshot_chunks.ts";
-import { toPlain } from "./plain.ts";
 
 /** Where incoming messages and transport outcomes go (the supervisor). */
 export interface RaftSink {
@@ -212,7 +211,7 @@ export class RaftTransport {
       const msgs: raft_serverpb.RaftMessage[] = [];
       for (const m of batch.msgs ?? []) {
         if (!this.#accept(m)) continue;
-        msgs.push(toPlain<raft_serverpb.RaftMessage>("raft_serverpb.RaftMessage", m));
+        msgs.push(m); // already plain and compact (shared/grpc deserializes that way)
       }
       if (msgs.length > 0) this.#opts.sink.deliverRaft(msgs);
     });
