@@ -11,6 +11,10 @@ const SUITES: Record<string, { script: string; about: string }> = {
     script: "store/engine/bench.ts",
     about: "file engine: group-committed sync writes, scans, reopen",
   },
+  db: {
+    script: "db/bench.ts",
+    about: "redis-benchmark SET/GET through E-DB vs redis-server (fsync always / none)",
+  },
   grpc: {
     script: "shared/grpc/bench.ts",
     about: "gRPC between two processes: unary calls and batched streams",
@@ -23,7 +27,6 @@ const SUITES: Record<string, { script: string; about: string }> = {
 
 /** Later suites, named so `bench db` says where it comes from instead of failing obscurely. */
 const PENDING: Record<string, string> = {
-  db: "the db benchmark arrives with issue #8 (E-DB)",
 };
 
 /** Runs the named suites (all built ones when none is named); returns an exit code. */

@@ -1,0 +1,229 @@
+/**
+ * `deno task bench db`: redis-benchmark SET/GET at 1 and 50 clients and
+ * pipelined (-P 16), against eraft (1 meta + 3 stores + 1 db, started here on
+ * free ports in a temp dir) and, in the same run, redis-server with
+ * `appendfsync always` and with no persistence. Prints a table with ratios
+ * and writes bench-results/db.json. Random keys (-r) so writes do not all
+ * serialize on one key.
+ * @module
+ */
+import { join } from "node:path";
+import { freePort } from "./testing/redis_server.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const MAIN = join(ROOT, "main.ts");
+
+interface Case {
+  name: string;
+  test: "set" | "get";
+  clients: number;
+  pipeline: number;
+  /** Requests per system; eraft gets fewer on slow cases to fit the time budget. */
+  n_eraft: number;
+  n_redis: number;
+}
+
+const CASES: Case[] = [
+  { name: "SET c=1", test: "set", clients: 1, pipeline: 1, n_eraft: 300, n_redis: 20_000 },
+  { name: "GET c=1", test: "get", clients: 1, pipeline: 1, n_eraft: 500, n_redis: 20_000 },
+  { name: "SET c=50", test: "set", clients: 50, pipeline: 1, n_eraft: 4_000, n_redis: 100_000 },
+  { name: "GET c=50", test: "get", clients: 50, pipeline: 1, n_eraft: 6_000, n_redis: 100_000 },
+  {
+    name: "SET c=50 P=16",
+    test: "set",
+    clients: 50,
+    pipeline: 16,
+    n_eraft: 8_000,
+    n_redis: 200_000,
+  },
+  {
+    name: "GET c=50 P=16",
+    test: "get",
+    clients: 50,
+    pipeline: 16,
+    n_eraft: 8_000,
+    n_redis: 200_000,
+  },
+];
+
+interface Proc {
+  name: string;
+  child: Deno.ChildProcess;
+  out: string;
+}
+
+function spawn(name: string, cmd: string, args: string[]): Proc {
+  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", stdin: "null" })
+    .spawn();
+  const p: Proc = { name, child, out: "" };
+  for (const s of [child.stdout, child.stderr]) {
+    (async () => {
+      const d = new TextDecoder();
+      for await (const c of s) p.out = (p.out + d.decode(c)).slice(-20_000);
+    })();
+  }
+  return p;
+}
+
+async function waitOut(p: Proc, re: RegExp, timeout_ms = 60_000): Promise<void> {
+  const until = Date.now() + timeout_ms;
+  while (!re.test(p.out)) {
+    if (Date.now() > until) throw new Error(`${p.name} not ready:\n${p.out.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function waitPing(port: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const o = await new Deno.Command("redis-cli", { args: ["-p", String(port), "PING"] })
+      .output();
+    if (new TextDecoder().decode(o.stdout).includes("PONG")) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing answers PING on ${port}`);
+}
+
+async function benchmark(port: number, c: Case, n: number): Promise<number> {
+  const args = ["-p", String(port), "-t", c.test, "-n", String(n), "-c", String(c.clients)];
+  args.push("-P", String(c.pipeline), "-r", "100000", "-d", "100", "--csv");
+  const o = await new Deno.Command("redis-benchmark", { args, stdout: "piped", stderr: "piped" })
+    .output();
+  const text = new TextDecoder().decode(o.stdout);
+  const line = text.split("\n").find((l) => l.startsWith(`"${c.test.toUpperCase()}"`));
+  if (!line) throw new Error(`redis-benchmark gave no result:\n${text}`);
+  return Number(line.split(",")[1].replaceAll('"', ""));
+}
+
+async function stop(p: Proc): Promise<void> {
+  try {
+    p.child.kill("SIGTERM");
+  } catch { /* gone */ }
+  const t = setTimeout(() => {
+    try {
+      p.child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, 5000);
+  await p.child.status;
+  clearTimeout(t);
+}
+
+async function main(): Promise<number> {
+  for (const tool of ["redis-benchmark", "redis-server", "redis-cli"]) {
+    const ok = await new Deno.Command("sh", { args: ["-c", `command -v ${tool}`] }).output();
+    if (!ok.success) {
+      console.error(`bench db: ${tool} is not installed; skipping`);
+      return 0;
+    }
+  }
+  const dir = await Deno.makeTempDir({ prefix: "eraft-bench-db-" });
+  const procs: Proc[] = [];
+  const results: Record<string, Record<string, number>> = {};
+  try {
+    const redis_always = freePort();
+    const redis_none = freePort();
+    procs.push(spawn("redis-always", "redis-server", [
+      "--port",
+      String(redis_always),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "always",
+      "--dir",
+      dir,
+    ]));
+    procs.push(spawn("redis-none", "redis-server", [
+      "--port",
+      String(redis_none),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+    ]));
+    const meta = `127.0.0.1:${freePort()}`;
+    const deno = Deno.execPath();
+    const m = spawn("meta", deno, [
+      "run",
+      "-A",
+      MAIN,
+      "meta",
+      "--addr",
+      meta,
+      "--data",
+      join(dir, "meta"),
+    ]);
+    procs.push(m);
+    await waitOut(m, /listening on/);
+    for (let i = 1; i <= 3; i++) {
+      const s = spawn(`store${i}`, deno, [
+        "run",
+        "-A",
+        MAIN,
+        "store",
+        "--addr",
+        `127.0.0.1:${freePort()}`,
+        "--data",
+        join(dir, `store${i}`),
+        "--meta",
+        meta,
+        "--workers",
+        "1",
+      ]);
+      procs.push(s);
+      await waitOut(s, /listening on/);
+    }
+    const db_port = freePort();
+    const db = spawn("db", deno, [
+      "run",
+      "-A",
+      MAIN,
+      "db",
+      "--addr",
+      `127.0.0.1:${db_port}`,
+      "--meta",
+      meta,
+    ]);
+    procs.push(db);
+    await waitOut(db, /db listening on/);
+    await Promise.all([waitPing(db_port), waitPing(redis_always), waitPing(redis_none)]);
+    // Let the region reach 3 replicas before measuring.
+    await new Promise((r) => setTimeout(r, 5000));
+    await benchmark(db_port, CASES[0], 100); // warm-up
+    const systems: Array<[string, number, (c: Case) => number]> = [
+      ["eraft", db_port, (c) => c.n_eraft],
+      ["redis appendfsync always", redis_always, (c) => c.n_redis],
+      ["redis no persistence", redis_none, (c) => c.n_redis],
+    ];
+    for (const c of CASES) {
+      results[c.name] = {};
+      for (const [name, port, n] of systems) {
+        results[c.name][name] = await benchmark(port, c, n(c));
+      }
+      const r = results[c.name];
+      console.log(
+        `${c.name.padEnd(15)} eraft ${r.eraft.toFixed(0).padStart(8)}/s | ` +
+          `redis always ${r["redis appendfsync always"].toFixed(0).padStart(8)}/s ` +
+          `(x${(r.eraft / r["redis appendfsync always"]).toFixed(3)}) | ` +
+          `redis none ${r["redis no persistence"].toFixed(0).padStart(8)}/s ` +
+          `(x${(r.eraft / r["redis no persistence"]).toFixed(3)})`,
+      );
+    }
+  } finally {
+    for (const p of procs.reverse()) await stop(p);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+  await Deno.mkdir(join(ROOT, "bench-results"), { recursive: true });
+  await Deno.writeTextFile(
+    join(ROOT, "bench-results", "db.json"),
+    JSON.stringify({ tool: "redis-benchmark -r 100000 -d 100", results }, null, 2) + "\n",
+  );
+  console.log("results written to bench-results/db.json");
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());
