@@ -26,8 +26,7 @@ const SUITES: Record<string, { script: string; about: string }> = {
 };
 
 /** Later suites, named so `bench db` says where it comes from instead of failing obscurely. */
-const PENDING: Record<string, string> = {
-};
+const PENDING: Record<string, string> = {};
 
 /** Runs the named suites (all built ones when none is named); returns an exit code. */
 export async function runBench(names: string[]): Promise<number> {
