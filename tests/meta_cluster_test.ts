@@ -117,7 +117,20 @@ Deno.test({
         const victim = c.storeId(0);
         const t_kill = Date.now();
         await c.stores[0].child!.stop();
+        let shown = 0;
         await waitFor("replicas rebuilt", async () => {
+          if (Deno.env.get("ERAFT_TEST_LOGS") && Date.now() - shown > 5000) {
+            shown = Date.now();
+            for (const r of await c.regions()) {
+              console.log(
+                `${Date.now() - t_kill} ms: region ${r.region!.id} v${
+                  r.region!.region_epoch!.conf_ver
+                } peers ${
+                  r.region!.peers.map((p) => `${p.id}@${p.store_id}`).join(",")
+                } leader ${r.leader?.id}`,
+              );
+            }
+          }
           const counts = await c.regionCounts();
           return !counts.has(victim) && await allReplicated(c, 3, 3);
         }, 120_000);

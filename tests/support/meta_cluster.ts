@@ -219,8 +219,13 @@ export async function withMetaCluster(
     await c.start();
     await fn(c);
   } catch (err) {
+    // ERAFT_TEST_LOGS=dir keeps every process's whole output for debugging.
+    const dir = Deno.env.get("ERAFT_TEST_LOGS");
+    if (dir) Deno.mkdirSync(dir, { recursive: true });
     for (const p of [...c.metas, ...c.stores]) {
-      if (p.child) console.error(`==== ${p.child.name}\n${p.child.output(3000)}`);
+      if (!p.child) continue;
+      console.error(`==== ${p.child.name}\n${p.child.output(3000)}`);
+      if (dir) Deno.writeTextFileSync(join(dir, `${p.child.name}.log`), p.child.output(1e9));
     }
     throw err;
   } finally {
