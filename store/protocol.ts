@@ -99,7 +99,9 @@ export type ToWorker =
   | { kind: "snapshot_status"; region_id: number; to_peer_id: number; ok: boolean }
   /** Test hook: throw inside the worker loop (a worker crash). */
   | { kind: "crash" }
-  | { kind: "stop" };
+  | { kind: "stop" }
+  /** Several of the above in one postMessage (requests and Raft messages of one turn). */
+  | { kind: "batch"; msgs: ToWorker[] };
 
 /** What the main thread knows about a region hosted by a worker. */
 export interface RegionInfo {
@@ -127,4 +129,6 @@ export type FromWorker =
   | { kind: "region"; info: RegionInfo }
   /** The worker hit a broken invariant; the supervisor restarts it. */
   | { kind: "fatal"; worker_id: number; message: string }
-  | { kind: "stopped"; worker_id: number };
+  | { kind: "stopped"; worker_id: number }
+  /** Several of the above in one postMessage (everything of one loop iteration). */
+  | { kind: "batch"; msgs: FromWorker[] };

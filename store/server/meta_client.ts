@@ -162,8 +162,8 @@ export class MetaClient {
 
   /** Regions from `start` (all of them by default). */
   async scanRegions(
-    start = new Uint8Array(0),
-    end = new Uint8Array(0),
+    start: Uint8Array = new Uint8Array(0),
+    end: Uint8Array = new Uint8Array(0),
     limit = 0,
   ): Promise<mpb.RegionWithLeader[]> {
     return (await this.call<mpb.ScanRegionsResponse>("ScanRegions", {

@@ -25,6 +25,7 @@ import type {
   WorkerRequest,
   WorkerResponse,
 } from "../protocol.ts";
+import { Immediate } from "@eraft/shared/immediate";
 import { toPlain } from "./plain.ts";
 import { regionNotFound, serverIsBusy } from "./region_errors.ts";
 
@@ -72,6 +73,8 @@ interface Slot {
   on_stopped: (() => void) | null;
   start_timer: ReturnType<typeof setTimeout> | undefined;
   restart_timer: ReturnType<typeof setTimeout> | undefined;
+  /** Requests and Raft messages waiting to go to the worker as one postMessage. */
+  outbox: ToWorker[];
 }
 
 /** A worker that ran this long is healthy again: its next crash restarts fast. */
@@ -104,6 +107,7 @@ export class Supervisor {
   #next_request_id = 1;
   #stopping = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
+  readonly #flusher = new Immediate(() => this.#flushOutboxes());
 
   constructor(opts: SupervisorOptions) {
     assert.ok(opts.workers >= 1, "at least one worker");
@@ -134,6 +138,7 @@ export class Supervisor {
         on_stopped: null,
         start_timer: undefined,
         restart_timer: undefined,
+        outbox: [],
       });
     }
     this.#sweeper = setInterval(() => this.#sweepDeadlines(), DEADLINE_SWEEP_MS);
@@ -183,7 +188,7 @@ export class Supervisor {
     return new Promise<WorkerResponse>((resolve) => {
       const deadline_ms = Date.now() + this.#opts.request_deadline_ms;
       slot.pending.set(id, { resolve, deadline_ms });
-      this.#post(slot, { kind: "request", id, region_id, context, req });
+      this.#queue(slot, { kind: "request", id, region_id, context, req });
     });
   }
 
@@ -215,7 +220,7 @@ export class Supervisor {
       list.push(msg);
     }
     for (const [worker_id, list] of by_worker) {
-      this.#post(this.#slots[worker_id], { kind: "raft", msgs: list });
+      this.#queue(this.#slots[worker_id], { kind: "raft", msgs: list });
     }
     return dropped;
   }
@@ -245,6 +250,8 @@ export class Supervisor {
     if (this.#stopping) return;
     this.#stopping = true;
     clearInterval(this.#sweeper);
+    this.#flushOutboxes();
+    this.#flusher.close();
     await Promise.all(this.#slots.map((slot) => this.#stopSlot(slot, grace_ms)));
   }
 
@@ -300,6 +307,9 @@ export class Supervisor {
   #onMessage(slot: Slot, worker: Worker, msg: FromWorker): void {
     if (slot.worker !== worker) return; // a message from a worker already replaced
     switch (msg.kind) {
+      case "batch":
+        for (const m of msg.msgs) this.#onMessage(slot, worker, m);
+        return;
       case "started":
         return this.#onStarted(slot, msg.regions);
       case "send":
@@ -356,6 +366,7 @@ export class Supervisor {
     worker.terminate();
     slot.worker = null;
     slot.ready = false;
+    slot.outbox = [];
     this.#failPending(slot, "worker restarting");
     if (this.#stopping) return;
     if (Date.now() - slot.started_at_ms > HEALTHY_RUN_MS) slot.quick_crashes = 0;
@@ -421,6 +432,36 @@ export class Supervisor {
     const info = this.#routes.get(region_id);
     const slot = info === undefined ? undefined : this.#slots[info.worker_id];
     return slot?.ready ? slot : undefined;
+  }
+
+  /**
+   * Queues a hot-path message; everything queued in one turn reaches each worker
+   * as a single postMessage (one structured clone, one event in the worker).
+   */
+  #queue(slot: Slot, msg: ToWorker): void {
+    slot.outbox.push(msg);
+    this.#flusher.schedule();
+  }
+
+  #flushOutboxes(): void {
+    for (const slot of this.#slots) {
+      if (slot.outbox.length === 0) continue;
+      const msgs = slot.outbox;
+      slot.outbox = [];
+      if (msgs.length === 1) this.#post(slot, msgs[0]);
+      else if (!this.#tryPost(slot, { kind: "batch", msgs })) {
+        for (const m of msgs) this.#post(slot, m); // isolate the message that cannot be cloned
+      }
+    }
+  }
+
+  #tryPost(slot: Slot, msg: ToWorker): boolean {
+    try {
+      slot.worker?.postMessage(msg);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   #post(slot: Slot, msg: ToWorker): void {

@@ -131,6 +131,7 @@ export class RegionWorker implements ApplyHost {
         this.stop();
         return;
       case "start":
+      case "batch": // unwrapped by worker_main.ts
         return;
     }
     this.#schedule();

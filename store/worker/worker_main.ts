@@ -6,26 +6,51 @@
  * restarts it from disk.
  * @module
  */
+import { Immediate } from "@eraft/shared/immediate";
 import type { FromWorker, ToWorker } from "../protocol.ts";
 import { RegionWorker } from "./worker.ts";
 
 let worker: RegionWorker | null = null;
 
+/** Everything posted in one turn leaves as one message (one clone, one event on the main thread). */
+let outbox: FromWorker[] = [];
+const flusher = new Immediate(flush);
+
+function flush(): void {
+  if (outbox.length === 0) return;
+  const msgs = outbox;
+  outbox = [];
+  self.postMessage(msgs.length === 1 ? msgs[0] : { kind: "batch", msgs });
+}
+
 function post(msg: FromWorker): void {
-  self.postMessage(msg);
+  outbox.push(msg);
+  // The worker closes right after these: they cannot wait for a later turn.
+  if (msg.kind === "stopped" || msg.kind === "fatal") {
+    flush();
+    flusher.close();
+  } else flusher.schedule();
+}
+
+function handle(msg: ToWorker): void {
+  if (msg.kind === "batch") {
+    for (const m of msg.msgs) handle(m);
+    return;
+  }
+  if (msg.kind === "start") {
+    if (worker !== null) return;
+    worker = new RegionWorker(msg.config, post);
+    worker.start();
+    return;
+  }
+  if (worker === null) throw new Error(`worker got '${msg.kind}' before 'start'`);
+  worker.handle(msg);
 }
 
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const msg = event.data;
   try {
-    if (msg.kind === "start") {
-      if (worker !== null) return;
-      worker = new RegionWorker(msg.config, post);
-      worker.start();
-      return;
-    }
-    if (worker === null) throw new Error(`worker got '${msg.kind}' before 'start'`);
-    worker.handle(msg);
+    handle(msg);
     if (msg.kind === "stop") self.close();
   } catch (err) {
     const worker_id = worker?.config.worker_id ?? -1;

@@ -158,9 +158,13 @@ function onRaft(msgs: raft_serverpb.RaftMessage[]): void {
   if (replies.length > 0) post({ kind: "send", msgs: replies });
 }
 
-self.onmessage = (e: MessageEvent<ToWorker>) => {
-  const msg = e.data;
+self.onmessage = (e: MessageEvent<ToWorker>) => onMessage(e.data);
+
+function onMessage(msg: ToWorker): void {
   switch (msg.kind) {
+    case "batch":
+      for (const m of msg.msgs) onMessage(m);
+      return;
     case "start":
       config = msg.config;
       recover();
@@ -191,4 +195,4 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     default:
       return;
   }
-};
+}
