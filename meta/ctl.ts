@@ -23,6 +23,14 @@ function table(rows: Array<Record<string, unknown>>): string {
   return [line(cols), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join("\n");
 }
 
+/** `name: value` lines; nested values as compact JSON. */
+function fields(obj: Record<string, unknown>): string {
+  const w = Math.max(0, ...Object.keys(obj).map((k) => k.length));
+  return Object.entries(obj)
+    .map(([k, v]) => `${(k + ":").padEnd(w + 1)} ${typeof v === "object" ? JSON.stringify(v) : v}`)
+    .join("\n");
+}
+
 function jsonable(v: unknown): unknown {
   if (v instanceof Uint8Array) return formatKey(v, 256);
   if (Array.isArray(v)) return v.map(jsonable);
@@ -81,9 +89,32 @@ async function run(meta: MetaClient, args: string[]): Promise<unknown> {
       }));
     case "region":
       if (a === undefined) throw new UsageError("region KEY");
-      return await meta.getRegion(te.encode(a));
-    case "members":
-      return await meta.members();
+      {
+        const r = await meta.getRegion(te.encode(a));
+        const region = r.region!;
+        const at = (p: metapb.Peer) => `${p.id}@${p.store_id}`;
+        return {
+          id: region.id,
+          start: formatKey(region.start_key, 256),
+          end: formatKey(region.end_key, 256),
+          conf_ver: region.region_epoch?.conf_ver ?? 0,
+          version: region.region_epoch?.version ?? 0,
+          leader_store: r.leader?.store_id ?? 0,
+          peers: region.peers.map(at).join(","),
+          leader: r.leader ? at(r.leader) : "",
+          slaves: (r.slaves ?? []).map(at).join(","),
+        };
+      }
+    case "members": {
+      const res = await meta.members();
+      const leader = res.leader?.member_id;
+      return (res.members ?? []).map((m: mpb.Member) => ({
+        id: m.member_id,
+        name: m.name,
+        url: (m.peer_urls ?? []).join(","),
+        leader: m.member_id === leader ? "*" : "",
+      }));
+    }
     case "split": {
       if (a === undefined) throw new UsageError("split KEY");
       const key = te.encode(a);
@@ -158,8 +189,9 @@ export const ctlCommand: CommandSpec = {
     const meta = new MetaClient(stringFlag(flags, "meta").split(","), { call_timeout_ms: 10_000 });
     try {
       const out = await run(meta, positionals);
-      if (flags.json || !Array.isArray(out)) console.log(JSON.stringify(jsonable(out), null, 2));
-      else console.log(table(out as Array<Record<string, unknown>>));
+      if (flags.json) console.log(JSON.stringify(jsonable(out), null, 2));
+      else if (Array.isArray(out)) console.log(table(out as Array<Record<string, unknown>>));
+      else console.log(fields(jsonable(out) as Record<string, unknown>));
       return 0;
     } catch (err) {
       if (err instanceof UsageError) throw err;

@@ -228,7 +228,10 @@ Deno.test("admin operators run step by step and finish", () => {
 Deno.test("operators past their timeout are dropped", () => {
   const state = threeStoreCluster(1);
   state.putStore(store(4), 0);
-  const sched = new Scheduler({ ...config, store_down_timeout_ms: 10 * config.operator_timeout_ms });
+  const sched = new Scheduler({
+    ...config,
+    store_down_timeout_ms: 10 * config.operator_timeout_ms,
+  });
   sched.addOperator({
     region_id: 1,
     source: "admin",
