@@ -10,6 +10,8 @@
 export interface FaultRules {
   /** Store ids whose messages are dropped, both directions. */
   drop_stores?: number[];
+  /** Store ids messages *to* which are dropped (one way: theirs still arrive). */
+  drop_to_stores?: number[];
   /** Store id → delay in ms added to every message sent to it. */
   delay_ms?: Record<string, number>;
 }
@@ -20,6 +22,7 @@ export const MAX_FAULT_DELAY_MS = 10_000;
 /** The current fault rules of one store's transport. */
 export class FaultFilter {
   #drop = new Set<number>();
+  #drop_to = new Set<number>();
   #delay_ms = new Map<number, number>();
 
   /** Replaces the rules given; `{}` keeps everything, `clear()` removes all. */
@@ -29,6 +32,12 @@ export class FaultFilter {
         if (!Number.isInteger(id)) throw new Error(`bad store id ${id}`);
       }
       this.#drop = new Set(rules.drop_stores);
+    }
+    if (rules.drop_to_stores !== undefined) {
+      for (const id of rules.drop_to_stores) {
+        if (!Number.isInteger(id)) throw new Error(`bad store id ${id}`);
+      }
+      this.#drop_to = new Set(rules.drop_to_stores);
     }
     if (rules.delay_ms !== undefined) {
       const delays = new Map<number, number>();
@@ -45,12 +54,18 @@ export class FaultFilter {
   /** Removes every rule. */
   clear(): void {
     this.#drop.clear();
+    this.#drop_to.clear();
     this.#delay_ms.clear();
   }
 
   /** True when messages to or from `store_id` must be dropped. */
   drops(store_id: number | undefined): boolean {
     return store_id !== undefined && this.#drop.has(store_id);
+  }
+
+  /** True when messages sent to `store_id` must be dropped (both-way or one-way rule). */
+  dropsTo(store_id: number | undefined): boolean {
+    return store_id !== undefined && (this.#drop.has(store_id) || this.#drop_to.has(store_id));
   }
 
   /** Extra delay for messages to `store_id`, ms (0 = none). */
@@ -62,6 +77,7 @@ export class FaultFilter {
   rules(): Required<FaultRules> {
     return {
       drop_stores: [...this.#drop],
+      drop_to_stores: [...this.#drop_to],
       delay_ms: Object.fromEntries([...this.#delay_ms].map(([k, v]) => [String(k), v])),
     };
   }

@@ -82,7 +82,7 @@ export class RaftTransport {
         this.#opts.sink.unreachable(msg.region_id, to?.id ?? 0);
         continue;
       }
-      if (this.filter.drops(to.store_id)) continue; // injected loss: silent, like a cut cable
+      if (this.filter.dropsTo(to.store_id)) continue; // injected loss: silent, like a cut cable
       const delay_ms = this.filter.delayOf(to.store_id);
       if (delay_ms > 0) {
         this.#later(delay_ms, () => this.send([msg]));
