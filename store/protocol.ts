@@ -130,5 +130,24 @@ export type FromWorker =
   /** The worker hit a broken invariant; the supervisor restarts it. */
   | { kind: "fatal"; worker_id: number; message: string }
   | { kind: "stopped"; worker_id: number }
+  /** Counters of the worker, about once a second (for metrics). */
+  | { kind: "stats"; worker_id: number; stats: WorkerStats }
   /** Several of the above in one postMessage (everything of one loop iteration). */
   | { kind: "batch"; msgs: FromWorker[] };
+
+/** A worker's counters: totals since the worker started, except `fsync_seconds`. */
+export interface WorkerStats {
+  proposals: number;
+  committed_entries: number;
+  applied_entries: number;
+  fsyncs: number;
+  /** Durations of the fsyncs since the previous stats message (capped sample). */
+  fsync_seconds: number[];
+  compactions: number;
+  pending_requests: number;
+  kv_bytes: number;
+  kv_segments: number;
+  kv_keys: number;
+  raft_log_bytes: number;
+  raft_log_segments: number;
+}

@@ -67,6 +67,12 @@ export function removeTempFiles(dir: string): void {
   if (removed) fsyncDir(dir);
 }
 
+/**
+ * Engine I/O counters of this thread (each worker has its own): fsyncs so far
+ * and the durations (seconds) of recent ones, which the metrics reader drains.
+ */
+export const IO_STATS = { fsyncs: 0, fsync_seconds: [] as number[], compactions: 0 };
+
 /** One append-only segment file, open for append and positional reads. */
 export class SegmentFile {
   #file: Deno.FsFile | null;
@@ -150,8 +156,12 @@ export class SegmentFile {
   /** fdatasync if anything was appended since the last sync. */
   sync(): void {
     if (!this.dirty) return;
+    const start = performance.now();
     this.#f().syncDataSync();
     this.dirty = false;
+    IO_STATS.fsyncs++;
+    const s = (performance.now() - start) / 1000;
+    if (IO_STATS.fsync_seconds.length < 4096) IO_STATS.fsync_seconds.push(s);
   }
 
   /** Cuts the file to `size_bytes` (a torn tail) and makes that durable. */

@@ -15,6 +15,7 @@ import { bytesToKey, ByteWriter, locSegment, packLoc } from "./bytes.ts";
 import { ByteLru } from "./cache.ts";
 import {
   fsyncDir,
+  IO_STATS,
   listSegments,
   removeTempFiles,
   SegmentFile,
@@ -364,6 +365,7 @@ export class KvEngine {
     }
     if (this.#job.step(budget_bytes)) return true;
     this.#job = null;
+    IO_STATS.compactions++;
     return true;
   }
 

@@ -18,6 +18,7 @@
  * @module
  */
 export { check, type CheckProblem, type CheckReport } from "./check.ts";
+export { IO_STATS } from "./files.ts";
 export { WorkerEngines, type WorkerEnginesOptions } from "./engines.ts";
 export {
   BATCH_MAX_BYTES,

@@ -43,6 +43,7 @@ import { Peer, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from "./peer.ts";
 import { confStateOf, loadRegions, repairRaftState } from "./recovery.ts";
 import { notLeader, regionNotFound, serverIsBusy } from "./region_errors.ts";
 import { checkRequest, isRead, proposeRequest, serveRead } from "./requests.ts";
+import { workerStats } from "./stats.ts";
 
 /** Loop iterations run back to back before yielding to the event loop. */
 const MAX_ITERATIONS_PER_RUN = 8;
@@ -74,6 +75,8 @@ export class RegionWorker implements ApplyHost {
    */
   readonly tombstones = new Map<number, number>();
   #pending_requests = 0;
+  /** Totals for the periodic stats message (stats.ts). */
+  readonly counts = { proposals: 0, committed_entries: 0, applied_entries: 0 };
   #read_seq = 1;
   #ticks = 0;
   #outbox: raft_serverpb.RaftMessage[] = [];
@@ -255,6 +258,7 @@ export class RegionWorker implements ApplyHost {
     }
     const immediate = proposeRequest(peer, id, context, req);
     if (immediate !== null) this.respond(id, immediate);
+    else this.counts.proposals++;
   }
 
   #stepRaft(m: raft_serverpb.RaftMessage): void {
@@ -333,6 +337,9 @@ export class RegionWorker implements ApplyHost {
     this.#ticks++;
     // Bound how much a power loss makes the KV engine replay from the Raft log.
     if (this.#ticks % KV_SYNC_TICKS === 0 && this.engines.kv.dirty) this.engines.kv.sync();
+    if (this.#ticks % Math.max(1, Math.round(1000 / this.config.tick_ms)) === 0) {
+      this.post(workerStats(this, this.#pending_requests));
+    }
     for (const peer of this.peers.values()) {
       peer.node.tick();
       if (this.#ticks % GC_CHECK_TICKS === 0 && peer.is_leader) this.#maybeCompactLog(peer);
@@ -445,7 +452,10 @@ export class RegionWorker implements ApplyHost {
   }
 
   #applyCommitted(peer: Peer, entries: readonly Entry[]): void {
-    if (entries.length > 0) applyEntries(this, peer, entries);
+    if (entries.length === 0) return;
+    this.counts.committed_entries += entries.length;
+    applyEntries(this, peer, entries);
+    this.counts.applied_entries += entries.length;
   }
 
   #applySnapshot(peer: Peer, snap: Snapshot): void {

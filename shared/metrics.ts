@@ -1,0 +1,210 @@
+/**
+ * Process metrics: one `prom-client` registry per process (prom-client works
+ * under Deno, default process metrics included), helpers for the metrics every
+ * process has, and the HTTP endpoint serving them as Prometheus text
+ * (exposition format 0.0.4) on `/metrics`.
+ *
+ * Every process (meta, store, db) starts {@link startMetricsServer} on its
+ * `--metrics-addr`; meta adds the dashboard routes to the same server.
+ * @module
+ */
+import client from "prom-client";
+import type * as grpc from "@grpc/grpc-js";
+
+export { client };
+
+/** The registry of this process. */
+export const registry: client.Registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry, prefix: "eraft_" });
+
+/** Latency buckets in seconds: 50µs .. 10s. */
+export const LATENCY_BUCKETS = [
+  0.00005,
+  0.0001,
+  0.00025,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  10,
+];
+
+/** A counter in this process's registry (the same one when asked twice). */
+export function counter(name: string, help: string, labelNames: string[] = []): client.Counter {
+  const known = registry.getSingleMetric(name);
+  if (known) return known as client.Counter;
+  return new client.Counter({ name, help, labelNames, registers: [registry] });
+}
+
+/** A gauge in this process's registry; `collect` runs before each scrape. */
+export function gauge(
+  name: string,
+  help: string,
+  labelNames: string[] = [],
+  collect?: (g: client.Gauge) => void,
+): client.Gauge {
+  const known = registry.getSingleMetric(name);
+  if (known) return known as client.Gauge;
+  return new client.Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect: collect
+      ? function (this: client.Gauge) {
+        collect(this);
+      }
+      : undefined,
+  });
+}
+
+/** A latency histogram (seconds) in this process's registry. */
+export function histogram(
+  name: string,
+  help: string,
+  labelNames: string[] = [],
+  buckets = LATENCY_BUCKETS,
+): client.Histogram {
+  const known = registry.getSingleMetric(name);
+  if (known) return known as client.Histogram;
+  return new client.Histogram({ name, help, labelNames, buckets, registers: [registry] });
+}
+
+/** Sum of a counter (or gauge) over all its label sets. */
+export async function total(metric: client.Metric): Promise<number> {
+  const got = await metric.get();
+  return got.values.reduce((s, v) => s + v.value, 0);
+}
+
+/**
+ * Quantile `q` (0..1) estimated from histogram buckets the way Prometheus's
+ * `histogram_quantile` does (linear inside the bucket); 0 with no samples.
+ */
+export function bucketQuantile(
+  q: number,
+  buckets: Array<{ le: number; count: number }>,
+): number {
+  const sorted = [...buckets].sort((a, b) => a.le - b.le);
+  const n = sorted.length === 0 ? 0 : sorted[sorted.length - 1].count;
+  if (n === 0) return 0;
+  const rank = q * n;
+  let prev_le = 0;
+  let prev_count = 0;
+  for (const b of sorted) {
+    if (b.count >= rank) {
+      if (!Number.isFinite(b.le)) return prev_le;
+      const in_bucket = b.count - prev_count;
+      return in_bucket === 0 ? b.le : prev_le + (b.le - prev_le) * (rank - prev_count) / in_bucket;
+    }
+    prev_le = b.le;
+    prev_count = b.count;
+  }
+  return prev_le;
+}
+
+/** Cumulative buckets of a histogram summed over every label set. */
+export async function histogramBuckets(
+  h: client.Histogram,
+): Promise<{ buckets: Array<{ le: number; count: number }>; count: number; sum: number }> {
+  const got = await h.get();
+  const by_le = new Map<number, number>();
+  let count = 0;
+  let sum = 0;
+  for (const v of got.values) {
+    const name = (v as { metricName?: string }).metricName ?? "";
+    if (name.endsWith("_bucket")) {
+      const le = v.labels.le === "+Inf" ? Infinity : Number(v.labels.le);
+      by_le.set(le, (by_le.get(le) ?? 0) + v.value);
+    } else if (name.endsWith("_count")) count += v.value;
+    else if (name.endsWith("_sum")) sum += v.value;
+  }
+  return { buckets: [...by_le].map(([le, c]) => ({ le, count: c })), count, sum };
+}
+
+/** gRPC request count and latency per service and method. */
+const grpc_requests = () =>
+  counter("eraft_grpc_requests_total", "gRPC requests served", ["service", "method", "code"]);
+const grpc_seconds = () =>
+  histogram("eraft_grpc_request_duration_seconds", "gRPC request latency", ["service", "method"]);
+
+/**
+ * Wraps a service's handlers so each unary call is counted and timed
+ * (streams are counted when they open). The handlers themselves are unchanged.
+ */
+export function instrumentGrpc(
+  service: string,
+  handlers: grpc.UntypedServiceImplementation,
+): grpc.UntypedServiceImplementation {
+  const requests = grpc_requests();
+  const seconds = grpc_seconds();
+  const out: grpc.UntypedServiceImplementation = {};
+  for (const [method, fn] of Object.entries(handlers)) {
+    const handler = fn as (...args: unknown[]) => unknown;
+    if (handler.length === 2) {
+      out[method] = ((call: unknown, callback: (err: unknown, res?: unknown) => void) => {
+        const start = performance.now();
+        handler(call, (err: unknown, res?: unknown) => {
+          seconds.observe({ service, method }, (performance.now() - start) / 1000);
+          requests.inc({ service, method, code: err ? "error" : "ok" });
+          callback(err, res);
+        });
+      }) as grpc.UntypedHandleCall;
+    } else {
+      out[method] = ((call: unknown) => {
+        requests.inc({ service, method, code: "stream" });
+        return handler(call);
+      }) as grpc.UntypedHandleCall;
+    }
+  }
+  return out;
+}
+
+/** A running metrics endpoint. */
+export interface MetricsServer {
+  /** `host:port` it listens on. */
+  addr: string;
+  close(): Promise<void>;
+}
+
+/** Extra routes on the metrics server (meta's dashboard); null = not handled. */
+export type Route = (req: Request, url: URL) => Response | Promise<Response> | null;
+
+/** Serves `/metrics` (and `routes`) on `addr` (`host:port`, port 0 = any free port). */
+export function startMetricsServer(addr: string, routes: Route[] = []): Promise<MetricsServer> {
+  const i = addr.lastIndexOf(":");
+  const hostname = addr.slice(0, i) || "127.0.0.1";
+  const port = Number(addr.slice(i + 1));
+  return new Promise((resolve, reject) => {
+    try {
+      const server = Deno.serve({
+        hostname,
+        port,
+        onListen: ({ port }) => {
+          resolve({ addr: `${hostname}:${port}`, close: () => server.shutdown() });
+        },
+      }, async (req) => {
+        const url = new URL(req.url);
+        if (url.pathname === "/metrics") {
+          return new Response(await registry.metrics(), {
+            headers: { "content-type": registry.contentType },
+          });
+        }
+        for (const route of routes) {
+          const res = await route(req, url);
+          if (res) return res;
+        }
+        return new Response("not found\n", { status: 404 });
+      });
+    } catch (err) {
+      reject(err);
+    }
+  });
+}
