@@ -11,7 +11,6 @@
  * reported the same way, so a dead store never costs unbounded memory.
  * @module
  */
-import { Immediate } from "@eraft/shared/immediate";
 import assert from "node:assert/strict";
 import type * as grpc from "@grpc/grpc-js";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
@@ -41,8 +40,8 @@ export class RaftStream {
   #stream: grpc.ClientWritableStream<object> | null = null;
   #stream_started_ms = 0;
   #draining = false;
-  /** Flushes on the next macrotask without setTimeout's delay (shared/immediate.ts). */
-  readonly #flusher = new Immediate(() => this.#flush());
+  /** A flush is queued for the end of the current task (batches what that task sent). */
+  #flush_queued = false;
   #retry_at_ms = 0;
   #backoff_ms: number;
   #closed = false;
@@ -77,7 +76,6 @@ export class RaftStream {
   /** Closes the stream and the channel; queued messages are dropped silently. */
   close(): void {
     this.#closed = true;
-    this.#flusher.close();
     this.#queue = [];
     const stream = this.#stream;
     this.#stream = null;
@@ -86,7 +84,12 @@ export class RaftStream {
   }
 
   #scheduleFlush(): void {
-    if (!this.#draining) this.#flusher.schedule();
+    if (this.#draining || this.#flush_queued) return;
+    this.#flush_queued = true;
+    queueMicrotask(() => {
+      this.#flush_queued = false;
+      this.#flush();
+    });
   }
 
   #flush(): void {

@@ -25,7 +25,6 @@ import type {
   WorkerRequest,
   WorkerResponse,
 } from "../protocol.ts";
-import { Immediate } from "@eraft/shared/immediate";
 import { toPlain } from "./plain.ts";
 import { regionNotFound, serverIsBusy } from "./region_errors.ts";
 
@@ -107,7 +106,7 @@ export class Supervisor {
   #next_request_id = 1;
   #stopping = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
-  readonly #flusher = new Immediate(() => this.#flushOutboxes());
+  #flush_queued = false;
 
   constructor(opts: SupervisorOptions) {
     assert.ok(opts.workers >= 1, "at least one worker");
@@ -251,7 +250,6 @@ export class Supervisor {
     this.#stopping = true;
     clearInterval(this.#sweeper);
     this.#flushOutboxes();
-    this.#flusher.close();
     await Promise.all(this.#slots.map((slot) => this.#stopSlot(slot, grace_ms)));
   }
 
@@ -440,10 +438,15 @@ export class Supervisor {
    */
   #queue(slot: Slot, msg: ToWorker): void {
     slot.outbox.push(msg);
-    this.#flusher.schedule();
+    // Flushed when the current task ends: everything it queued goes out together.
+    if (!this.#flush_queued) {
+      this.#flush_queued = true;
+      queueMicrotask(() => this.#flushOutboxes());
+    }
   }
 
   #flushOutboxes(): void {
+    this.#flush_queued = false;
     for (const slot of this.#slots) {
       if (slot.outbox.length === 0) continue;
       const msgs = slot.outbox;

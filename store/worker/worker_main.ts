@@ -6,17 +6,17 @@
  * restarts it from disk.
  * @module
  */
-import { Immediate } from "@eraft/shared/immediate";
 import type { FromWorker, ToWorker } from "../protocol.ts";
 import { RegionWorker } from "./worker.ts";
 
 let worker: RegionWorker | null = null;
 
-/** Everything posted in one turn leaves as one message (one clone, one event on the main thread). */
+/** Everything posted in one task leaves as one message (one clone, one event on the main thread). */
 let outbox: FromWorker[] = [];
-const flusher = new Immediate(flush);
+let flush_queued = false;
 
 function flush(): void {
+  flush_queued = false;
   if (outbox.length === 0) return;
   const msgs = outbox;
   outbox = [];
@@ -26,10 +26,11 @@ function flush(): void {
 function post(msg: FromWorker): void {
   outbox.push(msg);
   // The worker closes right after these: they cannot wait for a later turn.
-  if (msg.kind === "stopped" || msg.kind === "fatal") {
-    flush();
-    flusher.close();
-  } else flusher.schedule();
+  if (msg.kind === "stopped" || msg.kind === "fatal") flush();
+  else if (!flush_queued) {
+    flush_queued = true;
+    queueMicrotask(flush); // when the current task ends
+  }
 }
 
 function handle(msg: ToWorker): void {
