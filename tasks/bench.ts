@@ -19,6 +19,10 @@ const SUITES: Record<string, { script: string; about: string }> = {
     script: "shared/grpc/bench.ts",
     about: "gRPC between two processes: unary calls and batched streams",
   },
+  meta: {
+    script: "meta/bench.ts",
+    about: "meta RPC calls/s at 1/64 in flight, split and rebalance times on a real cluster",
+  },
   store: {
     script: "store/server/bench.ts",
     about: "3-store cluster RawPut/RawGet over gRPC at 1/16/64 in flight, beside 3-member etcd",
