@@ -23,6 +23,7 @@ export const storeCommand: CommandSpec = {
     "initial-cluster": str("static bootstrap: id=host:port,... creates region 1 on those stores"),
     "tick-ms": str("milliseconds per Raft tick", "100"),
     "raft-log-gc-count-limit": str("compact a region's log past this many entries", "10000"),
+    "metrics-addr": str("Prometheus /metrics HTTP address host:port (port 0: any)", "127.0.0.1:0"),
     "test-control-port": str("testing only: fault-injection HTTP endpoint on 127.0.0.1"),
     "store-heartbeat-ms": str("with --meta: store heartbeat interval", "2000"),
     "region-heartbeat-ms": str("with --meta: region heartbeat interval", "1000"),
@@ -57,6 +58,8 @@ export function storeOptions(flags: Flags): StoreNodeOptions {
     raft_log_gc_keep_entries: Math.min(1000, intFlag(flags, "raft-log-gc-count-limit", 1, 1e9)),
     log: (line) => console.error(`store ${flags["store-id"] ?? "(new)"}: ${line}`),
   };
+  const metrics_addr = stringFlag(flags, "metrics-addr");
+  if (metrics_addr !== "") opts.metrics_addr = metrics_addr;
   if (flags["test-control-port"] !== undefined) {
     opts.test_control_port = intFlag(flags, "test-control-port", 0, 65535);
   }
@@ -87,6 +90,7 @@ async function runStore(flags: Flags): Promise<number> {
     node = await StoreNode.start(opts);
   }
   if (node.control_addr) console.log(`test control on ${node.control_addr}`);
+  if (node.metrics) console.log(`metrics on http://${node.metrics.addr}/metrics`);
   console.log(`store ${opts.store_id} listening on ${node.addr}`);
   const signal = await new Promise<Deno.Signal>((resolve) => {
     const on = (sig: Deno.Signal) => () => resolve(sig);

@@ -13,9 +13,16 @@ import { join } from "node:path";
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import { PeerRole } from "@eraft/proto/gen/metapb.ts";
 import { type GrpcServer, type ServiceBinding, startGrpcServer } from "@eraft/shared/grpc";
-import type { WorkerConfig } from "../protocol.ts";
+import {
+  instrumentGrpc,
+  type MetricsServer,
+  type Route,
+  startMetricsServer,
+} from "@eraft/shared/metrics";
+import type { WorkerConfig, WorkerStats } from "../protocol.ts";
 import { FaultFilter } from "./fault_filter.ts";
 import { KvApi } from "./kv_api.ts";
+import { StoreMetrics } from "./metrics.ts";
 import { storeHandlers } from "./store_service.ts";
 import { Supervisor } from "./supervisor.ts";
 import { startTestControl } from "./test_control.ts";
@@ -47,6 +54,10 @@ export interface StoreNodeOptions {
    * Their handlers may be called before `start` resolves: bind them lazily.
    */
   extra_services?: ServiceBinding[];
+  /** Serves Prometheus `/metrics` on this HTTP address (host:port, port 0 = any). */
+  metrics_addr?: string;
+  /** More routes on the metrics server (meta's dashboard). */
+  metrics_routes?: Route[];
   log?: (line: string) => void;
 }
 
@@ -99,6 +110,8 @@ function claimDataDir(data_dir: string, store_id: number): void {
 /** A running store. */
 export class StoreNode {
   #stopped = false;
+  /** The metrics endpoint, when `metrics_addr` was given. */
+  metrics: MetricsServer | null = null;
 
   private constructor(
     readonly store_id: number,
@@ -124,7 +137,10 @@ export class StoreNode {
     claimDataDir(opts.data_dir, opts.store_id);
     const filter = new FaultFilter();
     // The supervisor and transport point at each other; the holder ties the knot.
-    const link: { transport?: RaftTransport } = {};
+    const link: {
+      transport?: RaftTransport;
+      on_stats?: (worker_id: number, stats: WorkerStats) => void;
+    } = {};
     const config_base = workerConfigBase(opts);
     const supervisor = new Supervisor({
       data_dir: opts.data_dir,
@@ -134,6 +150,7 @@ export class StoreNode {
       request_deadline_ms: opts.request_deadline_ms ?? 4000,
       max_pending_requests: opts.max_pending_requests ?? 20_000,
       on_send: (msgs) => link.transport?.send(msgs),
+      on_stats: (id, stats) => link.on_stats?.(id, stats),
       log: opts.log,
     });
     const transport = new RaftTransport({
@@ -143,14 +160,17 @@ export class StoreNode {
       log: opts.log,
     });
     link.transport = transport;
-    const server = await startGrpcServer({
-      addr: opts.addr,
-      services: [
-        { service: "storepb.Store", handlers: storeHandlers(new KvApi(supervisor)) },
-        { service: "storepb.RaftTransport", handlers: transport.handlers() },
-        ...(opts.extra_services ?? []),
-      ],
-    });
+    let services: ServiceBinding[] = [
+      { service: "storepb.Store", handlers: storeHandlers(new KvApi(supervisor)) },
+      { service: "storepb.RaftTransport", handlers: transport.handlers() },
+      ...(opts.extra_services ?? []),
+    ];
+    if (opts.metrics_addr !== undefined) {
+      const metrics = new StoreMetrics(supervisor);
+      link.on_stats = (id, stats) => metrics.onStats(id, stats);
+      services = services.map((b) => ({ ...b, handlers: instrumentGrpc(b.service, b.handlers) }));
+    }
+    const server = await startGrpcServer({ addr: opts.addr, services });
     // Port 0 picks a free port: workers put the real address into the peers they create.
     config_base.store_addr = server.address;
     try {
@@ -164,7 +184,16 @@ export class StoreNode {
       const control = opts.test_control_port === undefined
         ? null
         : await startTestControl(opts.test_control_port, opts.store_id, supervisor, filter);
-      return new StoreNode(opts.store_id, supervisor, transport, server, control);
+      const node = new StoreNode(opts.store_id, supervisor, transport, server, control);
+      if (opts.metrics_addr !== undefined) {
+        node.metrics = await startMetricsServer(opts.metrics_addr, opts.metrics_routes).catch(
+          async (err) => {
+            await node.stop();
+            throw new Error(`metrics server on ${opts.metrics_addr}: ${err}`);
+          },
+        );
+      }
+      return node;
     } catch (err) {
       transport.close();
       await supervisor.stop();
@@ -182,6 +211,7 @@ export class StoreNode {
     await this.supervisor.stop();
     await closing;
     await this.control?.shutdown();
+    await this.metrics?.close();
   }
 }
 

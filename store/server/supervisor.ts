@@ -24,6 +24,7 @@ import type {
   WorkerConfig,
   WorkerRequest,
   WorkerResponse,
+  WorkerStats,
 } from "../protocol.ts";
 import { toPlain } from "./plain.ts";
 import { regionNotFound, serverIsBusy } from "./region_errors.ts";
@@ -46,6 +47,8 @@ export interface SupervisorOptions {
   max_pending_requests: number;
   /** Called with every batch of outgoing Raft messages. */
   on_send: (msgs: raft_serverpb.RaftMessage[]) => void;
+  /** Called with each worker's periodic counters (metrics). */
+  on_stats?: (worker_id: number, stats: WorkerStats) => void;
   /** First restart delay after a crash, doubled per quick successive crash. */
   restart_backoff_ms_min?: number;
   restart_backoff_ms_max?: number;
@@ -324,6 +327,8 @@ export class Supervisor {
         return this.#onDeath(slot, worker, `fatal: ${msg.message}`);
       case "stopped":
         return slot.on_stopped?.();
+      case "stats":
+        return this.#opts.on_stats?.(slot.id, msg.stats);
     }
   }
 
