@@ -86,20 +86,33 @@ Deno.test({
       assert.equal(zr.start, "m");
       assert.equal((await json<{ id: number }>(c, "region", "a")).id === zr.id, false);
 
-      // transfer-leader REGION STORE
-      const r = await waitFor("region z led", async () => {
-        const one = await c.client.getRegion(new TextEncoder().encode("z"));
-        return one.leader && one.region!.peers.length === 3 ? one : null;
-      });
-      const target = r.region!.peers.find((p) => p.store_id !== r.leader!.store_id)!.store_id;
-      assert.deepEqual(
-        await json(c, "transfer-leader", String(r.region!.id), String(target)),
-        { ok: true },
-      );
-      await waitFor("leader moved", async () => {
-        const one = await c.client.getRegion(new TextEncoder().encode("z"));
-        return one.leader?.store_id === target;
-      }, 30_000);
+      // transfer-leader REGION STORE: to a store leading nothing (so leader balancing
+      // has no reason to move it back); retried, as the scheduler may be moving peers.
+      const z = new TextEncoder().encode("z");
+      let r = await c.client.getRegion(z);
+      let target = 0;
+      for (let attempt = 0; attempt < 5 && r.leader?.store_id !== target; attempt++) {
+        r = await waitFor("region z led by a voter", async () => {
+          const one = await c.client.getRegion(z);
+          return one.leader && one.region!.peers.length === 3 ? one : null;
+        });
+        const leading = new Set((await c.regions()).map((x) => x.leader?.store_id));
+        target = r.region!.peers.find((p) => !leading.has(p.store_id))?.store_id ??
+          r.region!.peers.find((p) => p.store_id !== r.leader!.store_id)!.store_id;
+        assert.deepEqual(
+          await json(c, "transfer-leader", String(r.region!.id), String(target)),
+          { ok: true },
+        );
+        try {
+          r = await waitFor("leader moved", async () => {
+            const one = await c.client.getRegion(z);
+            return one.leader?.store_id === target ? one : null;
+          }, 10_000);
+        } catch {
+          // Moved back or not yet: try again.
+        }
+      }
+      assert.equal(r.leader?.store_id, target, "transfer-leader moved the leader");
 
       // add-peer / remove-peer (the scheduler then restores 3 replicas)
       const spare = sj.map((s) => s.id).find((id) =>
