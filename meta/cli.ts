@@ -31,6 +31,7 @@ export const metaCommand: CommandSpec = {
     "store-down-timeout": str("a silent store's peers are replaced after this", "60s"),
     "max-replicas": str("replicas per region", "3"),
     "tick-ms": str("milliseconds per Raft tick of the meta region", "100"),
+    "metrics-addr": str("HTTP address of /metrics and the dashboard (port 0: any)", "127.0.0.1:0"),
   },
   run: runMeta,
 };
@@ -55,6 +56,7 @@ export function metaOptions(flags: Flags): MetaNodeOptions {
     members,
     data_dir: stringFlag(flags, "data"),
     tick_ms: intFlag(flags, "tick-ms", 1, 10_000),
+    metrics_addr: stringFlag(flags, "metrics-addr") || undefined,
     scheduler: {
       ...SCHEDULER_DEFAULTS,
       store_down_timeout_ms: parseDurationMs(stringFlag(flags, "store-down-timeout")),
@@ -67,6 +69,8 @@ export function metaOptions(flags: Flags): MetaNodeOptions {
 async function runMeta(flags: Flags): Promise<number> {
   const opts = metaOptions(flags);
   const node = await MetaNode.start(opts);
+  const http = node.store.metrics?.addr;
+  if (http) console.log(`dashboard on http://${http}/ (metrics on http://${http}/metrics)`);
   console.log(`meta ${opts.id} listening on ${node.addr}`);
   const signal = await new Promise<Deno.Signal>((resolve) => {
     const on = (sig: Deno.Signal) => () => resolve(sig);

@@ -7,6 +7,7 @@
  */
 import type * as grpc from "@grpc/grpc-js";
 import { StoreNode } from "@eraft/store";
+import { Dashboard } from "./dashboard.ts";
 import { FORWARDED_HEADER, makeForwarder } from "./forward.ts";
 import { SCHEDULER_DEFAULTS, type SchedulerConfig } from "./scheduler.ts";
 import { type Leadership, META_METHODS, MetaService } from "./service.ts";
@@ -25,12 +26,17 @@ export interface MetaNodeOptions {
   data_dir: string;
   scheduler?: Partial<SchedulerConfig>;
   tick_ms?: number;
+  /** Serves `/metrics` and the dashboard (`/`) on this HTTP address (port 0 = any). */
+  metrics_addr?: string;
   log?: (line: string) => void;
 }
 
 /** A running meta node. */
 export class MetaNode {
   #timer: ReturnType<typeof setInterval> | undefined;
+  #sampler: ReturnType<typeof setInterval> | undefined;
+  /** The dashboard, when `metrics_addr` was given. */
+  dashboard: Dashboard | null = null;
 
   private constructor(
     readonly id: number,
@@ -74,6 +80,12 @@ export class MetaNode {
       forward: forwarder.forward,
       log: opts.log,
     });
+    const dashboard = opts.metrics_addr === undefined ? null : new Dashboard(
+      opts.id,
+      service,
+      () => leadership().leader_id,
+      opts.scheduler?.store_down_timeout_ms ?? SCHEDULER_DEFAULTS.store_down_timeout_ms,
+    );
     const handlers: grpc.UntypedServiceImplementation = {};
     for (const method of META_METHODS) {
       handlers[method] = (
@@ -93,6 +105,8 @@ export class MetaNode {
         initial_cluster: opts.members,
         tick_ms: opts.tick_ms,
         extra_services: [{ service: "metaservicepb.Meta", handlers }],
+        metrics_addr: opts.metrics_addr,
+        metrics_routes: dashboard ? [dashboard.route()] : [],
         log: opts.log,
       });
     } catch (err) {
@@ -101,12 +115,17 @@ export class MetaNode {
     }
     const node = new MetaNode(opts.id, store, service, forwarder.close);
     node.#timer = setInterval(() => service.tick(), LEADERSHIP_POLL_MS);
+    if (dashboard) {
+      node.dashboard = dashboard;
+      node.#sampler = setInterval(() => void dashboard.sample(), 1000);
+    }
     return node;
   }
 
   /** Stops the service and the store. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    clearInterval(this.#sampler);
     this.close_forwarder();
     await this.store.stop();
   }
