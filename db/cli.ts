@@ -5,6 +5,7 @@
  * @module
  */
 import { type CommandSpec, type Flags, intFlag, stringFlag, UsageError } from "@eraft/shared/cli";
+import { gauge, startMetricsServer } from "@eraft/shared/metrics";
 import { ClusterBackend } from "./cluster_backend.ts";
 import { type DbLimits, DEFAULT_LIMITS, startDbServer } from "./server.ts";
 
@@ -28,6 +29,7 @@ export const dbCommand: CommandSpec = {
       "unprocessed request bytes buffered per client",
       String(DEFAULT_LIMITS.max_pipeline_bytes),
     ),
+    "metrics-addr": str("Prometheus /metrics HTTP address host:port (port 0: any)", "127.0.0.1:0"),
     "deadline-ms": str("time one cluster call may take, retries included", "10000"),
   },
   run: runDb,
@@ -40,6 +42,8 @@ export interface DbOptions {
   requirepass: string | null;
   limits: DbLimits;
   deadline_ms: number;
+  /** "" = no metrics endpoint. */
+  metrics_addr: string;
 }
 
 /** Turns flags into options; a UsageError for bad values. */
@@ -62,6 +66,7 @@ export function dbOptions(flags: Flags): DbOptions {
       max_pipeline_bytes: intFlag(flags, "max-pipeline-bytes", 1024, 2 ** 40),
     },
     deadline_ms: intFlag(flags, "deadline-ms", 10, 600_000),
+    metrics_addr: stringFlag(flags, "metrics-addr"),
   };
 }
 
@@ -74,6 +79,16 @@ async function runDb(flags: Flags): Promise<number> {
     requirepass: opts.requirepass,
     limits: opts.limits,
   });
+  const metrics = opts.metrics_addr === "" ? null : await startMetricsServer(opts.metrics_addr);
+  if (metrics) {
+    gauge("eraft_db_connected_clients", "client connections", [], (g) => {
+      g.set(server.state.clients.size);
+    });
+    gauge("eraft_db_rejected_connections", "connections refused (max clients)", [], (g) => {
+      g.set(server.state.rejected_connections);
+    });
+    console.log(`metrics on http://${metrics.addr}/metrics`);
+  }
   console.log(`db listening on ${server.hostname}:${server.port} (meta ${opts.meta.join(",")})`);
   // Warm the region cache in the background; commands fill it lazily anyway.
   backend.loadAllRegions().then(
@@ -90,7 +105,7 @@ async function runDb(flags: Flags): Promise<number> {
   // connection finishes quickly; the grace bounds what is left.
   let timer: ReturnType<typeof setTimeout> | undefined;
   const grace = new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)));
-  await Promise.race([Promise.all([backend.close(), server.close()]), grace]);
+  await Promise.race([Promise.all([backend.close(), server.close(), metrics?.close()]), grace]);
   clearTimeout(timer);
   return 0;
 }

@@ -9,6 +9,7 @@ import { type Backend, BackendUnavailableError } from "./backend.ts";
 import { dispatch } from "./commands/table.ts";
 import type { ConnState, ServerState } from "./commands/types.ts";
 import { Latches } from "./latch.ts";
+import { commandDone } from "./metrics.ts";
 import { DEFAULT_PARSER_LIMITS, type ParserLimits, RequestParser } from "./resp/parser.ts";
 import { err, type Reply } from "./resp/reply.ts";
 import { ReplyBuffer, writeReply } from "./resp/writer.ts";
@@ -222,11 +223,13 @@ async function connLoop(
       }
       state.commands_processed++;
       let reply;
+      const started = performance.now();
       try {
         reply = await dispatch({ db, conn: cs, server: state, args: r.args });
       } catch (e) {
         reply = failureReply(e);
       }
+      commandDone(r.args[0], (performance.now() - started) / 1000, reply.k === "error");
       writeReply(out, reply, cs.resp);
       if (cs.close_after_reply) {
         await writeAll(conn, out.take());

@@ -26,6 +26,7 @@ import { fail, lower } from "./args.ts";
 import { globMatch } from "./glob.ts";
 import { type Call, type CommandSpec, type ConnState, spec } from "./types.ts";
 import { parseI64 } from "../resp/int.ts";
+import { commandStatsLines } from "../metrics.ts";
 
 /** The Redis version we report (ioredis and node-redis gate features on it). */
 export const REDIS_VERSION = "7.0.15";
@@ -215,14 +216,17 @@ function info(c: Call): Reply {
       `rejected_connections:${c.server.rejected_connections}`,
     ],
     replication: ["role:master", "connected_slaves:0"],
+    commandstats: commandStatsLines(),
     keyspace: [],
   };
   const wanted = c.args.slice(1).map(lower);
   const all = wanted.length === 0 ||
     wanted.some((w) => w === "all" || w === "everything" || w === "default");
+  const everything = wanted.some((w) => w === "all" || w === "everything");
   const parts: string[] = [];
   for (const [name, lines] of Object.entries(sections)) {
     if (!all && !wanted.includes(name)) continue;
+    if (name === "commandstats" && !everything && !wanted.includes(name)) continue;
     parts.push(
       `# ${name[0].toUpperCase()}${name.slice(1)}\r\n${lines.map((l) => l + "\r\n").join("")}`,
     );
