@@ -101,6 +101,8 @@ export class NemesisCluster {
   readonly stores: Proc[] = [];
   readonly dbs: Proc[] = [];
   readonly client: MetaClient;
+  /** Processes that exited without the nemesis killing them. */
+  readonly crashes: string[] = [];
 
   constructor(readonly opts: NemesisClusterOptions) {
     this.meta = proc("meta1", join(this.root, "meta1"));

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Prng } from "@eraft/raft";
-import type { NemesisCluster } from "./cluster.ts";
+import type { NemesisCluster, Proc } from "./cluster.ts";
 
 /** Every fault the nemesis knows. */
 export const FAULTS = [
@@ -65,25 +65,27 @@ export async function runNemesis(
   return done;
 }
 
-/** Restarts every process that is not running. */
+/** Restarts every process that is not running; a process nobody killed is reported. */
 export async function restartDead(cluster: NemesisCluster, log: FaultLog): Promise<void> {
-  if (!cluster.meta.child || cluster.meta.child.exited) {
-    log("restart meta");
+  const dead = (p: Proc) => !p.child || p.child.exited;
+  const report = async (p: Proc) => {
+    const st = p.child ? JSON.stringify(await p.child.status) : "never started";
+    log(`restart ${p.name}: it exited on its own (${st}):\n${p.child?.output(3000) ?? ""}`);
+    cluster.crashes.push(p.name);
+  };
+  if (dead(cluster.meta)) {
+    await report(cluster.meta);
     await cluster.startMeta();
   }
   for (let i = 0; i < cluster.stores.length; i++) {
-    const c = cluster.stores[i].child;
-    if (!c || c.exited) {
-      log(`restart store${i + 1}`);
-      await cluster.startStore(i);
-    }
+    if (!dead(cluster.stores[i])) continue;
+    await report(cluster.stores[i]);
+    await cluster.startStore(i);
   }
   for (let i = 0; i < cluster.dbs.length; i++) {
-    const c = cluster.dbs[i].child;
-    if (!c || c.exited) {
-      log(`restart db${i + 1}`);
-      await cluster.startDb(i);
-    }
+    if (!dead(cluster.dbs[i])) continue;
+    await report(cluster.dbs[i]);
+    await cluster.startDb(i);
   }
 }
 

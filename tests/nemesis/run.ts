@@ -35,6 +35,8 @@ export interface NemesisSummary {
   duration_s: number;
   mix: string;
   faults: Record<string, number>;
+  /** Processes that exited on their own (bugs, even when no write was lost). */
+  crashes: string[];
   operations: number;
   ok: number;
   unknown: number;
@@ -92,6 +94,7 @@ export async function runScenario(o: NemesisOptions): Promise<NemesisSummary> {
       duration_s: o.duration_s,
       mix: mix_name,
       faults,
+      crashes: cluster.crashes,
       operations: c.ok + c.unknown + c.fail,
       ok: c.ok,
       unknown: c.unknown,
@@ -107,7 +110,7 @@ export async function runScenario(o: NemesisOptions): Promise<NemesisSummary> {
       unknown_keys: [...regs.unknown_keys, ...lists.unknown_keys],
       report_dir: null,
     };
-    if (summary.verdict !== "linearizable" || lost.length > 0) {
+    if (summary.verdict !== "linearizable" || lost.length > 0 || cluster.crashes.length > 0) {
       summary.report_dir = writeReports(cluster, [[registerModel, regs], [listModel, lists]], lost);
     }
     return summary;
@@ -209,6 +212,7 @@ export function formatSummary(s: NemesisSummary): string {
     `faults: ${
       Object.entries(s.faults).map(([k, v]) => `${k}×${v}`).join(" ") || "(none applied)"
     }`,
+    `unexpected process exits: ${s.crashes.length ? s.crashes.join(", ") : "none"}`,
     `operations: ${s.operations} (ok ${s.ok}, unknown ${s.unknown}, failed ${s.failed})`,
     `acknowledged writes: ${s.acknowledged_writes}`,
     `lost acknowledged writes: ${s.lost_acknowledged_writes}` +
