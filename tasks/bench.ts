@@ -5,6 +5,9 @@
  * @module
  */
 
+import { join } from "node:path";
+import { writeReport } from "./bench_report.ts";
+
 /** Suite name → script, relative to the repository root. */
 const SUITES: Record<string, { script: string; about: string }> = {
   engine: {
@@ -32,9 +35,20 @@ const SUITES: Record<string, { script: string; about: string }> = {
 /** Later suites, named so `bench db` says where it comes from instead of failing obscurely. */
 const PENDING: Record<string, string> = {};
 
-/** Runs the named suites (all built ones when none is named); returns an exit code. */
+/** What `deno task bench` runs with no suite named; `all` runs every suite. */
+const DEFAULT_SUITES = ["store", "db"];
+
+/**
+ * Runs the named suites (store and db, each beside its references, when none
+ * is named), then prints the combined table of ratios and writes
+ * bench-results/summary.{json,svg} (tasks/bench_report.ts); returns an exit code.
+ */
 export async function runBench(names: string[]): Promise<number> {
-  const chosen = names.length > 0 ? names : Object.keys(SUITES);
+  const chosen = names.length === 0
+    ? DEFAULT_SUITES
+    : names.length === 1 && names[0] === "all"
+    ? Object.keys(SUITES)
+    : names;
   for (const name of chosen) {
     if (PENDING[name]) {
       console.error(`bench ${name}: not built yet — ${PENDING[name]}`);
@@ -46,14 +60,45 @@ export async function runBench(names: string[]): Promise<number> {
     }
   }
   const root = new URL("../", import.meta.url);
-  for (const name of chosen) {
-    console.log(`== bench ${name}: ${SUITES[name].about}`);
+  for (const [i, name] of chosen.entries()) {
+    console.log(`== bench [${i + 1}/${chosen.length}] ${name}: ${SUITES[name].about}`);
     const script = new URL(SUITES[name].script, root).pathname;
     const status = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", script] }).spawn()
       .status;
     if (!status.success) return status.code || 1;
   }
-  return 0;
+  if (!chosen.includes("store") && !chosen.includes("db")) return 0;
+  const dir = new URL("bench-results/", root).pathname;
+  const code = writeReport(dir);
+  if (code === 0) await svgToPng(join(dir, "summary.svg"), join(dir, "summary.png"));
+  return code;
+}
+
+/** A PNG of the plot via headless Chromium when installed (the SVG is the plot either way). */
+async function svgToPng(svg: string, png: string): Promise<void> {
+  const profile = Deno.makeTempDirSync({ prefix: "eraft-bench-chromium-" });
+  try {
+    const out = await new Deno.Command("chromium", {
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        `--user-data-dir=${profile}`,
+        "--window-size=900,1500",
+        `--screenshot=${png}`,
+        `file://${svg}`,
+      ],
+      stdout: "null",
+      stderr: "null",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    if (out.success) console.log(`wrote ${png}`);
+  } catch {
+    // No chromium: the SVG stands alone.
+  } finally {
+    Deno.removeSync(profile, { recursive: true });
+  }
 }
 
 if (import.meta.main) Deno.exit(await runBench(Deno.args));

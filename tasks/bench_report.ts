@@ -1,0 +1,200 @@
+/**
+ * The combined bench report: reads `bench-results/store.json` (eraft unary
+ * and BatchCommands vs 3-member etcd) and `bench-results/db.json` (E-DB vs
+ * redis-server with appendfsync always / no persistence), prints one table of
+ * throughput, p99 and ratios to the references, and writes
+ * `bench-results/summary.json` and `bench-results/summary.svg` (throughput
+ * and p99 per configuration, drawn here: no browser needed).
+ *
+ * Usage: deno run -A tasks/bench_report.ts [RESULTS_DIR]
+ * @module
+ */
+import { join } from "node:path";
+
+/** One measured configuration. */
+export interface Row {
+  suite: "store" | "db";
+  /** e.g. "put c=16" or "SET c=50 P=16". */
+  config: string;
+  system: string;
+  ops_per_s: number;
+  /** Absent where the tool does not report it (redis-benchmark's summary). */
+  p99_ms: number | null;
+}
+
+interface StoreResult {
+  system: string;
+  op: string;
+  inflight: number;
+  ops_per_s: number;
+  p99_ms: number;
+}
+
+function readJson<T>(path: string): T | null {
+  try {
+    return JSON.parse(Deno.readTextFileSync(path)) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** Rows from whatever result files exist in `dir`. */
+export function collectRows(dir: string): Row[] {
+  const rows: Row[] = [];
+  const store = readJson<{ results: StoreResult[] }>(join(dir, "store.json"));
+  for (const r of store?.results ?? []) {
+    rows.push({
+      suite: "store",
+      config: `${r.op} c=${r.inflight}`,
+      system: r.system,
+      ops_per_s: r.ops_per_s,
+      p99_ms: r.p99_ms,
+    });
+  }
+  const db = readJson<{ results: Record<string, Record<string, number>> }>(join(dir, "db.json"));
+  for (const [config, systems] of Object.entries(db?.results ?? {})) {
+    for (const [system, ops] of Object.entries(systems)) {
+      rows.push({ suite: "db", config, system, ops_per_s: ops, p99_ms: null });
+    }
+  }
+  return rows;
+}
+
+const REFERENCES: Record<Row["suite"], string[]> = {
+  store: ["etcd"],
+  db: ["redis appendfsync always", "redis no persistence"],
+};
+
+const fmt = (n: number | null, digits = 0) =>
+  n === null || !Number.isFinite(n) ? "-" : n.toFixed(digits);
+
+/** The table: one line per (suite, config, eraft system) with ratios to each reference. */
+export function table(rows: Row[]): string {
+  const lines: string[][] = [[
+    "suite",
+    "config",
+    "system",
+    "ops/s",
+    "p99 ms",
+    "reference",
+    "ref ops/s",
+    "ref p99",
+    "ops ratio",
+  ]];
+  for (const suite of ["store", "db"] as const) {
+    const mine = rows.filter((r) => r.suite === suite && r.system.startsWith("eraft"));
+    for (const r of mine) {
+      const refs = rows.filter((x) =>
+        x.suite === suite && x.config === r.config && REFERENCES[suite].includes(x.system)
+      );
+      if (refs.length === 0) {
+        lines.push([
+          suite,
+          r.config,
+          r.system,
+          fmt(r.ops_per_s),
+          fmt(r.p99_ms, 1),
+          "-",
+          "-",
+          "-",
+          "-",
+        ]);
+      }
+      for (const ref of refs) {
+        lines.push([
+          suite,
+          r.config,
+          r.system,
+          fmt(r.ops_per_s),
+          fmt(r.p99_ms, 1),
+          ref.system,
+          fmt(ref.ops_per_s),
+          fmt(ref.p99_ms, 1),
+          `${(r.ops_per_s / ref.ops_per_s).toFixed(3)}x`,
+        ]);
+      }
+    }
+  }
+  const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  return lines.map((l) => l.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
+
+const COLORS = ["#1565c0", "#2e7d32", "#c62828", "#ef6c00", "#6a1b9a", "#00838f"];
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Grouped horizontal bars (log scale for throughput): one panel per suite and measure. */
+export function svg(rows: Row[]): string {
+  const panels: Array<{ title: string; suite: Row["suite"]; value: (r: Row) => number | null }> = [
+    { title: "store: ops/s (log scale)", suite: "store", value: (r) => r.ops_per_s },
+    { title: "store: p99 latency, ms (log scale)", suite: "store", value: (r) => r.p99_ms },
+    { title: "db (redis-benchmark): ops/s (log scale)", suite: "db", value: (r) => r.ops_per_s },
+  ];
+  const W = 900;
+  const BAR = 12;
+  const LABEL_W = 170;
+  const parts: string[] = [];
+  let y = 10;
+  for (const p of panels) {
+    const rs = rows.filter((r) => r.suite === p.suite && (p.value(r) ?? 0) > 0);
+    if (rs.length === 0) continue;
+    const configs = [...new Set(rs.map((r) => r.config))];
+    const systems = [...new Set(rs.map((r) => r.system))];
+    const vals = rs.map((r) => p.value(r)!);
+    const lo = Math.log10(Math.min(...vals)) - 0.2;
+    const hi = Math.log10(Math.max(...vals)) + 0.1;
+    const x = (v: number) => LABEL_W + (W - LABEL_W - 120) * (Math.log10(v) - lo) / (hi - lo);
+    parts.push(
+      `<text x="10" y="${y + 16}" font-size="15" font-weight="bold">${esc(p.title)}</text>`,
+    );
+    systems.forEach((s, i) => {
+      parts.push(
+        `<rect x="${W - 300 + (i % 2) * 150}" y="${
+          y + 4 + Math.floor(i / 2) * 14
+        }" width="10" height="10" fill="${COLORS[i % COLORS.length]}"/><text x="${
+          W - 286 + (i % 2) * 150
+        }" y="${y + 13 + Math.floor(i / 2) * 14}" font-size="11">${esc(s)}</text>`,
+      );
+    });
+    y += 30 + Math.ceil(systems.length / 2) * 14;
+    for (const c of configs) {
+      const group = systems.map((s) => rs.find((r) => r.config === c && r.system === s) ?? null);
+      const h = group.filter((g) => g !== null).length * (BAR + 2);
+      parts.push(`<text x="10" y="${y + h / 2 + 4}" font-size="12">${esc(c)}</text>`);
+      group.forEach((r, i) => {
+        if (r === null) return;
+        const v = p.value(r)!;
+        parts.push(
+          `<rect x="${LABEL_W}" y="${y}" width="${
+            Math.max(1, x(v) - LABEL_W).toFixed(1)
+          }" height="${BAR}" fill="${COLORS[i % COLORS.length]}"/><text x="${
+            (x(v) + 4).toFixed(1)
+          }" y="${y + BAR - 2}" font-size="10">${v >= 100 ? v.toFixed(0) : v.toFixed(1)}</text>`,
+        );
+        y += BAR + 2;
+      });
+      y += 8;
+    }
+    y += 20;
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${
+    parts.join("\n")
+  }\n</svg>\n`;
+}
+
+/** Prints the table and writes summary.json and summary.svg; 1 when nothing was found. */
+export function writeReport(dir: string): number {
+  const rows = collectRows(dir);
+  if (rows.length === 0) {
+    console.error(`bench report: no store.json or db.json in ${dir}`);
+    return 1;
+  }
+  console.log(`\n== bench summary (ratios: eraft / reference)\n${table(rows)}`);
+  Deno.writeTextFileSync(join(dir, "summary.json"), JSON.stringify({ rows }, null, 2) + "\n");
+  Deno.writeTextFileSync(join(dir, "summary.svg"), svg(rows));
+  console.log(`\nwrote ${join(dir, "summary.json")} and ${join(dir, "summary.svg")}`);
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(writeReport(Deno.args[0] ?? new URL("../bench-results/", import.meta.url).pathname));
+}
