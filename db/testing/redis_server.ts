@@ -2,6 +2,7 @@
  * Starts a real `redis-server` on a free loopback port for differential tests.
  * @module
  */
+import { freeTestPort } from "@eraft/shared/testing";
 import { RespClient } from "./resp_client.ts";
 
 /** Path of redis-server, or null (tests must then be ignored with a reason). */
@@ -14,12 +15,9 @@ export function findRedisServer(): string | null {
   return null;
 }
 
-/** A free TCP port on 127.0.0.1 (bind 0, read, release). */
+/** A free port for a child to listen on (see `freeTestPort`). */
 export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+  return freeTestPort();
 }
 
 /** A running redis-server child. */

@@ -124,3 +124,27 @@ export function hasCommand(cmd: string): boolean {
     return false;
   }
 }
+
+/** Ports below Linux's ephemeral range (32768–60999), where outgoing connections never land. */
+const TEST_PORT_MIN = 10_000;
+const TEST_PORT_MAX = 32_000;
+
+/**
+ * A free TCP port on 127.0.0.1 for a child process to listen on. It is picked
+ * below the ephemeral range: a port handed out by `listen(0)` and released can
+ * be taken by any process's outgoing connection before the child binds it
+ * (seen here as EADDRINUSE under load); these ports only race with other
+ * listeners. Bounded: gives up after 200 tries.
+ */
+export function freeTestPort(): number {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = TEST_PORT_MIN + Math.floor(Math.random() * (TEST_PORT_MAX - TEST_PORT_MIN));
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // taken: try another
+    }
+  }
+  throw new Error("no free test port found in 200 tries");
+}

@@ -2,4 +2,4 @@
  * Helpers for tests that start real processes on loopback.
  * @module
  */
-export { Child, hasCommand, spawnCommand, spawnDeno } from "./child.ts";
+export { Child, freeTestPort, hasCommand, spawnCommand, spawnDeno } from "./child.ts";

@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
-import { type Child, spawnDeno } from "@eraft/shared/testing";
+import { type Child, freeTestPort, spawnDeno } from "@eraft/shared/testing";
 import { StoreClient } from "./store_client.ts";
 
 const STORE_MAIN = new URL("./eraft_store.ts", import.meta.url).pathname;
@@ -61,12 +61,9 @@ export class StoreProc {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (bound and released; a small race is accepted). */
+/** A free port for a store to listen on (see `freeTestPort`). */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+  return freeTestPort();
 }
 
 function hexToBytes(hex: string): Uint8Array {
