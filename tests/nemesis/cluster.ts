@@ -4,7 +4,7 @@
  * 127.0.0.1 ports with temp data dirs. Every process can be killed (-9),
  * restarted on the same address and data, paused and resumed; stores' Raft
  * links can be cut (both ways or one way) through the fault filter; admin
- * operations go through `eraft ctl`. `close()` always kills everything and
+ * operations go through admin.ts. `close()` always kills everything and
  * removes the data.
  * @module
  */
@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type * as mpb from "@eraft/proto/gen/metaservicepb.ts";
 import { type Child, spawnDeno } from "@eraft/shared/testing";
 import { MetaClient } from "@eraft/store/meta_client";
-import { ctlCommand } from "@eraft/meta/ctl";
+import { Admin } from "./admin.ts";
 import { freePort } from "../support/cluster.ts";
 
 const SUPPORT = new URL("../support/", import.meta.url);
@@ -22,8 +22,6 @@ const DB_MAIN = new URL("eraft_db.ts", SUPPORT).pathname;
 
 /** Time a process may take to print its readiness line. */
 const START_TIMEOUT_MS = 60_000;
-/** Time one `eraft ctl` call may take. */
-const CTL_TIMEOUT_MS = 20_000;
 
 /** One process of the cluster. */
 export interface Proc {
@@ -101,6 +99,7 @@ export class NemesisCluster {
   readonly stores: Proc[] = [];
   readonly dbs: Proc[] = [];
   readonly client: MetaClient;
+  readonly admin: Admin;
   /** Processes that exited without the nemesis killing them. */
   readonly crashes: string[] = [];
 
@@ -111,6 +110,7 @@ export class NemesisCluster {
     }
     for (let i = 0; i < opts.dbs; i++) this.dbs.push(proc(`db${i + 1}`, ""));
     this.client = new MetaClient([this.meta.addr], { call_timeout_ms: 5_000 });
+    this.admin = new Admin(this.client);
   }
 
   /** Starts meta, then every store at once, waits for 3 replicas with a leader, then the dbs. */
@@ -237,29 +237,6 @@ export class NemesisCluster {
     }
   }
 
-  /**
-   * Runs `eraft ctl --json args` in this process (arguments may hold any
-   * bytes, e.g. the NULs of encoded DB keys); resolves with its output.
-   */
-  async ctl(args: string[]): Promise<string> {
-    const out: string[] = [];
-    const [log, error] = [console.log, console.error];
-    console.log = (...a: unknown[]) => out.push(a.join(" "));
-    console.error = (...a: unknown[]) => out.push(a.join(" "));
-    try {
-      const code = await withTimeout(
-        ctlCommand.run({ meta: this.meta.addr, json: true }, args),
-        CTL_TIMEOUT_MS,
-        `ctl ${args[0]}`,
-      );
-      if (code !== 0) throw new Error(`ctl ${args[0]}: ${out.join("\n").slice(0, 600)}`);
-      return out.join("\n");
-    } finally {
-      console.log = log;
-      console.error = error;
-    }
-  }
-
   /** Every process's output (earlier incarnations too), for failure reports. */
   logs(max_chars = 4000): string {
     return [this.meta, ...this.stores, ...this.dbs].map((p) => {
@@ -280,8 +257,10 @@ export class NemesisCluster {
 
   /** Kills every process and removes the data. */
   async close(): Promise<void> {
-    this.client.close();
     await Promise.all([this.meta, ...this.stores, ...this.dbs].map((p) => this.kill(p)));
+    // Clients close only now that nobody listens (see admin.ts).
+    this.admin.close();
+    this.client.close();
     try {
       Deno.removeSync(this.root, { recursive: true });
     } catch {

@@ -176,7 +176,7 @@ export async function applyFault(
       if (followers.length === 0) throw new Error(`region ${r.region!.id} has no follower`);
       const to = followers[rng.intBelow(followers.length)].store_id;
       log(`transfer_leader: region ${r.region!.id} to store ${to}`);
-      await cluster.ctl(["transfer-leader", String(r.region!.id), String(to)]);
+      await cluster.admin.transferLeader(r.region!.id, to);
       return;
     }
     case "split": {
@@ -184,7 +184,7 @@ export async function applyFault(
       const user = `nem:${"rl"[rng.intBelow(2)]}${rng.intBelow(6)}`;
       const key = `k\0\0\0${String.fromCharCode(user.length)}${user}`;
       log(`split: at the raw key of ${JSON.stringify(user)}`);
-      await cluster.ctl(["split", key]);
+      await cluster.admin.split(new Uint8Array([...key].map((ch) => ch.charCodeAt(0))));
       return;
     }
     case "move_peer": {
@@ -194,10 +194,10 @@ export async function applyFault(
       const store = followers[rng.intBelow(followers.length)].store_id;
       const id = String(r.region!.id);
       log(`move_peer: region ${id} remove the peer on store ${store}, then add one back`);
-      await cluster.ctl(["remove-peer", id, String(store)]);
+      await cluster.admin.removePeer(r.region!.id, store);
       await sleep(hold_ms);
       // Meta's replica checker may already have added it back; that is fine.
-      await cluster.ctl(["add-peer", id, String(store)]).catch((err) =>
+      await cluster.admin.addPeer(r.region!.id, store).catch((err) =>
         log(`move_peer: add-peer: ${String(err).slice(0, 200)}`)
       );
       return;
