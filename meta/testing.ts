@@ -33,17 +33,8 @@ export function store(id: number): metapb.Store {
   return { id, address: `s${id}`, state: 0, version: "0.1.0", start_timestamp_ms: 0 };
 }
 
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "@eraft/shared/testing";
+export { prng };
 
 /** A voter peer. */
 export function peer(id: number, store_id: number): metapb.Peer {

@@ -5,17 +5,8 @@
  * @module
  */
 
-/** mulberry32: a small seeded PRNG (deterministic per seed). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "@eraft/shared/testing";
+export { prng };
 
 /** How replies of a generated command are compared. */
 export type Compare =

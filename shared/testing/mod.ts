@@ -3,3 +3,4 @@
  * @module
  */
 export { Child, freeTestPort, hasCommand, spawnCommand, spawnDeno } from "./child.ts";
+export { prng } from "./prng.ts";

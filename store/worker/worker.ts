@@ -170,14 +170,7 @@ export class RegionWorker implements ApplyHost {
       me !== undefined,
       `split region ${region.id} has no peer on store ${this.config.store_id}`,
     );
-    const raft = this.engines.raft;
-    raft.compact(region.id, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM);
-    raft.setConfState(region.id, confStateOf(region));
-    raft.setHardState(region.id, {
-      term: RAFT_INIT_LOG_TERM,
-      vote: 0,
-      commit: RAFT_INIT_LOG_INDEX,
-    });
+    this.#initRaftState(region);
     const apply_state = {
       applied_index: RAFT_INIT_LOG_INDEX,
       truncated_state: { index: RAFT_INIT_LOG_INDEX, term: RAFT_INIT_LOG_TERM },
@@ -187,6 +180,18 @@ export class RegionWorker implements ApplyHost {
     // The parent's leader leads the new region at once instead of waiting an election timeout.
     if (parent.is_leader) peer.node.campaign();
     this.regionChanged(peer);
+  }
+
+  /** A new region's log: empty, compacted to TiKV's initial index and term, its voters set. */
+  #initRaftState(region: metapb.Region): void {
+    const raft = this.engines.raft;
+    raft.compact(region.id, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM);
+    raft.setConfState(region.id, confStateOf(region));
+    raft.setHardState(region.id, {
+      term: RAFT_INIT_LOG_TERM,
+      vote: 0,
+      commit: RAFT_INIT_LOG_INDEX,
+    });
   }
 
   destroyPeer(peer: Peer): void {
@@ -318,15 +323,8 @@ export class RegionWorker implements ApplyHost {
     batch.put("raft", regionStateKey(region.id), encodeRegionState({ state: 0, region }));
     batch.put("raft", applyStateKey(region.id), encodeApplyState(apply_state));
     this.engines.kv.write(batch, { sync: true });
-    const raft = this.engines.raft;
-    raft.compact(region.id, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM);
-    raft.setConfState(region.id, confStateOf(region));
-    raft.setHardState(region.id, {
-      term: RAFT_INIT_LOG_TERM,
-      vote: 0,
-      commit: RAFT_INIT_LOG_INDEX,
-    });
-    raft.sync();
+    this.#initRaftState(region);
+    this.engines.raft.sync();
     const peer = new Peer(this.engines, region, me.id, apply_state, this.config);
     this.peers.set(region.id, peer);
     this.regionChanged(peer);
