@@ -83,15 +83,39 @@ async function waitPing(port: number): Promise<void> {
   throw new Error(`nothing answers PING on ${port}`);
 }
 
-async function benchmark(port: number, c: Case, n: number): Promise<number> {
+/** One redis-benchmark measurement (its `--csv` columns in Redis 7.x). */
+interface Measure {
+  ops_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+}
+
+/**
+ * Runs redis-benchmark once. Redis 7.x `--csv` prints a header
+ * (`"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",
+ * "p95_latency_ms","p99_latency_ms","max_latency_ms"`) and one row per test;
+ * columns are looked up by header name, NaN where an older tool lacks them.
+ */
+async function benchmark(port: number, c: Case, n: number): Promise<Measure> {
   const args = ["-p", String(port), "-t", c.test, "-n", String(n), "-c", String(c.clients)];
   args.push("-P", String(c.pipeline), "-r", "100000", "-d", "100", "--csv");
   const o = await new Deno.Command("redis-benchmark", { args, stdout: "piped", stderr: "piped" })
     .output();
   const text = new TextDecoder().decode(o.stdout);
-  const line = text.split("\n").find((l) => l.startsWith(`"${c.test.toUpperCase()}"`));
+  const lines = text.split("\n").map((l) => l.trim().split(",").map((f) => f.replaceAll('"', "")));
+  const line = lines.find((l) => l[0] === c.test.toUpperCase());
   if (!line) throw new Error(`redis-benchmark gave no result:\n${text}`);
-  return Number(line.split(",")[1].replaceAll('"', ""));
+  const header = lines.find((l) => l[0] === "test") ?? [];
+  const col = (name: string, fallback: number) => {
+    const i = header.indexOf(name);
+    const j = i >= 0 ? i : fallback;
+    return j >= 0 && j < line.length ? Number(line[j]) : NaN;
+  };
+  return {
+    ops_per_s: col("rps", 1),
+    p50_ms: col("p50_latency_ms", -1),
+    p99_ms: col("p99_latency_ms", -1),
+  };
 }
 
 async function stop(p: Proc): Promise<void> {
@@ -117,7 +141,10 @@ async function main(): Promise<number> {
   }
   const dir = await Deno.makeTempDir({ prefix: "eraft-bench-db-" });
   const procs: Proc[] = [];
+  /** Case → system → ops/s (the format tasks/bench_report.ts has always read). */
   const results: Record<string, Record<string, number>> = {};
+  /** Case → system → p50/p99 in ms from redis-benchmark's percentile columns. */
+  const latency: Record<string, Record<string, { p50_ms: number; p99_ms: number }>> = {};
   try {
     const redis_always = freePort();
     const redis_none = freePort();
@@ -201,15 +228,22 @@ async function main(): Promise<number> {
     ];
     for (const c of CASES) {
       results[c.name] = {};
+      latency[c.name] = {};
       for (const [name, port, n] of systems) {
-        results[c.name][name] = await benchmark(port, c, n(c));
+        const m = await benchmark(port, c, n(c));
+        results[c.name][name] = m.ops_per_s;
+        latency[c.name][name] = { p50_ms: m.p50_ms, p99_ms: m.p99_ms };
       }
       const r = results[c.name];
+      const l = latency[c.name];
+      const p99 = (s: string) => `p99 ${l[s].p99_ms.toFixed(2)}ms`;
       console.log(
-        `${c.name.padEnd(15)} eraft ${r.eraft.toFixed(0).padStart(8)}/s | ` +
+        `${c.name.padEnd(15)} eraft ${r.eraft.toFixed(0).padStart(8)}/s ${p99("eraft")} | ` +
           `redis always ${r["redis appendfsync always"].toFixed(0).padStart(8)}/s ` +
+          `${p99("redis appendfsync always")} ` +
           `(x${(r.eraft / r["redis appendfsync always"]).toFixed(3)}) | ` +
           `redis none ${r["redis no persistence"].toFixed(0).padStart(8)}/s ` +
+          `${p99("redis no persistence")} ` +
           `(x${(r.eraft / r["redis no persistence"]).toFixed(3)})`,
       );
     }
@@ -220,7 +254,7 @@ async function main(): Promise<number> {
   await Deno.mkdir(join(ROOT, "bench-results"), { recursive: true });
   await Deno.writeTextFile(
     join(ROOT, "bench-results", "db.json"),
-    JSON.stringify({ tool: "redis-benchmark -r 100000 -d 100", results }, null, 2) + "\n",
+    JSON.stringify({ tool: "redis-benchmark -r 100000 -d 100", results, latency }, null, 2) + "\n",
   );
   console.log("results written to bench-results/db.json");
   return 0;

@@ -76,6 +76,8 @@ export async function runBench(names: string[]): Promise<number> {
 
 /** A PNG of the plot via headless Chromium when installed (the SVG is the plot either way). */
 async function svgToPng(svg: string, png: string): Promise<void> {
+  // The window must hold the whole plot: its height grows with the configurations.
+  const height = Number(/height="(\d+)"/.exec(Deno.readTextFileSync(svg))?.[1] ?? 1500);
   const profile = Deno.makeTempDirSync({ prefix: "eraft-bench-chromium-" });
   try {
     const out = await new Deno.Command("chromium", {
@@ -85,7 +87,7 @@ async function svgToPng(svg: string, png: string): Promise<void> {
         "--disable-gpu",
         "--no-first-run",
         `--user-data-dir=${profile}`,
-        "--window-size=900,1500",
+        `--window-size=900,${Math.max(300, Math.ceil(height))}`,
         `--screenshot=${png}`,
         `file://${svg}`,
       ],

@@ -2,7 +2,7 @@
  * The combined bench report: reads `bench-results/store.json` (eraft unary
  * and BatchCommands vs 3-member etcd) and `bench-results/db.json` (E-DB vs
  * redis-server with appendfsync always / no persistence), prints one table of
- * throughput, p99 and ratios to the references, and writes
+ * throughput, p50/p99 and ratios to the references, and writes
  * `bench-results/summary.json` and `bench-results/summary.svg` (throughput
  * and p99 per configuration, drawn here: no browser needed).
  *
@@ -18,7 +18,9 @@ export interface Row {
   config: string;
   system: string;
   ops_per_s: number;
-  /** Absent where the tool does not report it (redis-benchmark's summary). */
+  /** Median latency; null where the tool does not report it. */
+  p50_ms: number | null;
+  /** Null where the tool does not report it (a db.json from before percentiles). */
   p99_ms: number | null;
 }
 
@@ -27,6 +29,7 @@ interface StoreResult {
   op: string;
   inflight: number;
   ops_per_s: number;
+  p50_ms?: number;
   p99_ms: number;
 }
 
@@ -48,13 +51,26 @@ export function collectRows(dir: string): Row[] {
       config: `${r.op} c=${r.inflight}`,
       system: r.system,
       ops_per_s: r.ops_per_s,
+      p50_ms: r.p50_ms ?? null,
       p99_ms: r.p99_ms,
     });
   }
-  const db = readJson<{ results: Record<string, Record<string, number>> }>(join(dir, "db.json"));
+  const db = readJson<{
+    results: Record<string, Record<string, number>>;
+    latency?: Record<string, Record<string, { p50_ms: number; p99_ms: number }>>;
+  }>(join(dir, "db.json"));
+  const num = (v: number | undefined) => typeof v === "number" && Number.isFinite(v) ? v : null;
   for (const [config, systems] of Object.entries(db?.results ?? {})) {
     for (const [system, ops] of Object.entries(systems)) {
-      rows.push({ suite: "db", config, system, ops_per_s: ops, p99_ms: null });
+      const l = db?.latency?.[config]?.[system];
+      rows.push({
+        suite: "db",
+        config,
+        system,
+        ops_per_s: ops,
+        p50_ms: num(l?.p50_ms),
+        p99_ms: num(l?.p99_ms),
+      });
     }
   }
   return rows;
@@ -75,11 +91,14 @@ export function table(rows: Row[]): string {
     "config",
     "system",
     "ops/s",
+    "p50 ms",
     "p99 ms",
     "reference",
     "ref ops/s",
+    "ref p50",
     "ref p99",
     "ops ratio",
+    "p99 ratio",
   ]];
   for (const suite of ["store", "db"] as const) {
     const mine = rows.filter((r) => r.suite === suite && r.system.startsWith("eraft"));
@@ -93,7 +112,10 @@ export function table(rows: Row[]): string {
           r.config,
           r.system,
           fmt(r.ops_per_s),
-          fmt(r.p99_ms, 1),
+          fmt(r.p50_ms, 2),
+          fmt(r.p99_ms, 2),
+          "-",
+          "-",
           "-",
           "-",
           "-",
@@ -106,11 +128,16 @@ export function table(rows: Row[]): string {
           r.config,
           r.system,
           fmt(r.ops_per_s),
-          fmt(r.p99_ms, 1),
+          fmt(r.p50_ms, 2),
+          fmt(r.p99_ms, 2),
           ref.system,
           fmt(ref.ops_per_s),
-          fmt(ref.p99_ms, 1),
+          fmt(ref.p50_ms, 2),
+          fmt(ref.p99_ms, 2),
           `${(r.ops_per_s / ref.ops_per_s).toFixed(3)}x`,
+          r.p99_ms !== null && ref.p99_ms !== null && ref.p99_ms > 0
+            ? `${(r.p99_ms / ref.p99_ms).toFixed(2)}x`
+            : "-",
         ]);
       }
     }
@@ -128,6 +155,11 @@ export function svg(rows: Row[]): string {
     { title: "store: ops/s (log scale)", suite: "store", value: (r) => r.ops_per_s },
     { title: "store: p99 latency, ms (log scale)", suite: "store", value: (r) => r.p99_ms },
     { title: "db (redis-benchmark): ops/s (log scale)", suite: "db", value: (r) => r.ops_per_s },
+    {
+      title: "db (redis-benchmark): p99 latency, ms (log scale)",
+      suite: "db",
+      value: (r) => r.p99_ms,
+    },
   ];
   const W = 900;
   const BAR = 12;
