@@ -47,8 +47,21 @@ export class BackendUnavailableError extends Error {
   }
 }
 
+/**
+ * What a backend says about itself for `INFO cluster`: `name:value` lines in
+ * order. Must be cheap (local counters and caches only, no RPC): plain `INFO`,
+ * which clients such as ioredis send on every connect, includes the section.
+ */
+export interface BackendDescription {
+  /** "cluster" or "memory". */
+  kind: string;
+  fields: Array<[name: string, value: string | number]>;
+}
+
 /** The raw KV operations E-DB needs from the cluster. */
 export interface Backend {
+  /** Local view of the backend for `INFO cluster` (optional; no I/O). */
+  describe?(): BackendDescription;
   /** Value of `key` or null when absent (RawGet). */
   get(cf: string, key: Uint8Array): Promise<Uint8Array | null>;
   /** Values of `keys` in order, null where absent (RawBatchGet; may span regions). */

@@ -22,6 +22,7 @@ import type { Peer, Region } from "@eraft/proto/gen/metapb.ts";
 import { RpcError } from "@eraft/shared/grpc";
 import {
   type Backend,
+  type BackendDescription,
   BackendUnavailableError,
   type BatchOutcome,
   CrossRegionError,
@@ -31,6 +32,7 @@ import {
   type RawPair,
 } from "./backend.ts";
 import { latin1 } from "./encoding/bytes.ts";
+import { routingEvent } from "./metrics.ts";
 import { MetaClient, MetaError } from "./meta_client.ts";
 import { type CachedRegion, RegionCache, regionContains } from "./region_cache.ts";
 import { type CommandKind, StoreClient, type StoreCommands } from "./store_client.ts";
@@ -50,10 +52,15 @@ export interface ClusterBackendOptions {
   unary_only?: boolean;
 }
 
-/** Counters for tests and INFO. */
+/**
+ * Counters for tests and `INFO cluster`; each increment also goes to the
+ * Prometheus counter `eraft_db_routing_events_total{event}` (db/metrics.ts).
+ */
 export interface ClusterStats {
   rpcs: number;
   retries: number;
+  /** Times a request moved to another peer (a NotLeader hint, or the next peer). */
+  leader_hops: number;
   meta_lookups: number;
   region_errors: Record<string, number>;
   transport_errors: number;
@@ -107,6 +114,7 @@ export class ClusterBackend implements Backend {
   readonly stats: ClusterStats = {
     rpcs: 0,
     retries: 0,
+    leader_hops: 0,
     meta_lookups: 0,
     region_errors: {},
     transport_errors: 0,
@@ -156,7 +164,7 @@ export class ClusterBackend implements Backend {
     await this.#settleLoads();
     e = this.cache.locate(k);
     if (e) return e;
-    this.stats.meta_lookups++;
+    this.#count("meta_lookups");
     const info = await this.#track(this.meta.getRegion(key));
     e = this.cache.insert(info.region, info.leader);
     if (!regionContains(e, k)) {
@@ -169,7 +177,7 @@ export class ClusterBackend implements Backend {
   async #loadRange(start: Uint8Array, end: Uint8Array): Promise<void> {
     let from = start;
     for (let page = 0; page < 1000; page++) {
-      this.stats.meta_lookups++;
+      this.#count("meta_lookups");
       const infos = await this.#track(this.meta.scanRegions(from, end, SCAN_REGIONS_PAGE));
       for (const i of infos) this.cache.insert(i.region, i.leader);
       const last = infos[infos.length - 1]?.region;
@@ -217,6 +225,13 @@ export class ClusterBackend implements Backend {
     if (peers.length === 0) return;
     const i = peers.findIndex((p) => p.id === failed.id);
     this.cache.setLeader(e.region.id, peers[(i + 1) % peers.length]);
+    this.#count("leader_hops");
+  }
+
+  /** One routing counter: this backend's stats and the process's Prometheus counter. */
+  #count(k: "rpcs" | "retries" | "leader_hops" | "meta_lookups" | "transport_errors"): void {
+    this.stats[k]++;
+    routingEvent(k);
   }
 
   // ---- the retry loop ----
@@ -243,7 +258,7 @@ export class ClusterBackend implements Backend {
     let last = "no attempt made";
     for (let attempt = 0;; attempt++) {
       if (this.#closed) throw new BackendUnavailableError("backend closed");
-      if (attempt > 0) this.stats.retries++;
+      if (attempt > 0) this.#count("retries");
       if (Date.now() >= deadline_at_ms) {
         throw new BackendUnavailableError(
           `TRYAGAIN cluster unavailable: ${kind} gave up after ${attempt} attempts: ${last}`,
@@ -271,7 +286,7 @@ export class ClusterBackend implements Backend {
         term: 0,
       };
       let res: StoreCommands[K][1];
-      this.stats.rpcs++;
+      this.#count("rpcs");
       try {
         const left_ms = Math.max(1, deadline_at_ms - Date.now());
         res = await this.storeClient(addr).call(
@@ -284,7 +299,7 @@ export class ClusterBackend implements Backend {
         if (!e.retryable) throw new StoreRequestError(e.message);
         // The request may have reached the store: its outcome is unknown.
         on_uncertain?.();
-        this.stats.transport_errors++;
+        this.#count("transport_errors");
         last = e.message;
         this.#nextPeer(entry, peer);
         // Every few failures, also ask meta again: peers may have moved.
@@ -311,7 +326,10 @@ export class ClusterBackend implements Backend {
   #onRegionError(e: CachedRegion, peer: Peer, re: errorpb.Error): number {
     const count = (
       k: string,
-    ) => (this.stats.region_errors[k] = (this.stats.region_errors[k] ?? 0) + 1);
+    ) => {
+      this.stats.region_errors[k] = (this.stats.region_errors[k] ?? 0) + 1;
+      routingEvent(`region_error_${k}`);
+    };
     const id = e.region.id;
     if (re.not_leader) {
       count("not_leader");
@@ -324,6 +342,7 @@ export class ClusterBackend implements Backend {
         }
         if (hint.addr) this.#store_addrs.set(hint.store_id, hint.addr);
         this.cache.setLeader(id, hint);
+        this.#count("leader_hops");
         return 0;
       }
       // No leader known (election in progress): try the next peer after a pause.
@@ -588,6 +607,32 @@ export class ClusterBackend implements Backend {
   async loadAllRegions(): Promise<Region[]> {
     await this.#loadRange(EMPTY, EMPTY);
     return this.cache.all().map((e) => e.region);
+  }
+
+  /**
+   * `INFO cluster` fields from local state only (no RPC): meta addresses, the
+   * region cache, stores known, and the routing counters.
+   */
+  describe(): BackendDescription {
+    const regions = this.cache.all();
+    const errors = Object.entries(this.stats.region_errors).sort(([a], [b]) => a < b ? -1 : 1);
+    return {
+      kind: "cluster",
+      fields: [
+        ["eraft_meta_addrs", this.meta.addrs.join(",")],
+        ["eraft_meta_current", this.meta.current],
+        ["eraft_regions_cached", regions.length],
+        ["eraft_regions_leader_known", regions.filter((r) => r.leader !== null).length],
+        ["eraft_stores_known", this.#store_addrs.size],
+        ["eraft_store_connections", this.#stores.size],
+        ["eraft_rpcs", this.stats.rpcs],
+        ["eraft_retries", this.stats.retries],
+        ["eraft_leader_hops", this.stats.leader_hops],
+        ["eraft_meta_lookups", this.stats.meta_lookups],
+        ["eraft_transport_errors", this.stats.transport_errors],
+        ["eraft_region_errors", errors.map(([k, v]) => `${k}=${v}`).join(",")],
+      ],
+    };
   }
 
   /** Closes store and meta channels. */

@@ -8,6 +8,7 @@ import * as btree_module from "sorted-btree";
 import { fromLatin1, latin1 } from "./encoding/bytes.ts";
 import {
   type Backend,
+  type BackendDescription,
   type BatchOutcome,
   CrossRegionError,
   type Mutation,
@@ -203,5 +204,17 @@ export class MemoryBackend implements Backend {
 
   close(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** One process, no meta: the simulated regions and the batch counters. */
+  describe(): BackendDescription {
+    return {
+      kind: "memory",
+      fields: [
+        ["eraft_regions", this.boundaries.length + 1],
+        ["eraft_batches", this.stats.batches],
+        ["eraft_precondition_failures", this.stats.precondition_failures],
+      ],
+    };
   }
 }

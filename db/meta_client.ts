@@ -51,6 +51,11 @@ export class MetaClient {
     this.#rpc_deadline_ms = opts.rpc_deadline_ms ?? 3000;
   }
 
+  /** Every meta address this client knows, in the order given. */
+  get addrs(): readonly string[] {
+    return this.#addrs;
+  }
+
   /** The address currently used. */
   get current(): string {
     return this.#addrs[this.#current];

@@ -51,3 +51,14 @@ export function commandStatsLines(): string[] {
     },rejected_calls=0,failed_calls=${s.failed}`
   );
 }
+
+const routing = counter(
+  "eraft_db_routing_events_total",
+  "Cluster backend routing: rpcs, retries, leader_hops, meta_lookups, transport_errors, region_error_<kind>",
+  ["event"],
+);
+
+/** Counts one routing event of the cluster backend (its INFO cluster counters, process-wide). */
+export function routingEvent(event: string): void {
+  routing.inc({ event });
+}

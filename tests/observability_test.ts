@@ -121,6 +121,24 @@ Deno.test({
       const info = str(await client.call("INFO", "commandstats"));
       assert.match(info, new RegExp(`cmdstat_set:calls=${N},usec=\\d+`));
       assert.match(str(await client.call("INFO")), /# Stats\r\ntotal_commands_processed:\d+/);
+      // INFO keyspace counts over the cluster; INFO cluster shows the routing view.
+      assert.match(
+        str(await client.call("INFO", "keyspace")),
+        new RegExp(`# Keyspace\r\ndb0:keys=${N},expires=0,avg_ttl=0\r\n`),
+      );
+      const cluster_info = str(await client.call("INFO", "cluster"));
+      assert.match(cluster_info, /# Cluster\r\ncluster_enabled:0\r\neraft_backend:cluster\r\n/);
+      assert.match(cluster_info, /eraft_regions_cached:[1-9]/);
+      assert.match(cluster_info, /eraft_stores_known:[1-9]/);
+      assert.ok(
+        cluster_info.includes(`eraft_meta_addrs:${cluster.metas.map((m) => m.addr).join(",")}`),
+      );
+      const rpcs = Number(/eraft_rpcs:(\d+)/.exec(cluster_info)?.[1]);
+      assert.ok(rpcs >= N, cluster_info);
+      assert.ok(
+        sum(await scrape(await httpAddr(db)), "eraft_db_routing_events_total", { event: "rpcs" }) >=
+          rpcs,
+      );
 
       // stores: gRPC per method, Raft, fsync, engine, regions and leaders.
       let leaders = 0;

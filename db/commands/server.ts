@@ -193,7 +193,44 @@ export async function flushAll(c: Call): Promise<Reply> {
   return OK;
 }
 
-function info(c: Call): Reply {
+/** Live keys, keys with a TTL, and their mean remaining TTL in ms, over the whole keyspace. */
+async function keyspaceCounts(
+  c: Call,
+): Promise<{ keys: number; expires: number; avg_ttl_ms: number }> {
+  const now = c.db.now_ms();
+  let keys = 0;
+  let expires = 0;
+  let ttl_sum = 0;
+  let pos: Uint8Array | null = new Uint8Array(0);
+  while (pos) {
+    const r: Awaited<ReturnType<typeof walkKeys>> = await walkKeys(c.db.backend, pos, 1024);
+    for (const k of r.keys) {
+      if (isExpired(k.meta, now)) continue;
+      keys++;
+      if (k.meta.expire_at_ms !== 0) {
+        expires++;
+        ttl_sum += k.meta.expire_at_ms - now;
+      }
+    }
+    pos = r.next;
+  }
+  return { keys, expires, avg_ttl_ms: expires === 0 ? 0 : Math.round(ttl_sum / expires) };
+}
+
+/**
+ * `# Cluster`: Redis's `cluster_enabled:0` (eraft shards by region, not by
+ * Redis Cluster slots, so clients must not switch to cluster mode), then the
+ * backend's own view (ClusterBackend: meta addresses, regions cached, stores
+ * known, rpcs/retries/leader hops of its routing; MemoryBackend: its regions).
+ */
+function clusterLines(c: Call): string[] {
+  const d = c.db.backend.describe?.();
+  const lines = ["cluster_enabled:0", `eraft_backend:${d?.kind ?? "unknown"}`];
+  for (const [k, v] of d?.fields ?? []) lines.push(`${k}:${v}`);
+  return lines;
+}
+
+async function info(c: Call): Promise<Reply> {
   const uptime_s = Math.floor((Date.now() - c.server.started_ms) / 1000);
   const sections: Record<string, string[]> = {
     server: [
@@ -217,12 +254,24 @@ function info(c: Call): Reply {
     ],
     replication: ["role:master", "connected_slaves:0"],
     commandstats: commandStatsLines(),
+    cluster: clusterLines(c),
     keyspace: [],
   };
   const wanted = c.args.slice(1).map(lower);
   const all = wanted.length === 0 ||
     wanted.some((w) => w === "all" || w === "everything" || w === "default");
   const everything = wanted.some((w) => w === "all" || w === "everything");
+  // Counting keys walks every key's metadata across every region: O(keys)
+  // RPCs on a cluster. So `# Keyspace` is filled only when asked for by name
+  // (`INFO keyspace`) or with `INFO all` / `INFO everything`; plain `INFO`
+  // (ioredis sends it on every connect) and `INFO default` keep the header
+  // with no lines. Like Redis, db0 is listed only when it holds keys.
+  if (everything || wanted.includes("keyspace")) {
+    const k = await keyspaceCounts(c);
+    if (k.keys > 0) {
+      sections.keyspace.push(`db0:keys=${k.keys},expires=${k.expires},avg_ttl=${k.avg_ttl_ms}`);
+    }
+  }
   const parts: string[] = [];
   for (const [name, lines] of Object.entries(sections)) {
     if (!all && !wanted.includes(name)) continue;
