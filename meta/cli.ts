@@ -5,6 +5,7 @@
  */
 import { type CommandSpec, type Flags, intFlag, stringFlag, UsageError } from "@eraft/shared/cli";
 import { parseInitialCluster } from "@eraft/store";
+import { isSupervisedChild, supervise, watchSupervisor } from "@eraft/shared/supervise";
 import { MetaNode, type MetaNodeOptions } from "./node.ts";
 import { SCHEDULER_DEFAULTS } from "./scheduler.ts";
 
@@ -32,6 +33,10 @@ export const metaCommand: CommandSpec = {
     "max-replicas": str("replicas per region", "3"),
     "tick-ms": str("milliseconds per Raft tick of the meta region", "100"),
     "metrics-addr": str("HTTP address of /metrics and the dashboard (port 0: any)", "127.0.0.1:0"),
+    supervise: {
+      type: "boolean",
+      help: "run the node as a child process and restart it if it dies (shared/supervise.ts)",
+    },
   },
   run: runMeta,
 };
@@ -67,7 +72,9 @@ export function metaOptions(flags: Flags): MetaNodeOptions {
 }
 
 async function runMeta(flags: Flags): Promise<number> {
-  const opts = metaOptions(flags);
+  const opts = metaOptions(flags); // usage errors surface here, before any child starts
+  if (flags.supervise === true && !isSupervisedChild()) return await supervise({ name: "meta" });
+  watchSupervisor();
   const node = await MetaNode.start(opts);
   const http = node.store.metrics?.addr;
   if (http) console.log(`dashboard on http://${http}/ (metrics on http://${http}/metrics)`);

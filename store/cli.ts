@@ -4,6 +4,7 @@
  * @module
  */
 import { type CommandSpec, type Flags, intFlag, stringFlag, UsageError } from "@eraft/shared/cli";
+import { isSupervisedChild, supervise, watchSupervisor } from "@eraft/shared/supervise";
 import { type MetaAgent, startWithMeta } from "./server/heartbeat.ts";
 import { MetaClient } from "./server/meta_client.ts";
 import { parseInitialCluster, StoreNode, type StoreNodeOptions } from "./server/node.ts";
@@ -29,6 +30,10 @@ export const storeCommand: CommandSpec = {
     "region-heartbeat-ms": str("with --meta: region heartbeat interval", "1000"),
     "split-size-bytes": str("with --meta: split a region past this size", String(96 * 2 ** 20)),
     "split-keys": str("with --meta: split a region past this many keys", "960000"),
+    supervise: {
+      type: "boolean",
+      help: "run the node as a child process and restart it if it dies (shared/supervise.ts)",
+    },
   },
   run: runStore,
 };
@@ -67,7 +72,9 @@ export function storeOptions(flags: Flags): StoreNodeOptions {
 }
 
 async function runStore(flags: Flags): Promise<number> {
-  const opts = storeOptions(flags);
+  const opts = storeOptions(flags); // usage errors surface here, before any child starts
+  if (flags.supervise === true && !isSupervisedChild()) return await supervise({ name: "store" });
+  watchSupervisor();
   let agent: MetaAgent | null = null;
   let meta: MetaClient | null = null;
   let node: StoreNode;

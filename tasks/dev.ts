@@ -167,6 +167,7 @@ async function runDev(flags: Flags): Promise<number> {
       procs.push(
         new Proc(`meta${i + 1}`, [
           "meta",
+          "--supervise",
           "--addr",
           metas[i],
           "--data",
@@ -181,6 +182,7 @@ async function runDev(flags: Flags): Promise<number> {
     for (const [id, addr] of stores) {
       const p = new Proc(`store${id}`, [
         "store",
+        "--supervise",
         "--addr",
         addr,
         "--data",
