@@ -35,7 +35,7 @@ export class StoreMetrics {
   readonly #fsync = histogram("eraft_engine_fsync_duration_seconds", "engine fdatasync latency");
 
   constructor(readonly supervisor: Supervisor) {
-    const self = this;
+    const last = this.#last; // read inside prom-client's collect callbacks
     const regions = () => supervisor.regions().filter((r) => !r.destroyed);
     gauge("eraft_regions", "regions hosted by this store", [], (g) => g.set(regions().length));
     gauge("eraft_region_leaders", "regions led by this store", [], (g) => {
@@ -55,7 +55,7 @@ export class StoreMetrics {
     const per_worker = (name: string, help: string, field: keyof WorkerStats) =>
       gauge(name, help, ["worker"], (g) => {
         g.reset();
-        for (const [id, s] of self.#last) g.set({ worker: String(id) }, s[field] as number);
+        for (const [id, s] of last) g.set({ worker: String(id) }, s[field] as number);
       });
     per_worker("eraft_worker_queue_depth", "requests queued in a worker", "pending_requests");
     per_worker("eraft_engine_kv_bytes", "KV engine bytes on disk", "kv_bytes");
