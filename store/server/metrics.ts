@@ -35,7 +35,9 @@ export class StoreMetrics {
   readonly #fsync = histogram("eraft_engine_fsync_duration_seconds", "engine fdatasync latency");
 
   constructor(readonly supervisor: Supervisor) {
-    const last = this.#last; // read inside prom-client's collect callbacks
+    // Read inside prom-client's collect callbacks.
+    const last = this.#last;
+    const totals = this.totals;
     const regions = () => supervisor.regions().filter((r) => !r.destroyed);
     gauge("eraft_regions", "regions hosted by this store", [], (g) => g.set(regions().length));
     gauge("eraft_region_leaders", "regions led by this store", [], (g) => {
@@ -68,8 +70,8 @@ export class StoreMetrics {
       // Counters move by the deltas collected so far (inc at scrape keeps them monotonic).
       let reported = 0;
       (c as unknown as { collect: () => void }).collect = () => {
-        c.inc(self.totals[key] - reported);
-        reported = self.totals[key];
+        c.inc(totals[key] - reported);
+        reported = totals[key];
       };
     };
     total("eraft_raft_proposals_total", "writes proposed to Raft", "proposals");
