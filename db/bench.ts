@@ -8,6 +8,7 @@
  * @module
  */
 import { join } from "node:path";
+import { Progress } from "@eraft/shared/progress";
 import { freePort } from "./testing/redis_server.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -141,11 +142,14 @@ async function main(): Promise<number> {
   }
   const dir = await Deno.makeTempDir({ prefix: "eraft-bench-db-" });
   const procs: Proc[] = [];
+  // Startup, settle + warm-up, then one redis-benchmark run per case and system.
+  const progress = new Progress("bench db", 2 + CASES.length * 3);
   /** Case → system → ops/s (the format tasks/bench_report.ts has always read). */
   const results: Record<string, Record<string, number>> = {};
   /** Case → system → p50/p99 in ms from redis-benchmark's percentile columns. */
   const latency: Record<string, Record<string, { p50_ms: number; p99_ms: number }>> = {};
   try {
+    progress.step("starting redis-server x2, meta, 3 stores, db");
     const redis_always = freePort();
     const redis_none = freePort();
     procs.push(spawn("redis-always", "redis-server", [
@@ -218,6 +222,7 @@ async function main(): Promise<number> {
     procs.push(db);
     await waitOut(db, /db listening on/);
     await Promise.all([waitPing(db_port), waitPing(redis_always), waitPing(redis_none)]);
+    progress.step("letting the region reach 3 replicas, warm-up");
     // Let the region reach 3 replicas before measuring.
     await new Promise((r) => setTimeout(r, 5000));
     await benchmark(db_port, CASES[0], 100); // warm-up
@@ -230,6 +235,7 @@ async function main(): Promise<number> {
       results[c.name] = {};
       latency[c.name] = {};
       for (const [name, port, n] of systems) {
+        progress.step(`${c.name} · ${name} (${n(c)} requests)`);
         const m = await benchmark(port, c, n(c));
         results[c.name][name] = m.ops_per_s;
         latency[c.name][name] = { p50_ms: m.p50_ms, p99_ms: m.p99_ms };
@@ -237,7 +243,7 @@ async function main(): Promise<number> {
       const r = results[c.name];
       const l = latency[c.name];
       const p99 = (s: string) => `p99 ${l[s].p99_ms.toFixed(2)}ms`;
-      console.log(
+      progress.log(
         `${c.name.padEnd(15)} eraft ${r.eraft.toFixed(0).padStart(8)}/s ${p99("eraft")} | ` +
           `redis always ${r["redis appendfsync always"].toFixed(0).padStart(8)}/s ` +
           `${p99("redis appendfsync always")} ` +
@@ -248,6 +254,7 @@ async function main(): Promise<number> {
       );
     }
   } finally {
+    progress.done();
     for (const p of procs.reverse()) await stop(p);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

@@ -12,6 +12,7 @@ import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
 import { ServiceClient } from "@eraft/shared/grpc";
 import { Immediate } from "@eraft/shared/immediate";
+import { Progress } from "@eraft/shared/progress";
 import { type Child, hasCommand, spawnCommand } from "@eraft/shared/testing";
 import { Cluster, freePort } from "../../tests/support/cluster.ts";
 
@@ -29,6 +30,9 @@ interface Result {
   errors: number;
 }
 
+/** Progress over the measured phases (a bar on a terminal, plain lines otherwise). */
+let progress: Progress | null = null;
+
 /** Runs `op` with `inflight` loops for PHASE_MS; collects latencies. */
 async function measure(
   system: string,
@@ -36,6 +40,7 @@ async function measure(
   inflight: number,
   fn: (i: number) => Promise<void>,
 ): Promise<Result> {
+  progress?.step(`${system} ${op} c=${inflight} (${PHASE_MS / 1000}s)`);
   const lat: number[] = [];
   let errors = 0;
   let seq = 0;
@@ -257,9 +262,17 @@ function report(results: Result[]): void {
 
 if (import.meta.main) {
   const value = new Uint8Array(VALUE_BYTES).fill(120);
-  const results = await benchStore(value);
-  if (hasCommand("/usr/bin/etcd")) results.push(...await benchEtcd(value));
-  else console.log("etcd not installed: eraft numbers only");
+  const etcd = hasCommand("/usr/bin/etcd");
+  // put + get per concurrency, for eraft, eraft-batch and (when installed) etcd.
+  progress = new Progress("bench store", 2 * CONCURRENCY.length * (etcd ? 3 : 2));
+  const results: Result[] = [];
+  try {
+    results.push(...await benchStore(value));
+    if (etcd) results.push(...await benchEtcd(value));
+  } finally {
+    progress.done();
+  }
+  if (!etcd) console.log("etcd not installed: eraft numbers only");
   report(results);
   const dir = new URL("../../bench-results/", import.meta.url).pathname;
   Deno.mkdirSync(dir, { recursive: true });
