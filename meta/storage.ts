@@ -18,6 +18,7 @@ import assert from "node:assert/strict";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import { decodeMessage, encodeMessage, messageType } from "@eraft/shared/proto";
+import type { WorkerRequest } from "@eraft/store";
 
 /** The meta region's id on the meta nodes. */
 export const META_REGION_ID = 1;
@@ -26,24 +27,8 @@ export const ALLOC_STEP = 1000;
 /** Records read per scan page when loading. */
 const LOAD_PAGE = 1000;
 
-/** A worker request and its answer (the subset of store/protocol.ts meta uses). */
-export type KvRequest =
-  | { op: "get"; cf: string; key: Uint8Array }
-  | {
-    op: "scan";
-    cf: string;
-    start_key: Uint8Array;
-    end_key: Uint8Array;
-    limit: number;
-    reverse: boolean;
-    key_only: boolean;
-  }
-  | {
-    op: "write";
-    mutations: kvrpcpb.Mutation[];
-    preconditions: kvrpcpb.Precondition[];
-    request_id: number;
-  };
+/** The worker requests meta sends to its region (store/protocol.ts). */
+export type KvRequest = Extract<WorkerRequest, { op: "get" | "scan" | "write" }>;
 
 /** A worker's answer, as far as meta reads it. */
 export interface KvResponse {

@@ -18,3 +18,11 @@ export {
   MAX_VALUE_BYTES,
 } from "./server/validate.ts";
 export { regionErrorKind } from "./server/region_errors.ts";
+export type {
+  FromWorker,
+  RegionInfo,
+  ToWorker,
+  WorkerConfig,
+  WorkerRequest,
+  WorkerResponse,
+} from "./protocol.ts";
