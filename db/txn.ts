@@ -199,6 +199,31 @@ export class Txn {
     this.metas.set(id, { raw: value, live: m });
   }
 
+  /**
+   * Replaces the key's metadata without reading it first (a plain SET: the old
+   * value, whatever its type, does not matter; its data records become garbage
+   * for the sweeper). No precondition, so one RPC instead of two. `rev` is
+   * random rather than old + 1: it must only differ from the stored one so that
+   * concurrent read-modify-write commands see the change; a 2^-53 collision
+   * would need identical bytes, i.e. an unchanged state.
+   */
+  overwriteMeta(key: Uint8Array, m: Metadata): void {
+    const id = latin1(key);
+    if (this.metas.has(id)) throw new Error("overwriteMeta on a key this command read");
+    m.rev = 1 + Math.floor(Math.random() * (Number.MAX_SAFE_INTEGER - 1));
+    this.written.add(id);
+    const value = encodeMetadata(m);
+    this.mutations.push({
+      op: MutationOp.Put,
+      cf: CF_DEFAULT,
+      key: metaKey(key),
+      value,
+      type: m.type,
+      end_key: new Uint8Array(0),
+    });
+    this.metas.set(id, { raw: value, live: m });
+  }
+
   /** Deletes the key (its data records become garbage for the sweeper). */
   deleteKey(key: Uint8Array): void {
     const id = latin1(key);

@@ -110,6 +110,18 @@ async function setCmd(c: Call): Promise<Reply> {
   const [, key, value] = c.args;
   const o = parseSetOptions(c.args, true);
   const exp_ms = expireAt(o.exp, c.db.now_ms(), "set");
+  const blind = !o.nx && !o.xx && !o.get && !o.exp.keepttl &&
+    (exp_ms === 0 || exp_ms > c.db.now_ms());
+  if (blind) {
+    // Plain SET needs nothing of the old value: one write, no read (see Txn.overwriteMeta).
+    return await runWrite(c.db, [key], (t) => {
+      const m = newMetadata(RedisType.String, 0);
+      m.value = value;
+      m.expire_at_ms = exp_ms;
+      t.overwriteMeta(key, m);
+      return Promise.resolve(OK);
+    });
+  }
   return await runWrite(c.db, [key], async (t) => {
     const old = o.get ? await readString(t, key) : null;
     const m = await t.meta(key);
