@@ -186,17 +186,7 @@ export class Txn {
     if (!read) throw new Error("metadata written without being read first");
     const stored_rev = read.raw ? decodeMetadata(read.raw).rev : 0;
     m.rev = Math.max(m.rev, stored_rev) + 1;
-    this.written.add(id);
-    const value = encodeMetadata(m);
-    this.mutations.push({
-      op: MutationOp.Put,
-      cf: CF_DEFAULT,
-      key: metaKey(key),
-      value,
-      type: m.type,
-      end_key: new Uint8Array(0),
-    });
-    this.metas.set(id, { raw: value, live: m });
+    this.#writeMeta(id, key, m);
   }
 
   /**
@@ -211,6 +201,11 @@ export class Txn {
     const id = latin1(key);
     if (this.metas.has(id)) throw new Error("overwriteMeta on a key this command read");
     m.rev = 1 + Math.floor(Math.random() * (Number.MAX_SAFE_INTEGER - 1));
+    this.#writeMeta(id, key, m);
+  }
+
+  /** Buffers the metadata put and remembers it as what this command now sees. */
+  #writeMeta(id: string, key: Uint8Array, m: Metadata): void {
     this.written.add(id);
     const value = encodeMetadata(m);
     this.mutations.push({
