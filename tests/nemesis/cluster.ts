@@ -14,6 +14,9 @@ import { type Child, spawnDeno } from "@eraft/shared/testing";
 import { MetaClient } from "@eraft/store/meta_client";
 import { Admin } from "./admin.ts";
 import { freePort } from "../support/cluster.ts";
+import { waitFor } from "../support/meta_cluster.ts";
+
+export { waitFor };
 
 const SUPPORT = new URL("../support/", import.meta.url);
 const META_MAIN = new URL("eraft_meta.ts", SUPPORT).pathname;
@@ -45,8 +48,6 @@ export interface NemesisClusterOptions {
   store_down_timeout?: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** `p`, or a rejection after `ms`. */
 export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -58,26 +59,6 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Polls `fn` until it returns a truthy value or `timeout_ms` passes. */
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false>,
-  timeout_ms: number,
-): Promise<T> {
-  const deadline = Date.now() + timeout_ms;
-  let last: unknown = null;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== null && v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
 function proc(name: string, dir: string): Proc {
