@@ -35,6 +35,7 @@ type GenericClient = grpc.Client & Record<string, unknown>;
 /** A client of one service at one address. */
 export class ServiceClient {
   readonly #client: GenericClient;
+  #closed = false;
 
   constructor(readonly service: string, readonly addr: string) {
     const Ctor = grpc.makeGenericClientConstructor(serviceDefinition(service), service);
@@ -88,7 +89,10 @@ export class ServiceClient {
     return { stream, done };
   }
 
+  /** Closes the channel; a second call does nothing. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#client.close();
   }
 }
