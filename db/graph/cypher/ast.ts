@@ -1,0 +1,244 @@
+/**
+ * Abstract syntax tree of the supported openCypher subset. Expressions carry
+ * no positions (semantic errors name the variable or function instead), so two
+ * structurally equal expressions compare equal with {@link exprKey}.
+ * @module
+ */
+import type { Value } from "../values.ts";
+
+/** Binary operators. */
+export type BinaryOp =
+  | "+"
+  | "-"
+  | "*"
+  | "/"
+  | "%"
+  | "^"
+  | "="
+  | "<>"
+  | "<"
+  | "<="
+  | ">"
+  | ">="
+  | "AND"
+  | "OR"
+  | "XOR"
+  | "IN"
+  | "STARTS WITH"
+  | "ENDS WITH"
+  | "CONTAINS";
+
+/** An expression. */
+export type Expr =
+  | { k: "lit"; v: Value }
+  | { k: "param"; name: string }
+  | { k: "var"; name: string }
+  | { k: "prop"; e: Expr; key: string }
+  | { k: "index"; e: Expr; idx: Expr }
+  | { k: "slice"; e: Expr; from: Expr | null; to: Expr | null }
+  | { k: "list"; items: Expr[] }
+  | { k: "map"; entries: Array<[string, Expr]> }
+  | { k: "bin"; op: BinaryOp; l: Expr; r: Expr }
+  | { k: "not"; e: Expr }
+  | { k: "neg"; e: Expr }
+  | { k: "isnull"; e: Expr; negated: boolean }
+  /** `n:A:B` used as a predicate. */
+  | { k: "haslabels"; e: Expr; labels: string[] }
+  /** Function call; `name` is lower-cased; `star` for count(*). */
+  | { k: "call"; name: string; distinct: boolean; args: Expr[]; star: boolean }
+  /** CASE; `subject` null for the searched form. */
+  | { k: "case"; subject: Expr | null; whens: Array<[Expr, Expr]>; otherwise: Expr | null }
+  /** Reference to an aggregate's result slot (created by the planner). */
+  | { k: "aggref"; slot: number };
+
+/** A node pattern `(v:L1:L2 {props})`. */
+export interface NodePattern {
+  variable: string | null;
+  labels: string[];
+  /** A map literal or a parameter, or null. */
+  properties: Expr | null;
+  /** Offset in the query text (for messages). */
+  offset: number;
+}
+
+/** Variable length bounds of `*min..max`; max null = unbounded. */
+export interface VarLength {
+  min: number;
+  max: number | null;
+}
+
+/** A relationship pattern `-[v:T1|T2 *1..3 {props}]->`. */
+export interface RelPattern {
+  variable: string | null;
+  types: string[];
+  /** out: `-->`, in: `<--`, both: `--`. */
+  direction: "out" | "in" | "both";
+  properties: Expr | null;
+  /** Null for a single hop. */
+  varLength: VarLength | null;
+  offset: number;
+}
+
+/** One path pattern: nodes[0] rels[0] nodes[1] ... (nodes.length = rels.length + 1). */
+export interface PathPattern {
+  /** `p = (...)`. */
+  variable: string | null;
+  nodes: NodePattern[];
+  rels: RelPattern[];
+}
+
+/** One item of SET. */
+export type SetItem =
+  | { k: "prop"; target: Expr; key: string; value: Expr }
+  /** `n = {map}` (replace all properties). */
+  | { k: "replace"; variable: string; value: Expr }
+  /** `n += {map}` (merge properties). */
+  | { k: "merge"; variable: string; value: Expr }
+  | { k: "labels"; variable: string; labels: string[] };
+
+/** One item of REMOVE. */
+export type RemoveItem =
+  | { k: "prop"; target: Expr; key: string }
+  | { k: "labels"; variable: string; labels: string[] };
+
+/** A projected column. `name` is the alias or, without one, the expression's text. */
+export interface ProjectionItem {
+  expr: Expr;
+  name: string;
+  /** True when written with AS. */
+  aliased: boolean;
+}
+
+/** One ORDER BY key. */
+export interface SortItem {
+  expr: Expr;
+  descending: boolean;
+}
+
+/** The body shared by WITH and RETURN. */
+export interface Projection {
+  distinct: boolean;
+  /** `*` (all user variables in scope) before the explicit items. */
+  star: boolean;
+  items: ProjectionItem[];
+  order: SortItem[];
+  skip: Expr | null;
+  limit: Expr | null;
+}
+
+/** A clause. */
+export type Clause =
+  | { k: "match"; optional: boolean; patterns: PathPattern[]; where: Expr | null }
+  | { k: "create"; patterns: PathPattern[] }
+  | { k: "merge"; pattern: PathPattern; onCreate: SetItem[]; onMatch: SetItem[] }
+  | { k: "with"; projection: Projection; where: Expr | null }
+  | { k: "return"; projection: Projection }
+  | { k: "unwind"; expr: Expr; variable: string }
+  | { k: "set"; items: SetItem[] }
+  | { k: "remove"; items: RemoveItem[] }
+  | { k: "delete"; detach: boolean; exprs: Expr[] }
+  | { k: "create_index"; label: string; property: string }
+  | { k: "drop_index"; label: string; property: string };
+
+/** A parsed query: `CYPHER` parameters and the clauses in order. */
+export interface Query {
+  params: Map<string, Value>;
+  clauses: Clause[];
+}
+
+/** Clause kinds that write (rejected by GRAPH.RO_QUERY). */
+export const WRITE_CLAUSES: ReadonlySet<Clause["k"]> = new Set([
+  "create",
+  "merge",
+  "set",
+  "remove",
+  "delete",
+  "create_index",
+  "drop_index",
+]);
+
+/** Aggregate function names (lower case). */
+export const AGGREGATES: ReadonlySet<string> = new Set([
+  "count",
+  "sum",
+  "avg",
+  "min",
+  "max",
+  "collect",
+  "stdev",
+  "stdevp",
+  "percentilecont",
+  "percentiledisc",
+]);
+
+/** A canonical string of an expression: equal for structurally equal expressions. */
+export function exprKey(e: Expr): string {
+  return JSON.stringify(e, (_k, v) => {
+    if (typeof v === "bigint") return `${v}n`;
+    if (v instanceof Map) return { map: [...v] };
+    if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+    return v;
+  });
+}
+
+/** True when `e` contains an aggregate call (outside of nested aggregates' arguments). */
+export function containsAggregate(e: Expr): boolean {
+  let found = false;
+  walkExpr(e, (x) => {
+    if (x.k === "call" && AGGREGATES.has(x.name)) found = true;
+  });
+  return found;
+}
+
+/** Calls `f` on `e` and every sub-expression, parents first. */
+export function walkExpr(e: Expr, f: (x: Expr) => void): void {
+  f(e);
+  switch (e.k) {
+    case "prop":
+    case "not":
+    case "neg":
+    case "isnull":
+    case "haslabels":
+      walkExpr(e.e, f);
+      break;
+    case "index":
+      walkExpr(e.e, f);
+      walkExpr(e.idx, f);
+      break;
+    case "slice":
+      walkExpr(e.e, f);
+      if (e.from) walkExpr(e.from, f);
+      if (e.to) walkExpr(e.to, f);
+      break;
+    case "list":
+      e.items.forEach((x) => walkExpr(x, f));
+      break;
+    case "map":
+      e.entries.forEach(([, x]) => walkExpr(x, f));
+      break;
+    case "bin":
+      walkExpr(e.l, f);
+      walkExpr(e.r, f);
+      break;
+    case "call":
+      e.args.forEach((x) => walkExpr(x, f));
+      break;
+    case "case":
+      if (e.subject) walkExpr(e.subject, f);
+      e.whens.forEach(([w, t]) => {
+        walkExpr(w, f);
+        walkExpr(t, f);
+      });
+      if (e.otherwise) walkExpr(e.otherwise, f);
+      break;
+  }
+}
+
+/** Variables an expression reads. */
+export function exprVariables(e: Expr): Set<string> {
+  const out = new Set<string>();
+  walkExpr(e, (x) => {
+    if (x.k === "var") out.add(x.name);
+  });
+  return out;
+}
