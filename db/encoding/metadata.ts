@@ -4,6 +4,7 @@
  *     u8 type | u64 expire_at_ms (0 = none) | u64 rev | body
  *     string body:     the value itself (inline)
  *     collection body: u64 version | u64 size [| u64 head | u64 tail (lists)]
+ *     graph body:      u64 version | u64 size | graph header (db/graph/encoding.ts)
  *
  * `rev` increases on every write of the key, so a precondition "metadata is
  * unchanged" (ValueEquals) guards every record of the key that a command read.
@@ -18,6 +19,8 @@ export const RedisType = {
   List: 3,
   Set: 4,
   ZSet: 5,
+  /** A property graph (GRAPH.* commands); TYPE says "graphdata" like RedisGraph. */
+  Graph: 6,
 } as const;
 /** A Redis type code. */
 export type RedisType = typeof RedisType[keyof typeof RedisType];
@@ -35,6 +38,8 @@ export function typeName(t: RedisType): string {
       return "set";
     case RedisType.ZSet:
       return "zset";
+    case RedisType.Graph:
+      return "graphdata";
   }
 }
 
@@ -50,7 +55,7 @@ export interface Metadata {
   /** List index range [head, tail) (lists only). */
   head: number;
   tail: number;
-  /** Inline value (strings only). */
+  /** Inline value (strings) or the graph header (graphs); empty otherwise. */
   value: Uint8Array;
 }
 
@@ -60,7 +65,13 @@ export const LIST_INITIAL_INDEX = 2 ** 52;
 
 /** Encodes metadata into its record value. */
 export function encodeMetadata(m: Metadata): Uint8Array {
-  const body = m.type === RedisType.String ? m.value.length : m.type === RedisType.List ? 32 : 16;
+  const body = m.type === RedisType.String
+    ? m.value.length
+    : m.type === RedisType.List
+    ? 32
+    : m.type === RedisType.Graph
+    ? 16 + m.value.length
+    : 16;
   const out = new Uint8Array(HEADER_BYTES + body);
   out[0] = m.type;
   putU64(out, 1, m.expire_at_ms);
@@ -76,6 +87,7 @@ export function encodeMetadata(m: Metadata): Uint8Array {
     putU64(out, 33, m.head);
     putU64(out, 41, m.tail);
   }
+  if (m.type === RedisType.Graph) out.set(m.value, 33);
   return out;
 }
 
@@ -83,7 +95,7 @@ export function encodeMetadata(m: Metadata): Uint8Array {
 export function decodeMetadata(b: Uint8Array): Metadata {
   if (b.length < HEADER_BYTES) throw new Error("metadata record too short");
   const type = b[0] as RedisType;
-  if (type < RedisType.String || type > RedisType.ZSet) throw new Error(`bad type ${type}`);
+  if (type < RedisType.String || type > RedisType.Graph) throw new Error(`bad type ${type}`);
   const m: Metadata = {
     type,
     expire_at_ms: getU64(b, 1),
@@ -104,6 +116,7 @@ export function decodeMetadata(b: Uint8Array): Metadata {
     m.head = getU64(b, 33);
     m.tail = getU64(b, 41);
   }
+  if (type === RedisType.Graph) m.value = b.slice(33);
   return m;
 }
 
