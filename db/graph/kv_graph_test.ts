@@ -1,0 +1,332 @@
+import assert from "node:assert/strict";
+import { CF_DEFAULT } from "../backend.ts";
+import { utf8 } from "../encoding/bytes.ts";
+import { USER_SPACE_END, USER_SPACE_START } from "../encoding/keys.ts";
+import { newMetadata, RedisType } from "../encoding/metadata.ts";
+import { Latches } from "../latch.ts";
+import { MemoryBackend } from "../memory_backend.ts";
+import { Sweeper } from "../sweeper.ts";
+import { CommandError, type DbContext, runWrite } from "../txn.ts";
+import type { GraphStore, NodeRecord } from "./graph_store.ts";
+import { GRAPH_SCAN_PAGE, type KvGraphStore, runGraph } from "./kv_graph.ts";
+import type { PropertyValue } from "./values.ts";
+
+const G = utf8("g");
+
+function ctx(backend = new MemoryBackend()): DbContext & { backend: MemoryBackend } {
+  return { backend, latches: new Latches(), now_ms: () => Date.now(), max_bulk_bytes: 1 << 20 };
+}
+
+const WRITE = { create: true, latch: true, deadline_ms: Number.MAX_SAFE_INTEGER };
+const READ = { create: false, latch: false, deadline_ms: Number.MAX_SAFE_INTEGER };
+
+/** Runs `fn` on graph "g" (created if missing) and commits. */
+function write<T>(db: DbContext, fn: (s: KvGraphStore) => Promise<T>): Promise<T> {
+  return runGraph(db, G, WRITE, (s) => fn(s!));
+}
+
+/** Runs `fn` read-only on graph "g", which must exist. */
+function read<T>(db: DbContext, fn: (s: KvGraphStore) => Promise<T>): Promise<T> {
+  return runGraph(db, G, READ, (s) => {
+    assert.ok(s, "graph exists");
+    return fn(s);
+  });
+}
+
+async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+const props = (o: Record<string, PropertyValue>) => new Map(Object.entries(o));
+const ids = (ns: NodeRecord[]) => ns.map((n) => n.id).sort((a, b) => a - b);
+
+/** A small social graph: 0:Person{name:a,age:30} -KNOWS-> 1:Person{b,40}, 1 -LIKES-> 2:Thing. */
+async function seed(db: DbContext): Promise<void> {
+  await write(db, async (s) => {
+    const a = await s.createNode(["Person"], props({ name: "a", age: 30n }));
+    const b = await s.createNode(["Person"], props({ name: "b", age: 40n }));
+    const c = await s.createNode(["Thing"], props({ name: "c" }));
+    await s.createEdge("KNOWS", a, b, props({ since: 2020n }));
+    await s.createEdge("LIKES", b, c, new Map());
+  });
+}
+
+Deno.test("kv graph: committed nodes and edges read back; counts; expansion by direction and type", async () => {
+  const db = ctx();
+  await seed(db);
+  await read(db, async (s) => {
+    assert.deepEqual(await s.getNode(0), {
+      id: 0,
+      labels: ["Person"],
+      properties: props({ name: "a", age: 30n }),
+    });
+    assert.deepEqual(await s.getEdge(0), {
+      id: 0,
+      type: "KNOWS",
+      src: 0,
+      dst: 1,
+      properties: props({ since: 2020n }),
+    });
+    assert.equal(await s.getNode(99), null);
+    assert.deepEqual(ids(await all(s.scanNodes())), [0, 1, 2]);
+    assert.deepEqual(ids(await all(s.scanNodesByLabel("Person"))), [0, 1]);
+    assert.deepEqual(await all(s.scanNodesByLabel("Nope")), []);
+    assert.equal(await s.countNodes(), 3);
+    assert.equal(await s.countNodesByLabel("Person"), 2);
+    assert.equal(await s.countEdgesByType("KNOWS"), 1);
+    assert.equal(await s.countEdgesByType("NOPE"), 0);
+    const nb = async (n: number, d: "out" | "in" | "both", t: string[]) =>
+      (await all(s.expand(n, d, t))).map((x) => `${x.edge.type}:${x.neighbour}`).sort();
+    assert.deepEqual(await nb(1, "out", []), ["LIKES:2"]);
+    assert.deepEqual(await nb(1, "in", []), ["KNOWS:0"]);
+    assert.deepEqual(await nb(1, "both", []), ["KNOWS:0", "LIKES:2"]);
+    assert.deepEqual(await nb(1, "both", ["KNOWS"]), ["KNOWS:0"]);
+    assert.deepEqual(await nb(1, "both", ["NOPE"]), []);
+    assert.deepEqual(await nb(99, "both", []), []);
+    const [x] = await all(s.expand(0, "out", ["KNOWS"]));
+    assert.deepEqual(x.edge.properties, props({ since: 2020n }));
+  });
+});
+
+Deno.test("kv graph: a query reads its own writes (get, scans, expand, counts)", async () => {
+  const db = ctx();
+  await seed(db);
+  await write(db, async (s) => {
+    const d = await s.createNode(["Person"], props({ name: "d" }));
+    assert.equal(d, 3);
+    assert.deepEqual((await s.getNode(d))?.properties, props({ name: "d" }));
+    assert.deepEqual(ids(await all(s.scanNodesByLabel("Person"))), [0, 1, 3]);
+    await s.setNodeProperty(0, "age", 31n);
+    await s.setNodeProperty(0, "extra", [1n, "x"]);
+    assert.deepEqual(
+      (await s.getNode(0))?.properties,
+      props({ name: "a", age: 31n, extra: [1n, "x"] }),
+    );
+    assert.equal(await s.removeNodeProperty(0, "name"), true);
+    assert.equal(await s.removeNodeProperty(0, "name"), false);
+    const e = await s.createEdge("KNOWS", d, 0, props({ w: 1.5 }));
+    assert.deepEqual(
+      (await all(s.expand(0, "in", ["KNOWS"]))).map((x) => [x.edge.id, x.neighbour]),
+      [[e, d]],
+    );
+    await s.setEdgeProperty(e, "w", 2.5);
+    const [back] = await all(s.expand(d, "out", []));
+    assert.deepEqual(back.edge.properties, props({ w: 2.5 }));
+    assert.equal(await s.deleteEdge(1), true);
+    assert.equal(await s.deleteEdge(1), false);
+    assert.deepEqual(await all(s.expand(1, "out", [])), []);
+    assert.equal(await s.addLabels(2, ["Person", "Thing"]), 1);
+    assert.equal(await s.removeLabels(2, ["Thing", "Nope"]), 1);
+    assert.deepEqual((await s.getNode(2))?.labels, ["Person"]);
+    assert.equal(await s.countNodesByLabel("Person"), 4);
+    assert.equal(await s.countNodesByLabel("Thing"), 0);
+    assert.equal(await s.countEdgesByType("LIKES"), 0);
+    assert.deepEqual(ids(await all(s.scanNodesByLabel("Thing"))), []);
+  });
+  // And all of it committed.
+  await read(db, async (s) => {
+    assert.deepEqual(ids(await all(s.scanNodesByLabel("Person"))), [0, 1, 2, 3]);
+    assert.deepEqual((await s.getNode(0))?.properties, props({ age: 31n, extra: [1n, "x"] }));
+    assert.equal(await s.getEdge(1), null);
+    assert.equal(await s.countNodes(), 4);
+  });
+});
+
+Deno.test("kv graph: scans over many pages merge the query's writes exactly once", async () => {
+  const db = ctx();
+  const n = GRAPH_SCAN_PAGE * 2 + 50;
+  await write(db, async (s) => {
+    for (let i = 0; i < n; i++) await s.createNode(["N"], props({ i: BigInt(i) }));
+  });
+  await write(db, async (s) => {
+    for (let i = 0; i < n; i += 3) assert.equal(await s.deleteNode(i, false), 0);
+    for (let i = 0; i < 40; i++) await s.createNode(["N"], new Map());
+    await s.setNodeProperty(1, "i", -1n);
+    const want = [
+      ...Array.from({ length: n }, (_, i) => i).filter((i) => i % 3 !== 0),
+      ...Array.from({ length: 40 }, (_, i) => n + i),
+    ];
+    const scanned = await all(s.scanNodes());
+    assert.deepEqual(scanned.map((r) => r.id), want);
+    assert.equal(scanned.find((r) => r.id === 1)?.properties.get("i"), -1n);
+    assert.deepEqual((await all(s.scanNodesByLabel("N"))).map((r) => r.id), want);
+    // Deleting ahead of a running scan hides the node; writes behind it are not revisited.
+    const seen: number[] = [];
+    for await (const r of s.scanNodes()) {
+      seen.push(r.id);
+      if (r.id === 2) await s.deleteNode(4, false);
+      if (r.id === 5) await s.createNode([], new Map());
+    }
+    assert.ok(!seen.includes(4));
+    assert.equal(new Set(seen).size, seen.length);
+  });
+});
+
+Deno.test("kv graph: deleting a node with edges needs DETACH; self-loops counted once", async () => {
+  const db = ctx();
+  await seed(db);
+  await write(db, async (s) => {
+    await assert.rejects(() => s.deleteNode(1, false), /still has connections/);
+    await s.createEdge("SELF", 1, 1, new Map());
+    const both = await all(s.expand(1, "both", []));
+    assert.equal(both.length, 3);
+    assert.equal(both.filter((x) => x.edge.type === "SELF").length, 1);
+    assert.equal(await s.deleteNode(1, true), 3);
+    assert.equal(await s.deleteNode(1, true), 0);
+    assert.deepEqual(await all(s.expand(0, "both", [])), []);
+    assert.deepEqual(await all(s.expand(2, "both", [])), []);
+    assert.equal(await s.countEdgesByType("KNOWS"), 0);
+  });
+  await read(db, async (s) => {
+    assert.equal(await s.getNode(1), null);
+    assert.equal((await s.header()).edge_count, 0);
+  });
+});
+
+Deno.test("kv graph: property indexes — backfill, equality (1 = 1.0), ranges, maintenance, drop", async () => {
+  const db = ctx();
+  await write(db, async (s) => {
+    for (let i = 0; i < 20; i++) {
+      await s.createNode(["P"], props({ v: i % 2 === 0 ? BigInt(i) : i + 0.5 }));
+    }
+    await s.createNode(["P"], props({ v: "str" }));
+    await s.createNode(["Q"], props({ v: 4n }));
+    await s.createNode(["P"], props({ v: [1n] }));
+  });
+  await write(db, async (s) => {
+    assert.equal(await s.createIndex("P", "v"), true);
+    assert.equal(await s.createIndex("P", "v"), false);
+    assert.deepEqual(await s.listIndexes(), [{ label: "P", property: "v" }]);
+    assert.deepEqual(ids(await all(s.seekIndex("P", "v", 4.0))), [4]);
+    assert.deepEqual(ids(await all(s.seekIndex("P", "v", 4n))), [4]);
+  });
+  const seekIds = (s: GraphStore, lo?: PropertyValue, hi?: PropertyValue, incl = true) =>
+    all(s.seekIndexRange("P", "v", {
+      lower: lo === undefined ? undefined : { value: lo, inclusive: incl },
+      upper: hi === undefined ? undefined : { value: hi, inclusive: incl },
+    })).then(ids);
+  await read(db, async (s) => {
+    assert.deepEqual(ids(await all(s.seekIndex("P", "v", "str"))), [20]);
+    assert.deepEqual(ids(await all(s.seekIndex("P", "v", 5n))), []);
+    assert.deepEqual(ids(await all(s.seekIndex("P", "v", [1n]))), [22]);
+    assert.deepEqual(await seekIds(s, 3n, 6n), [3, 4, 5, 6]);
+    assert.deepEqual(await seekIds(s, 4n, 6n, false), [5]);
+    assert.deepEqual(await seekIds(s, 17n), [17, 18, 19]);
+    assert.deepEqual(await seekIds(s, undefined, 1.5), [0, 1]);
+    assert.deepEqual(await seekIds(s, undefined, 1n), [0]);
+    assert.deepEqual(await seekIds(s, "a"), [20]);
+    assert.deepEqual(await seekIds(s, 1n, "z"), []);
+  });
+  await write(db, async (s) => {
+    await s.setNodeProperty(4, "v", 100n);
+    assert.deepEqual(ids(await all(s.seekIndex("P", "v", 4n))), []);
+    assert.deepEqual(ids(await all(s.seekIndex("P", "v", 100n))), [4]);
+    await s.removeLabels(6, ["P"]);
+    assert.deepEqual(ids(await all(s.seekIndex("P", "v", 6n))), []);
+    await s.addLabels(21, ["P"]);
+    assert.deepEqual(ids(await all(s.seekIndex("P", "v", 4n))), [21]);
+    await s.removeNodeProperty(8, "v");
+    await s.deleteNode(10, false);
+    const created = await s.createNode(["P"], props({ v: 8n }));
+    assert.deepEqual(ids(await all(s.seekIndex("P", "v", 8n))), [created]);
+    assert.deepEqual(await seekIds(s, 8n, 12n), [9, 11, 12, created].sort((a, b) => a - b));
+  });
+  const before = db.backend.recordCount(CF_DEFAULT);
+  await write(db, async (s) => {
+    assert.equal(await s.dropIndex("P", "v"), true);
+    assert.equal(await s.dropIndex("P", "v"), false);
+    assert.deepEqual(await s.listIndexes(), []);
+  });
+  // The 20 index records left the keyspace: 21 backfilled (the list is not
+  // indexable), -1 label removed, +1 label added, -1 property removed,
+  // -1 node deleted, +1 node created.
+  assert.equal(db.backend.recordCount(CF_DEFAULT), before - 20);
+});
+
+Deno.test("kv graph: two concurrent writers conflict and retry; no update is lost", async () => {
+  const db = ctx();
+  await write(db, (s) => s.createNode(["C"], props({ n: 0n })));
+  // latch: false, as if every writer were in another db process.
+  const writers = Array.from(
+    { length: 8 },
+    () =>
+      runGraph(db, G, { ...WRITE, latch: false }, async (s) => {
+        const n = await s!.getNode(0);
+        await new Promise((r) => setTimeout(r, 1));
+        await s!.setNodeProperty(0, "n", (n!.properties.get("n") as bigint) + 1n);
+        await s!.createNode([], new Map());
+      }),
+  );
+  await Promise.all(writers);
+  assert.ok(db.backend.stats.precondition_failures > 0, "the writers did collide");
+  await read(db, async (s) => {
+    assert.equal((await s.getNode(0))?.properties.get("n"), 8n);
+    assert.equal(await s.countNodes(), 9);
+    assert.deepEqual(ids(await all(s.scanNodes())), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+});
+
+Deno.test("kv graph: a read-only run that raced a writer is re-run, never torn", async () => {
+  const db = ctx();
+  await seed(db);
+  let runs = 0;
+  const seen = await runGraph(db, G, READ, async (s) => {
+    runs++;
+    const a = await s!.getNode(0);
+    if (runs === 1) await write(db, (w) => w.setNodeProperty(1, "age", 41n));
+    const b = await s!.getNode(1);
+    return [a!.properties.get("age"), b!.properties.get("age")];
+  });
+  assert.equal(runs, 2);
+  assert.deepEqual(seen, [30n, 41n]);
+});
+
+Deno.test("kv graph: missing graph, create flag, WRONGTYPE", async () => {
+  const db = ctx();
+  assert.equal(await runGraph(db, G, READ, (s) => Promise.resolve(s)), null);
+  const before = db.backend.stats.batches;
+  // GRAPH.QUERY on a missing key creates an empty graph even when it writes nothing.
+  await write(db, async (s) => assert.equal(await s.countNodes(), 0));
+  assert.equal(db.backend.stats.batches, before + 1);
+  // A read of an existing graph commits nothing.
+  await write(db, async (s) => assert.equal(await s.countNodes(), 0));
+  assert.equal(db.backend.stats.batches, before + 1);
+  const str = utf8("s");
+  await runWrite(db, [str], async (t) => {
+    await t.meta(str);
+    t.setMeta(str, { ...newMetadata(RedisType.String, 0), value: utf8("v") });
+    return { k: "simple", s: "OK" };
+  });
+  await assert.rejects(
+    () => runGraph(db, str, WRITE, () => Promise.resolve()),
+    (e: unknown) => e instanceof CommandError && /WRONGTYPE/.test(e.message),
+  );
+});
+
+Deno.test("kv graph: DEL drops the graph at once; the sweeper then collects its records", async () => {
+  const db = ctx();
+  await seed(db);
+  await write(db, (s) => s.createIndex("Person", "name"));
+  assert.ok(db.backend.recordCount(CF_DEFAULT) > 10);
+  await runWrite(db, [G], async (t) => {
+    await t.meta(G);
+    t.deleteKey(G);
+    return { k: "int", n: 1 };
+  });
+  assert.equal(await runGraph(db, G, READ, (s) => Promise.resolve(s)), null);
+  // Recreating it starts from an empty generation.
+  await write(db, async (s) => {
+    assert.equal(await s.countNodes(), 0);
+    assert.deepEqual(await all(s.scanNodes()), []);
+    await s.createNode(["X"], new Map());
+  });
+  const sweeper = new Sweeper(db, { max_records_per_tick: 1000 });
+  while (!(await sweeper.tick()).wrapped);
+  await sweeper.tick();
+  const left = await db.backend.scan(CF_DEFAULT, USER_SPACE_START, USER_SPACE_END, 100, false);
+  // The new generation's metadata, node and label records remain.
+  assert.equal(left.length, 3);
+  await read(db, async (s) => assert.deepEqual(ids(await all(s.scanNodes())), [0]));
+});
