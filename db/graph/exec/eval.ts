@@ -1,0 +1,288 @@
+/**
+ * Expression evaluation with openCypher semantics: three-valued logic, null
+ * propagation, integer (64-bit, overflow is an error) versus float
+ * arithmetic, and reads of entities through the context so a query sees its
+ * own writes.
+ * @module
+ */
+import type { BinaryOp, Expr } from "../cypher/ast.ts";
+import {
+  checkedInt,
+  compare,
+  CypherError,
+  EdgeValue,
+  equals,
+  fromProperty,
+  isNumber,
+  NodeValue,
+  toFloat,
+  typeName,
+  type Value,
+  valueToString,
+} from "../values.ts";
+import type { ExecContext, Row } from "./context.ts";
+import { callFunction } from "./functions.ts";
+
+/** A type error in the RedisGraph wording. */
+export function typeMismatch(expected: string, got: Value): CypherError {
+  return new CypherError(`Type mismatch: expected ${expected} but was ${typeName(got)}`);
+}
+
+/** Evaluates `e` against `row`. */
+export async function evaluate(e: Expr, row: Row, ctx: ExecContext): Promise<Value> {
+  switch (e.k) {
+    case "lit":
+      return e.v;
+    case "param": {
+      const v = ctx.params.get(e.name);
+      if (v === undefined) throw new CypherError(`Missing parameters: $${e.name}`);
+      return v;
+    }
+    case "var": {
+      const v = row.get(e.name);
+      if (v === undefined) throw new CypherError(`'${e.name}' not defined`);
+      return v;
+    }
+    case "prop":
+      return property(await evaluate(e.e, row, ctx), e.key, ctx);
+    case "index":
+      return index(await evaluate(e.e, row, ctx), await evaluate(e.idx, row, ctx), ctx);
+    case "slice": {
+      const v = await evaluate(e.e, row, ctx);
+      const from = e.from ? await evaluate(e.from, row, ctx) : 0n;
+      const to = e.to ? await evaluate(e.to, row, ctx) : null;
+      return slice(v, from, e.to ? to : undefined);
+    }
+    case "list": {
+      const out: Value[] = [];
+      for (const x of e.items) out.push(await evaluate(x, row, ctx));
+      return out;
+    }
+    case "map": {
+      const out = new Map<string, Value>();
+      for (const [k, x] of e.entries) out.set(k, await evaluate(x, row, ctx));
+      return out;
+    }
+    case "bin":
+      return binary(e.op, e.l, e.r, row, ctx);
+    case "not": {
+      const v = await evaluate(e.e, row, ctx);
+      if (v === null) return null;
+      if (typeof v !== "boolean") throw typeMismatch("Boolean", v);
+      return !v;
+    }
+    case "neg": {
+      const v = await evaluate(e.e, row, ctx);
+      if (v === null) return null;
+      if (typeof v === "bigint") return checkedInt(-v);
+      if (typeof v === "number") return -v;
+      throw typeMismatch("Integer or Float", v);
+    }
+    case "isnull": {
+      const v = await evaluate(e.e, row, ctx);
+      return (v === null) !== e.negated;
+    }
+    case "haslabels": {
+      const v = await evaluate(e.e, row, ctx);
+      if (v === null) return null;
+      if (!(v instanceof NodeValue)) throw typeMismatch("Node", v);
+      const n = ctx.node(v);
+      if (!n) return null;
+      return e.labels.every((l) => n.labels.includes(l));
+    }
+    case "call": {
+      const args: Value[] = [];
+      for (const a of e.args) args.push(await evaluate(a, row, ctx));
+      return callFunction(e.name, args, ctx);
+    }
+    case "case":
+      return caseExpr(e, row, ctx);
+    case "aggref":
+      throw new Error("aggregate reference outside an aggregation");
+  }
+}
+
+/** Evaluates a predicate: true only for boolean true (null and false drop the row). */
+export async function truthy(e: Expr, row: Row, ctx: ExecContext): Promise<boolean> {
+  const v = await evaluate(e, row, ctx);
+  if (v === null || v === false) return false;
+  if (v === true) return true;
+  throw typeMismatch("Boolean", v);
+}
+
+/** `v.key` for nodes, edges and maps (null for a missing key or a deleted entity). */
+export function property(v: Value, key: string, ctx: ExecContext): Value {
+  if (v === null) return null;
+  if (v instanceof NodeValue) {
+    const n = ctx.node(v);
+    const p = n?.properties.get(key);
+    return p === undefined ? null : fromProperty(p);
+  }
+  if (v instanceof EdgeValue) {
+    const r = ctx.edge(v);
+    const p = r?.properties.get(key);
+    return p === undefined ? null : fromProperty(p);
+  }
+  if (v instanceof Map) return v.get(key) ?? null;
+  throw typeMismatch("Map, Node, Edge or Null", v);
+}
+
+function index(v: Value, idx: Value, ctx: ExecContext): Value {
+  if (v === null || idx === null) return null;
+  if (Array.isArray(v)) {
+    if (typeof idx !== "bigint") throw typeMismatch("Integer", idx);
+    const i = idx < 0n ? BigInt(v.length) + idx : idx;
+    return i >= 0n && i < BigInt(v.length) ? v[Number(i)] : null;
+  }
+  if (v instanceof Map || v instanceof NodeValue || v instanceof EdgeValue) {
+    if (typeof idx !== "string") throw typeMismatch("String", idx);
+    return property(v, idx, ctx);
+  }
+  throw typeMismatch("List or Map", v);
+}
+
+function slice(v: Value, from: Value, to: Value | undefined): Value {
+  if (v === null || from === null || to === null) return null;
+  if (!Array.isArray(v)) throw typeMismatch("List", v);
+  if (typeof from !== "bigint") throw typeMismatch("Integer", from);
+  if (to !== undefined && typeof to !== "bigint") throw typeMismatch("Integer", to);
+  const len = v.length;
+  const norm = (i: bigint) => {
+    const n = i < 0n ? BigInt(len) + i : i;
+    return Number(n < 0n ? 0n : n > BigInt(len) ? BigInt(len) : n);
+  };
+  const a = norm(from);
+  const b = to === undefined ? len : norm(to);
+  return a < b ? v.slice(a, b) : [];
+}
+
+async function caseExpr(
+  e: Extract<Expr, { k: "case" }>,
+  row: Row,
+  ctx: ExecContext,
+): Promise<Value> {
+  const subject = e.subject ? await evaluate(e.subject, row, ctx) : undefined;
+  for (const [w, t] of e.whens) {
+    const wv = await evaluate(w, row, ctx);
+    const hit = subject === undefined ? wv === true : equals(subject, wv) === true;
+    if (hit) return evaluate(t, row, ctx);
+  }
+  return e.otherwise ? evaluate(e.otherwise, row, ctx) : null;
+}
+
+async function binary(op: BinaryOp, le: Expr, re: Expr, row: Row, ctx: ExecContext) {
+  // Logical operators: three-valued, short-circuit where the answer is known.
+  if (op === "AND" || op === "OR" || op === "XOR") {
+    const l = await evaluate(le, row, ctx);
+    if (l !== null && typeof l !== "boolean") throw typeMismatch("Boolean", l);
+    if (op === "AND" && l === false) return false;
+    if (op === "OR" && l === true) return true;
+    const r = await evaluate(re, row, ctx);
+    if (r !== null && typeof r !== "boolean") throw typeMismatch("Boolean", r);
+    if (op === "AND") return r === false ? false : l === null || r === null ? null : true;
+    if (op === "OR") return r === true ? true : l === null || r === null ? null : false;
+    return l === null || r === null ? null : l !== r;
+  }
+  const l = await evaluate(le, row, ctx);
+  const r = await evaluate(re, row, ctx);
+  return applyBinary(op, l, r);
+}
+
+/** Applies a non-logical binary operator to two values. */
+export function applyBinary(op: BinaryOp, l: Value, r: Value): Value {
+  switch (op) {
+    case "=":
+      return equals(l, r);
+    case "<>": {
+      const eq = equals(l, r);
+      return eq === null ? null : !eq;
+    }
+    case "<":
+    case "<=":
+    case ">":
+    case ">=": {
+      const c = compare(l, r);
+      if (c === null) return null;
+      return op === "<" ? c < 0 : op === "<=" ? c <= 0 : op === ">" ? c > 0 : c >= 0;
+    }
+    case "IN": {
+      if (r === null) return null;
+      if (!Array.isArray(r)) throw typeMismatch("List", r);
+      let unknown = false;
+      for (const x of r) {
+        const eq = equals(l, x);
+        if (eq === true) return true;
+        if (eq === null) unknown = true;
+      }
+      return unknown ? null : false;
+    }
+    case "STARTS WITH":
+    case "ENDS WITH":
+    case "CONTAINS": {
+      if (typeof l !== "string" || typeof r !== "string") return null;
+      return op === "STARTS WITH"
+        ? l.startsWith(r)
+        : op === "ENDS WITH"
+        ? l.endsWith(r)
+        : l.includes(r);
+    }
+    case "+":
+      return add(l, r);
+    case "-":
+    case "*":
+    case "/":
+    case "%":
+    case "^":
+      return arithmetic(op, l, r);
+  }
+  throw new Error(`operator ${op} not handled`);
+}
+
+function add(l: Value, r: Value): Value {
+  if (l === null || r === null) return null;
+  if (Array.isArray(l)) return Array.isArray(r) ? [...l, ...r] : [...l, r];
+  if (Array.isArray(r)) return [l, ...r];
+  if (typeof l === "string" || typeof r === "string") {
+    const ok = (v: Value) => typeof v === "string" || isNumber(v) || typeof v === "boolean";
+    if (!ok(l)) throw typeMismatch("String or Number", l);
+    if (!ok(r)) throw typeMismatch("String or Number", r);
+    return valueToString(l) + valueToString(r);
+  }
+  return arithmetic("+", l, r);
+}
+
+function arithmetic(op: "+" | "-" | "*" | "/" | "%" | "^", l: Value, r: Value): Value {
+  if (l === null || r === null) return null;
+  if (!isNumber(l)) throw typeMismatch("Integer or Float", l);
+  if (!isNumber(r)) throw typeMismatch("Integer or Float", r);
+  if (op === "^") return Math.pow(toFloat(l), toFloat(r));
+  if (typeof l === "bigint" && typeof r === "bigint") {
+    switch (op) {
+      case "+":
+        return checkedInt(l + r);
+      case "-":
+        return checkedInt(l - r);
+      case "*":
+        return checkedInt(l * r);
+      case "/":
+        if (r === 0n) throw new CypherError("Division by zero");
+        return checkedInt(l / r);
+      case "%":
+        if (r === 0n) throw new CypherError("Division by zero");
+        return l % r;
+    }
+  }
+  const a = toFloat(l), b = toFloat(r);
+  switch (op) {
+    case "+":
+      return a + b;
+    case "-":
+      return a - b;
+    case "*":
+      return a * b;
+    case "/":
+      return a / b;
+    case "%":
+      return a % b;
+  }
+}

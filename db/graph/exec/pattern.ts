@@ -1,0 +1,263 @@
+/**
+ * Pattern-matching operators: node scans (all, by label, by index), single
+ * and variable-length traversals (relationship isomorphism: no edge twice
+ * within one MATCH), and named-path construction.
+ * @module
+ */
+import type { Expr } from "../cypher/ast.ts";
+import type { Direction, Expansion, NodeRecord } from "../graph_store.ts";
+import {
+  CypherError,
+  EdgeValue,
+  type EntityId,
+  equals,
+  fromProperty,
+  isPropertyValue,
+  NodeValue,
+  PathValue,
+  type Value,
+} from "../values.ts";
+import { edgeValue, type ExecContext, nodeValue, type Row } from "./context.ts";
+import { evaluate, typeMismatch } from "./eval.ts";
+import type { Stage } from "./stage.ts";
+
+/** How a scan finds its nodes. */
+export type ScanSource =
+  | { k: "all" }
+  | { k: "label"; label: string }
+  /** `conjunct` is the predicate the seek implements (the planner drops it). */
+  | { k: "index"; label: string; property: string; value: Expr; conjunct?: Expr };
+
+/** Binds `variable` to every node of `source`, per input row. */
+export class ScanStage implements Stage {
+  readonly name: string;
+  constructor(readonly variable: string, readonly source: ScanSource, readonly detail: string) {
+    this.name = source.k === "all"
+      ? "All Node Scan"
+      : source.k === "label"
+      ? "Node By Label Scan"
+      : "Node By Index Scan";
+  }
+
+  async *run(input: AsyncIterable<Row>, ctx: ExecContext): AsyncIterable<Row> {
+    for await (const row of input) {
+      for await (const rec of await this.nodes(row, ctx)) {
+        ctx.tick();
+        yield new Map(row).set(this.variable, nodeValue(rec));
+      }
+    }
+  }
+
+  private async nodes(row: Row, ctx: ExecContext): Promise<AsyncIterable<NodeRecord>> {
+    const s = this.source;
+    switch (s.k) {
+      case "all":
+        return ctx.store.scanNodes();
+      case "label":
+        return ctx.store.scanNodesByLabel(s.label);
+      case "index": {
+        const v = await evaluate(s.value, row, ctx);
+        if (v === null || !isPropertyValue(v)) return empty();
+        return ctx.store.seekIndex(s.label, s.property, v);
+      }
+    }
+  }
+}
+
+async function* empty<T>(): AsyncIterable<T> {}
+
+/** Checks that a variable bound before a pattern holds a node (null: no match). */
+function boundNode(v: Value | undefined, name: string): NodeValue | null {
+  if (v === undefined) throw new Error(`variable ${name} not bound`);
+  if (v === null) return null;
+  if (!(v instanceof NodeValue)) throw typeMismatch("Node", v);
+  return v;
+}
+
+/** Edge ids already used by `rels` in this row (relationship isomorphism). */
+function usedEdges(row: Row, rels: readonly string[]): Set<EntityId> {
+  const out = new Set<EntityId>();
+  for (const r of rels) {
+    const v = row.get(r);
+    if (v instanceof EdgeValue) out.add(v.id);
+    else if (Array.isArray(v)) { for (const e of v) if (e instanceof EdgeValue) out.add(e.id); }
+  }
+  return out;
+}
+
+/** Settings of one traversal step `(from)-[rel]-(to)`. */
+export interface TraverseSpec {
+  from: string;
+  rel: string;
+  to: string;
+  /** Direction relative to `from`. */
+  direction: Direction;
+  types: string[];
+  /** Property map every traversed edge must match (or null). */
+  relProperties: Expr | null;
+  /** Whether `rel` / `to` were bound before this step. */
+  relBound: boolean;
+  toBound: boolean;
+  /** Null for a single hop. */
+  varLength: { min: number; max: number | null } | null;
+  /** For var-length traversed right to left: store the edge list reversed. */
+  reverseList: boolean;
+  /** Relationship variables of the same MATCH bound before this step. */
+  otherRels: string[];
+}
+
+/** Longest variable-length path explored when no upper bound is given. */
+export const MAX_UNBOUNDED_HOPS = 1_000_000;
+
+/** Expands each input row along one relationship pattern. */
+export class TraverseStage implements Stage {
+  readonly name: string;
+  constructor(readonly spec: TraverseSpec, readonly detail: string) {
+    this.name = spec.varLength
+      ? "Conditional Variable Length Traverse"
+      : spec.toBound
+      ? "Expand Into"
+      : "Conditional Traverse";
+  }
+
+  async *run(input: AsyncIterable<Row>, ctx: ExecContext): AsyncIterable<Row> {
+    const s = this.spec;
+    for await (const row of input) {
+      const from = boundNode(row.get(s.from), s.from);
+      if (!from || ctx.nodeDeleted(from.id)) continue;
+      const target = s.toBound ? boundNode(row.get(s.to), s.to) : null;
+      if (s.toBound && !target) continue;
+      const props = s.relProperties ? await evaluate(s.relProperties, row, ctx) : null;
+      if (props !== null && !(props instanceof Map)) throw typeMismatch("Map", props);
+      const used = usedEdges(row, s.otherRels);
+      if (s.varLength) {
+        yield* this.variable(row, from, target, props, used, ctx);
+        continue;
+      }
+      const boundRel = s.relBound ? row.get(s.rel) : undefined;
+      if (s.relBound && !(boundRel instanceof EdgeValue)) {
+        if (boundRel === null) continue;
+        throw typeMismatch("Edge", boundRel ?? null);
+      }
+      for await (const x of ctx.store.expand(from.id, s.direction, s.types)) {
+        ctx.tick();
+        if (used.has(x.edge.id)) continue;
+        if (boundRel instanceof EdgeValue && x.edge.id !== boundRel.id) continue;
+        if (target && x.neighbour !== target.id) continue;
+        if (props && !matchesProps(x, props)) continue;
+        const out = new Map(row);
+        if (!s.relBound) out.set(s.rel, edgeValue(x.edge));
+        if (!s.toBound) {
+          const n = await ctx.store.getNode(x.neighbour);
+          if (!n) continue;
+          out.set(s.to, nodeValue(n));
+        }
+        yield out;
+      }
+    }
+  }
+
+  /** Depth-first enumeration of paths of min..max hops with distinct edges. */
+  private async *variable(
+    row: Row,
+    from: NodeValue,
+    target: NodeValue | null,
+    props: Map<string, Value> | null,
+    used: Set<EntityId>,
+    ctx: ExecContext,
+  ): AsyncIterable<Row> {
+    const s = this.spec;
+    const { min } = s.varLength!;
+    const max = s.varLength!.max ?? MAX_UNBOUNDED_HOPS;
+    const path: EdgeValue[] = [];
+    const onPath = new Set<EntityId>();
+    async function* emit(end: EntityId): AsyncIterable<Row> {
+      if (target && end !== target.id) return;
+      const out = new Map(row);
+      const list = s.reverseList ? [...path].reverse() : [...path];
+      out.set(s.rel, list);
+      if (!s.toBound) {
+        const n = await ctx.store.getNode(end);
+        if (!n) return;
+        out.set(s.to, nodeValue(n));
+      }
+      yield out;
+    }
+    async function* dfs(node: EntityId, depth: number): AsyncIterable<Row> {
+      ctx.tick();
+      if (depth >= min) yield* emit(node);
+      if (depth >= max) return;
+      for await (const x of ctx.store.expand(node, s.direction, s.types)) {
+        ctx.tick();
+        if (used.has(x.edge.id) || onPath.has(x.edge.id)) continue;
+        if (props && !matchesProps(x, props)) continue;
+        path.push(edgeValue(x.edge));
+        onPath.add(x.edge.id);
+        yield* dfs(x.neighbour, depth + 1);
+        onPath.delete(x.edge.id);
+        path.pop();
+      }
+    }
+    yield* dfs(from.id, 0);
+  }
+}
+
+function matchesProps(x: Expansion, props: Map<string, Value>): boolean {
+  for (const [k, v] of props) {
+    const p = x.edge.properties.get(k);
+    if (p === undefined || equals(fromProperty(p), v) !== true) return false;
+  }
+  return true;
+}
+
+/** Builds the value of a named path `p = (...)` from its bound parts. */
+export class PathStage implements Stage {
+  readonly name = "Path";
+  readonly hidden = true;
+  /** `nodes[i]` and `rels[i]` are variable names in pattern order. */
+  constructor(
+    readonly variable: string,
+    readonly nodes: string[],
+    readonly rels: string[],
+  ) {}
+
+  async *run(input: AsyncIterable<Row>, ctx: ExecContext): AsyncIterable<Row> {
+    for await (const row of input) {
+      ctx.tick();
+      yield new Map(row).set(this.variable, await buildPath(row, this.nodes, this.rels, ctx));
+    }
+  }
+}
+
+/** The path value of bound pattern variables (null if a part is null). */
+export async function buildPath(
+  row: Row,
+  nodes: string[],
+  rels: string[],
+  ctx: ExecContext,
+): Promise<Value> {
+  const first = row.get(nodes[0]);
+  if (!(first instanceof NodeValue)) return null;
+  const ns: NodeValue[] = [first];
+  const es: EdgeValue[] = [];
+  for (let i = 0; i < rels.length; i++) {
+    const r = row.get(rels[i]);
+    const hops = r instanceof EdgeValue ? [r] : Array.isArray(r) ? r : null;
+    if (!hops) return null;
+    for (const e of hops) {
+      if (!(e instanceof EdgeValue)) return null;
+      const cur = ns[ns.length - 1].id;
+      const nextId = e.src === cur ? e.dst : e.src;
+      const rec = await ctx.store.getNode(nextId);
+      if (!rec) throw new CypherError(`path node ${nextId} vanished`);
+      es.push(e);
+      ns.push(nodeValue(rec));
+    }
+    const end = row.get(nodes[i + 1]);
+    if (!(end instanceof NodeValue) || end.id !== ns[ns.length - 1].id) {
+      if (end instanceof NodeValue) ns[ns.length - 1] = end;
+      else return null;
+    }
+  }
+  return new PathValue(ns, es);
+}

@@ -1,0 +1,720 @@
+/**
+ * The planner: checks a parsed query (scopes, functions, aggregates,
+ * parameters) and turns it into a pipeline of stages. Pattern matching starts
+ * from the cheapest node of each path — an already bound variable, then an
+ * index seek (equality on an indexed label property, from a property map or
+ * a WHERE conjunct), then the smallest label, then all nodes — and expands
+ * along the relationships from there; predicates run as soon as their
+ * variables are bound.
+ * @module
+ */
+import {
+  AGGREGATES,
+  type Clause,
+  containsAggregate,
+  type Expr,
+  exprKey,
+  exprVariables,
+  type NodePattern,
+  type PathPattern,
+  type Projection,
+  type Query,
+  type RelPattern,
+  type SetItem,
+} from "../cypher/ast.ts";
+import type { Direction, GraphStore, IndexInfo } from "../graph_store.ts";
+import { CypherError, type Value } from "../values.ts";
+import { type AggregateSpec, AggregateStage } from "./aggregate.ts";
+import { SCALAR_FUNCTIONS } from "./functions.ts";
+import {
+  type Column,
+  DistinctStage,
+  EagerStage,
+  FilterStage,
+  LimitStage,
+  OptionalStage,
+  ProjectStage,
+  SkipStage,
+  SortStage,
+  TrimStage,
+  UnwindStage,
+} from "./ops.ts";
+import { PathStage, type ScanSource, ScanStage, TraverseStage } from "./pattern.ts";
+import type { Stage } from "./stage.ts";
+import {
+  type CreatePathSpec,
+  CreateStage,
+  DeleteStage,
+  IndexStage,
+  MergeStage,
+  RemoveStage,
+  SetStage,
+} from "./writes.ts";
+
+/** A planned query. */
+export interface Plan {
+  stages: Stage[];
+  /** Result columns (empty when the query has no RETURN). */
+  columns: string[];
+}
+
+/** Prefix of planner-made variable names; user identifiers can never start with it. */
+export const HIDDEN = "\u0000";
+
+type Kind = "node" | "rel" | "path" | "value";
+
+/** Plans `q` against the indexes and statistics of `store`. */
+export async function planQuery(
+  q: Query,
+  store: GraphStore,
+  params: ReadonlyMap<string, Value>,
+): Promise<Plan> {
+  const p = new Planner(store, params, await store.listIndexes());
+  return await p.plan(q);
+}
+
+/** Rebuilds `e` bottom-up, replacing nodes for which `f` returns an expression. */
+function mapExpr(e: Expr, f: (x: Expr) => Expr | null): Expr {
+  const hit = f(e);
+  if (hit) return hit;
+  const m = (x: Expr) => mapExpr(x, f);
+  switch (e.k) {
+    case "prop":
+      return { ...e, e: m(e.e) };
+    case "not":
+    case "neg":
+      return { ...e, e: m(e.e) };
+    case "isnull":
+      return { ...e, e: m(e.e) };
+    case "haslabels":
+      return { ...e, e: m(e.e) };
+    case "index":
+      return { ...e, e: m(e.e), idx: m(e.idx) };
+    case "slice":
+      return { ...e, e: m(e.e), from: e.from && m(e.from), to: e.to && m(e.to) };
+    case "list":
+      return { ...e, items: e.items.map(m) };
+    case "map":
+      return { ...e, entries: e.entries.map(([k, x]) => [k, m(x)]) };
+    case "bin":
+      return { ...e, l: m(e.l), r: m(e.r) };
+    case "call":
+      return { ...e, args: e.args.map(m) };
+    case "case":
+      return {
+        ...e,
+        subject: e.subject && m(e.subject),
+        whens: e.whens.map(([w, t]) => [m(w), m(t)]),
+        otherwise: e.otherwise && m(e.otherwise),
+      };
+  }
+  return e;
+}
+
+/** Splits a predicate into its AND-ed parts. */
+function conjuncts(e: Expr): Expr[] {
+  if (e.k === "bin" && e.op === "AND") return [...conjuncts(e.l), ...conjuncts(e.r)];
+  return [e];
+}
+
+function andAll(es: Expr[]): Expr {
+  return es.reduce((l, r) => ({ k: "bin", op: "AND", l, r }));
+}
+
+interface Pending {
+  expr: Expr;
+  vars: Set<string>;
+}
+
+class Planner {
+  private anon = 0;
+  /** Variables in scope, in order of introduction, with their kinds. */
+  private scope = new Map<string, Kind>();
+  private stages: Stage[] = [];
+  /** A scan or traversal ran since the last eager barrier. */
+  private readSeen = false;
+
+  constructor(
+    private store: GraphStore,
+    private params: ReadonlyMap<string, Value>,
+    private indexes: IndexInfo[],
+  ) {}
+
+  async plan(q: Query): Promise<Plan> {
+    let columns: string[] = [];
+    for (const c of q.clauses) {
+      const cols = await this.clause(c);
+      if (cols) columns = cols;
+    }
+    return { stages: this.stages, columns };
+  }
+
+  private hidden(kind: string): string {
+    return `${HIDDEN}${kind}${this.anon++}`;
+  }
+
+  // ----- semantic checks -------------------------------------------------------
+
+  /** Checks variables, functions, arity, aggregates and parameters of `e`. */
+  private check(e: Expr, allowed: ReadonlySet<string> | Map<string, unknown>, aggOk: boolean) {
+    const visit = (x: Expr, inAgg: boolean): void => {
+      switch (x.k) {
+        case "var":
+          if (!allowed.has(x.name)) throw new CypherError(`'${x.name}' not defined`);
+          return;
+        case "param":
+          if (!this.params.has(x.name)) throw new CypherError(`Missing parameters: $${x.name}`);
+          return;
+        case "call": {
+          if (AGGREGATES.has(x.name)) {
+            if (!aggOk) throw new CypherError(`Invalid use of aggregating function '${x.name}'`);
+            if (inAgg) {
+              throw new CypherError("Can't use aggregate functions inside of aggregate functions.");
+            }
+            if (!x.star && x.args.length !== 1) {
+              throw new CypherError(
+                `Received ${x.args.length} arguments to aggregate function '${x.name}', expected 1`,
+              );
+            }
+            x.args.forEach((a) => visit(a, true));
+            return;
+          }
+          const arity = SCALAR_FUNCTIONS.get(x.name);
+          if (!arity) throw new CypherError(`Unknown function '${x.name}'`);
+          if (x.distinct) throw new CypherError(`DISTINCT is only allowed in aggregate functions`);
+          const [min, max] = arity;
+          if (x.args.length < min || x.args.length > max) {
+            const want = min === max
+              ? `${min}`
+              : max === Infinity
+              ? `at least ${min}`
+              : `${min}..${max}`;
+            throw new CypherError(
+              `Received ${x.args.length} arguments to function '${x.name}', expected ${want}`,
+            );
+          }
+          x.args.forEach((a) => visit(a, inAgg));
+          return;
+        }
+        case "prop":
+        case "not":
+        case "neg":
+        case "isnull":
+        case "haslabels":
+          return visit(x.e, inAgg);
+        case "index":
+          visit(x.e, inAgg);
+          return visit(x.idx, inAgg);
+        case "slice":
+          visit(x.e, inAgg);
+          if (x.from) visit(x.from, inAgg);
+          if (x.to) visit(x.to, inAgg);
+          return;
+        case "list":
+          return x.items.forEach((i) => visit(i, inAgg));
+        case "map":
+          return x.entries.forEach(([, i]) => visit(i, inAgg));
+        case "bin":
+          visit(x.l, inAgg);
+          return visit(x.r, inAgg);
+        case "case":
+          if (x.subject) visit(x.subject, inAgg);
+          x.whens.forEach(([w, t]) => {
+            visit(w, inAgg);
+            visit(t, inAgg);
+          });
+          if (x.otherwise) visit(x.otherwise, inAgg);
+          return;
+      }
+    };
+    visit(e, false);
+  }
+
+  private declare(name: string, kind: Kind): void {
+    const had = this.scope.get(name);
+    if (had && had !== kind && !(had === "value" || kind === "value")) {
+      throw new CypherError(`The alias '${name}' was specified for both a ${had} and a ${kind}.`);
+    }
+    this.scope.set(name, kind);
+  }
+
+  private barrier(): void {
+    if (this.readSeen) {
+      this.stages.push(new EagerStage());
+      this.readSeen = false;
+    }
+  }
+
+  // ----- clauses ----------------------------------------------------------------
+
+  private async clause(c: Clause): Promise<string[] | null> {
+    switch (c.k) {
+      case "match": {
+        const before = new Set(this.scope.keys());
+        const { stages, introduced } = await this.planPatterns(c.patterns, c.where, before);
+        if (c.optional) this.stages.push(new OptionalStage(stages, introduced));
+        else this.stages.push(...stages);
+        this.readSeen = true;
+        return null;
+      }
+      case "unwind":
+        this.check(c.expr, this.scope, false);
+        if (this.scope.has(c.variable)) {
+          throw new CypherError(`Variable \`${c.variable}\` already declared`);
+        }
+        this.stages.push(new UnwindStage(c.expr, c.variable));
+        this.declare(c.variable, "value");
+        return null;
+      case "with":
+      case "return":
+        return this.projection(c.projection, c.k === "return", c.k === "with" ? c.where : null);
+      case "create": {
+        const specs = c.patterns.map((p) => this.createSpec(p, "CREATE"));
+        this.barrier();
+        this.stages.push(new CreateStage(specs));
+        return null;
+      }
+      case "merge":
+        return await this.merge(c.pattern, c.onCreate, c.onMatch);
+      case "set":
+        c.items.forEach((it) => this.checkSetItem(it));
+        this.barrier();
+        this.stages.push(new SetStage(c.items));
+        return null;
+      case "remove":
+        for (const it of c.items) {
+          if (it.k === "prop") this.check(it.target, this.scope, false);
+          else if (!this.scope.has(it.variable)) {
+            throw new CypherError(`'${it.variable}' not defined`);
+          }
+        }
+        this.barrier();
+        this.stages.push(new RemoveStage(c.items));
+        return null;
+      case "delete":
+        c.exprs.forEach((e) => this.check(e, this.scope, false));
+        this.barrier();
+        this.stages.push(new DeleteStage(c.exprs, c.detach));
+        return null;
+      case "create_index":
+      case "drop_index":
+        this.stages.push(new IndexStage(c.k === "create_index", c.label, c.property));
+        return null;
+    }
+  }
+
+  private checkSetItem(it: SetItem): void {
+    if (it.k === "prop") {
+      this.check(it.target, this.scope, false);
+      this.check(it.value, this.scope, false);
+      return;
+    }
+    if (!this.scope.has(it.variable)) throw new CypherError(`'${it.variable}' not defined`);
+    if (it.k !== "labels") this.check(it.value, this.scope, false);
+  }
+
+  private async merge(pattern: PathPattern, onCreate: SetItem[], onMatch: SetItem[]) {
+    const before = new Set(this.scope.keys());
+    const spec = this.createSpec(pattern, "MERGE", before);
+    const { stages } = await this.planPatterns([pattern], null, before, true);
+    // createSpec declared the new variables; SET items may use them.
+    onCreate.forEach((it) => this.checkSetItem(it));
+    onMatch.forEach((it) => this.checkSetItem(it));
+    this.barrier();
+    this.stages.push(new MergeStage(stages, spec, onCreate, onMatch));
+    return null;
+  }
+
+  /** Checks a CREATE/MERGE path and declares its new variables. */
+  private createSpec(p: PathPattern, clause: string, names?: Set<string>): CreatePathSpec {
+    this.nameAnonymous([p], names);
+    const nodes = p.nodes.map((n) => {
+      const v = n.variable!;
+      const bound = this.scope.has(v);
+      if (bound) {
+        if (this.scope.get(v) !== "node" && this.scope.get(v) !== "value") {
+          throw new CypherError(
+            `The alias '${v}' was specified for both a node and a relationship.`,
+          );
+        }
+        if (clause === "CREATE" && (n.labels.length > 0 || n.properties)) {
+          throw new CypherError(`The bound variable '${v}' can't be redeclared in a CREATE clause`);
+        }
+      }
+      if (n.properties) this.check(n.properties, this.scope, false);
+      this.declare(v, "node");
+      return { variable: v, labels: n.labels, properties: n.properties, bound };
+    });
+    const rels = p.rels.map((r) => {
+      const v = r.variable!;
+      if (this.scope.has(v)) {
+        throw new CypherError(
+          `The bound variable '${v}' can't be redeclared in a ${clause} clause`,
+        );
+      }
+      if (r.varLength) {
+        throw new CypherError(`Variable length relationships cannot be used in ${clause}`);
+      }
+      if (r.types.length !== 1) {
+        throw new CypherError(`Exactly one relationship type must be specified for ${clause}`);
+      }
+      if (r.direction === "both" && clause === "CREATE") {
+        throw new CypherError("Only directed relationships are supported in CREATE");
+      }
+      if (r.properties) this.check(r.properties, this.scope, false);
+      this.declare(v, "rel");
+      return {
+        variable: v,
+        type: r.types[0],
+        direction: r.direction === "in" ? "in" as const : "out" as const,
+        properties: r.properties,
+      };
+    });
+    if (p.variable) {
+      if (this.scope.has(p.variable)) {
+        throw new CypherError(`The bound variable '${p.variable}' can't be redeclared`);
+      }
+      this.declare(p.variable, "path");
+    }
+    return { variable: p.variable, nodes, rels };
+  }
+
+  /** Gives anonymous nodes and relationships hidden names (once per pattern object). */
+  private nameAnonymous(patterns: PathPattern[], _names?: Set<string>): void {
+    for (const p of patterns) {
+      for (const n of p.nodes) n.variable ??= this.hidden("n");
+      for (const r of p.rels) r.variable ??= this.hidden("r");
+    }
+  }
+
+  // ----- pattern matching ---------------------------------------------------------
+
+  /**
+   * Plans MATCH patterns given the variables bound before. With `merge`, the
+   * variables were already declared by createSpec and only the stages are
+   * wanted.
+   */
+  private async planPatterns(
+    patterns: PathPattern[],
+    where: Expr | null,
+    before: ReadonlySet<string>,
+    merge = false,
+  ): Promise<{ stages: Stage[]; introduced: string[] }> {
+    this.nameAnonymous(patterns);
+    const introduced: string[] = [];
+    const clauseRels = new Set<string>();
+    const intro = (v: string, kind: Kind) => {
+      if (!before.has(v) && !introduced.includes(v)) introduced.push(v);
+      if (!merge) this.declare(v, kind);
+    };
+    for (const p of patterns) {
+      for (const n of p.nodes) intro(n.variable!, "node");
+      for (const r of p.rels) {
+        const v = r.variable!;
+        if (clauseRels.has(v)) {
+          throw new CypherError(
+            `Cannot use the same relationship variable '${v}' for multiple patterns.`,
+          );
+        }
+        clauseRels.add(v);
+        if (before.has(v) && r.varLength) {
+          this.unsupported("Binding a variable-length relationship variable twice");
+        }
+        intro(v, "rel");
+      }
+      if (p.variable) {
+        if (before.has(p.variable)) {
+          throw new CypherError(`The bound variable '${p.variable}' can't be redeclared`);
+        }
+        intro(p.variable, "path");
+      }
+    }
+    const allowed = new Set([...before, ...introduced]);
+    const pending: Pending[] = [];
+    const add = (e: Expr) => {
+      this.check(e, allowed, false);
+      pending.push({ expr: e, vars: exprVariables(e) });
+    };
+    for (const p of patterns) {
+      for (const n of p.nodes) {
+        for (const l of n.labels) {
+          add({ k: "haslabels", e: { k: "var", name: n.variable! }, labels: [l] });
+        }
+        for (const [k, v] of this.propertyEntries(n)) {
+          add({
+            k: "bin",
+            op: "=",
+            l: { k: "prop", e: { k: "var", name: n.variable! }, key: k },
+            r: v,
+          });
+        }
+      }
+      for (const r of p.rels) if (r.properties) this.check(r.properties, allowed, false);
+    }
+    if (where) conjuncts(where).forEach(add);
+
+    const bound = new Set(before);
+    const stages: Stage[] = [];
+    const flush = () => {
+      const ready = pending.filter((c) => [...c.vars].every((v) => bound.has(v)));
+      if (ready.length === 0) return;
+      for (const r of ready) pending.splice(pending.indexOf(r), 1);
+      stages.push(new FilterStage(andAll(ready.map((r) => r.expr))));
+    };
+    flush();
+    const matchedRels: string[] = [];
+    for (const p of patterns) {
+      const start = await this.chooseStart(p, bound, pending);
+      const sn = p.nodes[start.index];
+      if (start.source) {
+        stages.push(new ScanStage(sn.variable!, start.source, nodeText(sn, true)));
+        bound.add(sn.variable!);
+      }
+      flush();
+      const step = (j: number, rightwards: boolean) => {
+        const r = p.rels[j];
+        const fromN = rightwards ? p.nodes[j] : p.nodes[j + 1];
+        const toN = rightwards ? p.nodes[j + 1] : p.nodes[j];
+        const direction: Direction = rightwards ? r.direction : flip(r.direction);
+        stages.push(
+          new TraverseStage({
+            from: fromN.variable!,
+            rel: r.variable!,
+            to: toN.variable!,
+            direction,
+            types: r.types,
+            relProperties: r.properties,
+            relBound: bound.has(r.variable!),
+            toBound: bound.has(toN.variable!),
+            varLength: r.varLength,
+            reverseList: !rightwards,
+            otherRels: [...matchedRels],
+          }, traverseText(fromN, r, toN, direction)),
+        );
+        matchedRels.push(r.variable!);
+        bound.add(r.variable!);
+        bound.add(toN.variable!);
+        flush();
+      };
+      for (let j = start.index; j < p.rels.length; j++) step(j, true);
+      for (let j = start.index - 1; j >= 0; j--) step(j, false);
+      if (p.variable) {
+        stages.push(
+          new PathStage(
+            p.variable,
+            p.nodes.map((n) => n.variable!),
+            p.rels.map((r) => r.variable!),
+          ),
+        );
+        bound.add(p.variable);
+        flush();
+      }
+    }
+    if (pending.length > 0) stages.push(new FilterStage(andAll(pending.map((c) => c.expr))));
+    return { stages, introduced };
+  }
+
+  private unsupported(what: string): never {
+    throw new CypherError(`${what} is not supported`);
+  }
+
+  /** Entries of a node pattern's property map (a map literal or a map parameter). */
+  private propertyEntries(n: NodePattern | RelPattern): Array<[string, Expr]> {
+    const p = n.properties;
+    if (!p) return [];
+    if (p.k === "map") return p.entries;
+    if (p.k === "param") {
+      const v = this.params.get(p.name);
+      if (v === undefined) throw new CypherError(`Missing parameters: $${p.name}`);
+      if (!(v instanceof Map)) throw new CypherError(`Parameter $${p.name} must be a map`);
+      return [...v].map(([k, x]) => [k, { k: "lit", v: x }]);
+    }
+    throw new CypherError("Pattern properties must be a map");
+  }
+
+  /** The cheapest node to start a path from, and how to find it. */
+  private async chooseStart(
+    p: PathPattern,
+    bound: ReadonlySet<string>,
+    pending: Pending[],
+  ): Promise<{ index: number; source: ScanSource | null }> {
+    let best: { index: number; source: ScanSource | null; cost: [number, number] } | null = null;
+    const consider = (index: number, source: ScanSource | null, cost: [number, number]) => {
+      if (!best || cost[0] < best.cost[0] || (cost[0] === best.cost[0] && cost[1] < best.cost[1])) {
+        best = { index, source, cost };
+      }
+    };
+    for (let i = 0; i < p.nodes.length; i++) {
+      const n = p.nodes[i];
+      const v = n.variable!;
+      if (bound.has(v)) {
+        consider(i, null, [0, 0]);
+        continue;
+      }
+      for (const label of n.labels) {
+        for (const idx of this.indexes.filter((x) => x.label === label)) {
+          const hit = this.indexValue(v, idx.property, bound, pending);
+          if (hit) {
+            const source = { k: "index" as const, label, property: idx.property, value: hit.value };
+            consider(i, { ...source, conjunct: hit.conjunct }, [1, 0]);
+          }
+        }
+        consider(i, { k: "label", label }, [2, await this.store.countNodesByLabel(label)]);
+      }
+      consider(i, { k: "all" }, [3, await this.store.countNodes()]);
+    }
+    const b = best as { index: number; source: ScanSource | null } | null;
+    if (!b) throw new Error("empty pattern");
+    // The scan implies its label / equality: drop those conjuncts.
+    const src = b.source;
+    const sv = p.nodes[b.index].variable!;
+    if (src && src.k !== "all") {
+      const label = src.label;
+      const i = pending.findIndex((c) =>
+        c.expr.k === "haslabels" && c.expr.labels.length === 1 && c.expr.labels[0] === label &&
+        c.expr.e.k === "var" && c.expr.e.name === sv
+      );
+      if (i >= 0) pending.splice(i, 1);
+    }
+    if (src && src.k === "index") {
+      const i = pending.findIndex((c) => c.expr === src.conjunct);
+      if (i >= 0) pending.splice(i, 1);
+    }
+    return b;
+  }
+
+  /** `v.property = expr` among the pending conjuncts, with expr computable from `bound`. */
+  private indexValue(
+    v: string,
+    property: string,
+    bound: ReadonlySet<string>,
+    pending: Pending[],
+  ): { value: Expr; conjunct: Expr } | null {
+    for (const c of pending) {
+      const e = c.expr;
+      if (e.k !== "bin" || e.op !== "=") continue;
+      for (const [a, b] of [[e.l, e.r], [e.r, e.l]]) {
+        if (a.k === "prop" && a.key === property && a.e.k === "var" && a.e.name === v) {
+          const vars = exprVariables(b);
+          if ([...vars].every((x) => bound.has(x)) && !containsAggregate(b)) {
+            return { value: b, conjunct: e };
+          }
+        }
+      }
+    }
+    return null;
+  }
+
+  // ----- projections ----------------------------------------------------------------
+
+  private projection(proj: Projection, isReturn: boolean, where: Expr | null): string[] | null {
+    const items = [...proj.items];
+    if (proj.star) {
+      const vars = [...this.scope.keys()].filter((v) => !v.startsWith(HIDDEN));
+      if (vars.length === 0) {
+        throw new CypherError("RETURN * is not allowed when there are no variables in scope");
+      }
+      items.unshift(
+        ...vars.map((v) => ({ expr: { k: "var" as const, name: v }, name: v, aliased: true })),
+      );
+    }
+    const names: string[] = [];
+    for (const it of items) {
+      if (!it.aliased && it.expr.k === "var") it.name = it.expr.name;
+      if (!isReturn && !it.aliased && it.expr.k !== "var") {
+        throw new CypherError("WITH clause projections must be aliased");
+      }
+      if (names.includes(it.name)) {
+        throw new CypherError(
+          `Multiple result columns with the same name are not supported ('${it.name}')`,
+        );
+      }
+      names.push(it.name);
+      this.check(it.expr, this.scope, true);
+    }
+    const aggregating = items.some((it) => containsAggregate(it.expr));
+    const nameSet = new Set(names);
+    // ORDER BY may name a projected expression by its text or alias.
+    const sortExprs = proj.order.map((o) =>
+      mapExpr(o.expr, (x) => {
+        const k = exprKey(x);
+        const it = items.find((i) => exprKey(i.expr) === k);
+        return it ? { k: "var", name: it.name } : null;
+      })
+    );
+    const sortAllowed = aggregating || proj.distinct
+      ? nameSet
+      : new Set([...this.scope.keys(), ...names]);
+    sortExprs.forEach((e) => this.check(e, sortAllowed, aggregating));
+    if (proj.skip) this.check(proj.skip, new Set(), false);
+    if (proj.limit) this.check(proj.limit, new Set(), false);
+
+    const sortCols: Column[] = sortExprs.map((expr, i) => ({ name: `${HIDDEN}sort${i}`, expr }));
+    if (aggregating) {
+      const specs: AggregateSpec[] = [];
+      const extract = (e: Expr) =>
+        mapExpr(e, (x) => {
+          if (x.k !== "call" || !AGGREGATES.has(x.name)) return null;
+          const slot = `${HIDDEN}agg${specs.length}`;
+          specs.push({ fn: x.name, distinct: x.distinct, arg: x.star ? null : x.args[0], slot });
+          return { k: "var", name: slot };
+        });
+      const keys: Column[] = [], aggItems: Column[] = [];
+      for (const it of items) {
+        if (containsAggregate(it.expr)) aggItems.push({ name: it.name, expr: extract(it.expr) });
+        else keys.push({ name: it.name, expr: it.expr });
+      }
+      const sorts = sortCols.map((c) => ({ name: c.name, expr: extract(c.expr) }));
+      this.stages.push(new AggregateStage(keys, specs, aggItems, sorts));
+    } else {
+      this.stages.push(
+        new ProjectStage(items.map((it) => ({ name: it.name, expr: it.expr })), sortCols),
+      );
+    }
+    if (proj.distinct) this.stages.push(new DistinctStage(names));
+    if (sortCols.length > 0) {
+      this.stages.push(
+        new SortStage(sortCols.map((c, i) => ({
+          column: c.name,
+          descending: proj.order[i].descending,
+        }))),
+      );
+    }
+    if (proj.skip) this.stages.push(new SkipStage(proj.skip));
+    if (proj.limit) this.stages.push(new LimitStage(proj.limit));
+    this.stages.push(new TrimStage(names));
+    this.scope = new Map(names.map((n) => [n, this.kindOf(items, n)]));
+    if (where) {
+      this.check(where, this.scope, false);
+      this.stages.push(new FilterStage(where));
+    }
+    return isReturn ? names : null;
+  }
+
+  private kindOf(items: Projection["items"], name: string): Kind {
+    const it = items.find((i) => i.name === name);
+    if (it && it.expr.k === "var") return this.scope.get(it.expr.name) ?? "value";
+    return "value";
+  }
+}
+
+function flip(d: Direction): Direction {
+  return d === "out" ? "in" : d === "in" ? "out" : "both";
+}
+
+function userName(v: string | null): string {
+  return v && !v.startsWith(HIDDEN) ? v : "";
+}
+
+function nodeText(n: NodePattern, labels: boolean): string {
+  return `(${userName(n.variable)}${labels ? n.labels.map((l) => ":" + l).join("") : ""})`;
+}
+
+function traverseText(from: NodePattern, r: RelPattern, to: NodePattern, d: Direction): string {
+  const types = r.types.length > 0 ? ":" + r.types.join("|") : "";
+  const len = r.varLength ? `*${r.varLength.min}..${r.varLength.max ?? "INF"}` : "";
+  const inner = `${userName(r.variable)}${types}${len}`;
+  const body = inner === "" ? "" : `[${inner}]`;
+  const arrow = d === "out" ? `-${body}->` : d === "in" ? `<-${body}-` : `-${body}-`;
+  return `${nodeText(from, false)}${arrow}${nodeText(to, true)}`;
+}
