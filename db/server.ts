@@ -7,6 +7,7 @@
  */
 import { type Backend, BackendUnavailableError } from "./backend.ts";
 import { dispatch } from "./commands/table.ts";
+import { DEFAULT_GRAPH_TIMEOUT_MS, GRAPH_TIMEOUT_CONFIG } from "./commands/graph.ts";
 import type { ConnState, ServerState } from "./commands/types.ts";
 import { Latches } from "./latch.ts";
 import { commandDone } from "./metrics.ts";
@@ -141,6 +142,8 @@ function defaultConfig(limits: DbLimits, pass: string | null): Map<string, strin
     ["requirepass", pass ?? ""],
     ["maxmemory", "0"],
     ["timeout", "0"],
+    // GRAPH.QUERY time limit per query (db/commands/graph.ts).
+    [GRAPH_TIMEOUT_CONFIG, String(DEFAULT_GRAPH_TIMEOUT_MS)],
   ]);
 }
 

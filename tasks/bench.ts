@@ -26,6 +26,11 @@ const SUITES: Record<string, { script: string; about: string }> = {
     script: "meta/bench.ts",
     about: "meta RPC calls/s at 1/64 in flight, split and rebalance times on a real cluster",
   },
+  graph: {
+    script: "db/graph/bench.ts",
+    about:
+      "GRAPH.QUERY on a real cluster: load 100k nodes / 500k edges, 1- and 2-hop reads/s and p99",
+  },
   store: {
     script: "store/server/bench.ts",
     about: "3-store cluster RawPut/RawGet over gRPC at 1/16/64 in flight, beside 3-member etcd",

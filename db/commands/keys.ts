@@ -165,8 +165,10 @@ async function copyKey(t: Txn, src: Uint8Array, dst: Uint8Array): Promise<void> 
     return;
   }
   const version = nextVersion(t.now_ms);
+  // A graph's size counts nodes, not its records (edges, adjacency, indexes).
+  const max = m.type === RedisType.Graph ? Number.MAX_SAFE_INTEGER : m.size + 1;
   for (const prefix of [dataPrefix(src, m.version), scorePrefix(src, m.version)]) {
-    const recs = await t.scanAll(prefix, rangeEnd(prefix), m.size + 1);
+    const recs = await t.scanAll(prefix, rangeEnd(prefix), max);
     for (const r of recs) {
       const info = decodeRawKey(r.key);
       if (info.kind !== "data" && info.kind !== "score") {

@@ -26,6 +26,7 @@ import { HASH_COMMANDS } from "./hashes.ts";
 import { LIST_COMMANDS } from "./lists.ts";
 import { SET_COMMANDS } from "./sets.ts";
 import { ZSET_COMMANDS } from "./zsets.ts";
+import { GRAPH_COMMANDS } from "./graph.ts";
 import { type Call, type CommandSpec, spec } from "./types.ts";
 
 /** Every command, by lowercase name. */
@@ -87,6 +88,7 @@ for (
     ...LIST_COMMANDS,
     ...SET_COMMANDS,
     ...ZSET_COMMANDS,
+    ...GRAPH_COMMANDS,
     spec("command", -1, "loading stale", [0, 0, 0], "server", "Command introspection", command),
   ]
 ) {

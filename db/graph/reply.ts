@@ -151,7 +151,7 @@ export function statsLines(stats: ReplyStats, elapsed_ms: number): string[] {
 /** What a query produced, as the reply needs it. */
 export interface QueryOutput {
   /** Column names; empty when the query has no RETURN. */
-  columns: readonly string[];
+  header: readonly string[];
   rows: ReadonlyArray<ReadonlyArray<Value>>;
   stats: ReplyStats;
 }
@@ -159,13 +159,43 @@ export interface QueryOutput {
 /** The whole GRAPH.QUERY reply. */
 export function formatQueryReply(out: QueryOutput, elapsed_ms: number): Reply {
   const stats = array(statsLines(out.stats, elapsed_ms).map((s) => bulk(s)));
-  if (out.columns.length === 0) return array([stats]);
+  if (out.header.length === 0) return array([stats]);
   for (const r of out.rows) {
-    if (r.length !== out.columns.length) throw new Error("row width differs from the header");
+    if (r.length !== out.header.length) throw new Error("row width differs from the header");
   }
   return array([
-    array(out.columns.map((c) => bulk(c))),
+    array(out.header.map((c) => bulk(c))),
     array(out.rows.map((r) => array(r.map(formatValue)))),
     stats,
   ]);
+}
+
+/** A reply as a client sees it (what {@link frameValue} returns). */
+export type ClientValue = string | number | null | ClientValue[] | { error: string };
+
+/**
+ * A decoded RESP frame (db/testing/resp_client.ts) as plain JS: bulk and
+ * simple strings as strings, integers as numbers, nil as null, arrays as
+ * arrays, errors as `{ error }`. For tests and the benchmark.
+ */
+export function frameValue(
+  f: { t: string; line: string; bulk: Uint8Array | null; items: unknown[] | null },
+): ClientValue {
+  switch (f.t) {
+    case "+":
+      return f.line;
+    case "-":
+      return { error: f.line };
+    case ":":
+      return Number(f.line);
+    case "$":
+      return f.bulk === null ? null : new TextDecoder().decode(f.bulk);
+    case "_":
+      return null;
+    case "*":
+      return f.items === null
+        ? null
+        : f.items.map((i) => frameValue(i as Parameters<typeof frameValue>[0]));
+  }
+  throw new Error(`unexpected reply type ${f.t}`);
 }

@@ -124,15 +124,15 @@ Deno.test("graph reply: statistics list only non-zero counters, in FalkorDB's or
 Deno.test("graph reply: write-only is [stats]; RETURN is [header, rows, stats]", () => {
   const s = emptyStats();
   s.nodes_created = 1;
-  const w = formatQueryReply({ columns: [], rows: [], stats: s }, 0);
+  const w = formatQueryReply({ header: [], rows: [], stats: s }, 0);
   assert.equal(w.k, "array");
   assert.equal(w.k === "array" && w.a.length, 1);
-  const r = formatQueryReply({ columns: ["a", "b"], rows: [[1n, "x"]], stats: emptyStats() }, 0);
+  const r = formatQueryReply({ header: ["a", "b"], rows: [[1n, "x"]], stats: emptyStats() }, 0);
   assert.match(
     resp2(r),
     /^\*3\r\n\*2\r\n\$1\r\na\r\n\$1\r\nb\r\n\*1\r\n\*2\r\n:1\r\n\$1\r\nx\r\n\*2\r\n\$19\r\nCached execution: 0\r\n/,
   );
-  const empty = formatQueryReply({ columns: ["a"], rows: [], stats: emptyStats() }, 0);
+  const empty = formatQueryReply({ header: ["a"], rows: [], stats: emptyStats() }, 0);
   assert.match(resp2(empty), /^\*3\r\n\*1\r\n\$1\r\na\r\n\*0\r\n/);
-  assert.throws(() => formatQueryReply({ columns: ["a"], rows: [[1n, 2n]], stats: s }, 0));
+  assert.throws(() => formatQueryReply({ header: ["a"], rows: [[1n, 2n]], stats: s }, 0));
 });
