@@ -1,14 +1,35 @@
 import assert from "node:assert/strict";
 import { CF_DEFAULT } from "../backend.ts";
-import { utf8 } from "../encoding/bytes.ts";
-import { USER_SPACE_END, USER_SPACE_START } from "../encoding/keys.ts";
-import { newMetadata, RedisType } from "../encoding/metadata.ts";
+import { equal, fromLatin1, latin1, utf8 } from "../encoding/bytes.ts";
+import {
+  dataPrefix,
+  metaKey,
+  rangeEnd,
+  USER_SPACE_END,
+  USER_SPACE_START,
+} from "../encoding/keys.ts";
+import { decodeMetadata, newMetadata, RedisType } from "../encoding/metadata.ts";
+import {
+  adjSub,
+  decodeEdge,
+  decodeHeader,
+  decodeNode,
+  edgeSub,
+  indexSub,
+  labelSub,
+  nodeSub,
+  orderedValue,
+  SUB_EDGE,
+  SUB_NODE,
+  trailingId,
+} from "./encoding.ts";
 import { Latches } from "../latch.ts";
 import { MemoryBackend } from "../memory_backend.ts";
 import { Sweeper } from "../sweeper.ts";
 import { CommandError, type DbContext, runWrite } from "../txn.ts";
 import type { GraphStore, NodeRecord } from "./graph_store.ts";
 import { GRAPH_SCAN_PAGE, type KvGraphStore, runGraph } from "./kv_graph.ts";
+import { MemoryGraph } from "./memory_graph.ts";
 import type { PropertyValue } from "./values.ts";
 
 const G = utf8("g");
@@ -329,4 +350,201 @@ Deno.test("kv graph: DEL drops the graph at once; the sweeper then collects its 
   // The new generation's metadata, node and label records remain.
   assert.equal(left.length, 3);
   await read(db, async (s) => assert.deepEqual(ids(await all(s.scanNodes())), [0]));
+});
+
+/**
+ * Checks graph "g"'s raw records against each other: exactly one label record
+ * per (label, node), one index record per indexed value, out/in adjacency
+ * records equal to their edge record, and header counts that match.
+ */
+async function checkRecords(db: DbContext & { backend: MemoryBackend }): Promise<void> {
+  const raw_meta = await db.backend.get(CF_DEFAULT, metaKey(G));
+  assert.ok(raw_meta);
+  const m = decodeMetadata(raw_meta);
+  const h = decodeHeader(m.value);
+  const prefix = dataPrefix(G, m.version);
+  const recs = await db.backend.scan(CF_DEFAULT, prefix, rangeEnd(prefix), 1e9, false);
+  const actual = new Map(recs.map((r) => [latin1(r.key.subarray(prefix.length)), r.value]));
+  const want = new Map<string, Uint8Array>();
+  const empty = new Uint8Array(0);
+  const label_counts = h.labels.map(() => 0), type_counts = h.types.map(() => 0);
+  let nodes = 0, edges = 0;
+  for (const [sub, v] of actual) {
+    const id = trailingId(fromLatin1(sub));
+    if (sub.charCodeAt(0) === SUB_NODE) {
+      nodes++;
+      want.set(sub, v);
+      const n = decodeNode(v);
+      for (const l of n.labels) {
+        label_counts[l]++;
+        want.set(latin1(labelSub(l, id)), empty);
+        for (const ix of h.indexes.filter((i) => i.label === l)) {
+          const pv = n.props.get(ix.key);
+          const o = pv === undefined ? null : orderedValue(pv);
+          if (o) want.set(latin1(indexSub(l, ix.key, o, id)), empty);
+        }
+      }
+    } else if (sub.charCodeAt(0) === SUB_EDGE) {
+      edges++;
+      want.set(sub, v);
+      const e = decodeEdge(v);
+      type_counts[e.type]++;
+      assert.ok(actual.has(latin1(nodeSub(e.src))) && actual.has(latin1(nodeSub(e.dst))));
+      want.set(latin1(adjSub("out", e.src, e.type, e.dst, id)), v);
+      want.set(latin1(adjSub("in", e.dst, e.type, e.src, id)), v);
+      assert.equal(sub, latin1(edgeSub(id)));
+    }
+  }
+  assert.deepEqual([...actual.keys()].sort(), [...want.keys()].sort(), "record set");
+  for (const [k, v] of want) assert.ok(equal(actual.get(k)!, v), "record value");
+  assert.deepEqual(
+    [h.node_count, h.edge_count, h.label_counts, h.type_counts],
+    [nodes, edges, label_counts, type_counts],
+  );
+}
+
+/** mulberry32 (as shared/testing prng) whose state can be saved and restored. */
+function replayable(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Object.assign(next, { state: () => a, restore: (x: number) => void (a = x) });
+}
+
+/**
+ * Differential test against the engine's reference store (MemoryGraph):
+ * seeded random sequences of every GraphStore operation, in transactions of
+ * random length; after each operation both stores must answer every read the
+ * same (reads inside a transaction see its writes), and commits must agree.
+ */
+Deno.test("kv graph: behaves like the in-memory reference store (seeded random operations)", async () => {
+  const SEEDS = 8;
+  for (let seed = 1; seed <= SEEDS; seed++) {
+    const rnd = replayable(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+    const int = (n: number) => Math.floor(rnd() * n);
+    const value = (): PropertyValue =>
+      pick<() => PropertyValue>([
+        () => BigInt(int(7) - 3),
+        () => int(7) - 3 + 0.5,
+        () => int(4) - 2 + 0.0,
+        () => pick(["", "a", "b", "ab", "a\u0000"]),
+        () => rnd() < 0.5,
+        () => [BigInt(int(3))],
+      ])();
+    const LABELS = ["A", "B", "C"], TYPES = ["R", "S"], KEYS = ["x", "y", "z"];
+    const mem = new MemoryGraph();
+    const db = ctx();
+    const dump = async (s: GraphStore) => {
+      const out: unknown[] = [];
+      out.push(await all(s.scanNodes()));
+      for (const l of LABELS) {
+        out.push(await all(s.scanNodesByLabel(l)), await s.countNodesByLabel(l));
+      }
+      for (const t of TYPES) out.push(await s.countEdgesByType(t));
+      out.push(await s.countNodes(), await s.listIndexes());
+      const nodes = (out[0] as NodeRecord[]).map((n) => n.id);
+      for (const n of [...nodes, 999]) {
+        for (const d of ["out", "in", "both"] as const) {
+          const xs = await all(s.expand(n, d, rnd() < 0.5 ? [] : [pick(TYPES)]));
+          out.push(xs.sort((a, b) => a.edge.id - b.edge.id));
+        }
+      }
+      for (const ix of await s.listIndexes()) {
+        const v = value();
+        out.push(ids(await all(s.seekIndex(ix.label, ix.property, v))));
+        const lo = rnd() < 0.7 ? { value: value(), inclusive: rnd() < 0.5 } : undefined;
+        const hi = rnd() < 0.7 ? { value: value(), inclusive: rnd() < 0.5 } : undefined;
+        out.push(ids(await all(s.seekIndexRange(ix.label, ix.property, { lower: lo, upper: hi }))));
+      }
+      return out;
+    };
+    let next_node = 0, next_edge = 0;
+    for (let txn = 0; txn < 25; txn++) {
+      const m = mem.transaction();
+      const ops = 1 + int(12);
+      const state = { m_next_node: next_node, m_next_edge: next_edge };
+      await runGraph(db, G, WRITE, async (k) => {
+        for (let i = 0; i < ops; i++) {
+          const op = int(12);
+          // Each operation draws its arguments once and applies them to both stores.
+          const node = int(state.m_next_node + 2);
+          const edge = int(state.m_next_edge + 2);
+          const run = async (s: GraphStore): Promise<unknown> => {
+            switch (op) {
+              case 0:
+              case 1:
+                return await s.createNode(
+                  [...new Set([pick(LABELS), pick(LABELS)])].slice(0, int(3)),
+                  new Map([[pick(KEYS), value()]]),
+                );
+              case 2: {
+                if (!(await s.getNode(node)) || !(await s.getNode(node + 1))) return "skip";
+                return await s.createEdge(
+                  pick(TYPES),
+                  node,
+                  node + (rnd() < 0.2 ? 0 : 1),
+                  new Map([[pick(KEYS), value()]]),
+                );
+              }
+              case 3:
+                if (!(await s.getNode(node))) return "skip";
+                return await s.setNodeProperty(node, pick(KEYS), value());
+              case 4:
+                if (!(await s.getNode(node))) return "skip";
+                return await s.removeNodeProperty(node, pick(KEYS));
+              case 5:
+                if (!(await s.getNode(node))) return "skip";
+                return await s.addLabels(node, [pick(LABELS)]);
+              case 6:
+                if (!(await s.getNode(node))) return "skip";
+                return await s.removeLabels(node, [pick(LABELS)]);
+              case 7:
+                try {
+                  return await s.deleteNode(node, rnd() < 0.5);
+                } catch (e) {
+                  return String(e);
+                }
+              case 8:
+                return await s.deleteEdge(edge);
+              case 9:
+                if (!(await s.getEdge(edge))) return "skip";
+                return rnd() < 0.5
+                  ? await s.setEdgeProperty(edge, pick(KEYS), value())
+                  : await s.removeEdgeProperty(edge, pick(KEYS));
+              case 10:
+                return await s.createIndex(pick(LABELS), pick(KEYS));
+              default:
+                return await s.dropIndex(pick(LABELS), pick(KEYS));
+            }
+          };
+          // Same random draws for both: replay the generator state.
+          const saved = rnd.state();
+          const a = await run(m);
+          rnd.restore(saved);
+          const b = await run(k!);
+          assert.deepEqual(b, a, `seed ${seed} txn ${txn} op ${i} (${op})`);
+          if ((op === 0 || op === 1) && typeof a === "number") state.m_next_node = a + 1;
+          if (op === 2 && typeof a === "number") state.m_next_edge = a + 1;
+          const saved2 = rnd.state();
+          const da = await dump(m);
+          rnd.restore(saved2);
+          assert.deepEqual(await dump(k!), da, `seed ${seed} txn ${txn} after op ${i} (${op})`);
+        }
+      });
+      m.commit();
+      next_node = state.m_next_node;
+      next_edge = state.m_next_edge;
+      const saved = rnd.state();
+      const da = await dump(mem.transaction());
+      rnd.restore(saved);
+      assert.deepEqual(await read(db, dump), da, `seed ${seed} after commit ${txn}`);
+      await checkRecords(db);
+    }
+  }
 });
