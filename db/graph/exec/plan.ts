@@ -408,8 +408,10 @@ class Planner {
       if (!merge) this.declare(v, kind);
     };
     for (const p of patterns) {
-      for (const n of p.nodes) intro(n.variable!, "node");
-      for (const r of p.rels) {
+      p.nodes.forEach((n, i) => {
+        intro(n.variable!, "node");
+        const r = p.rels[i];
+        if (!r) return;
         const v = r.variable!;
         if (clauseRels.has(v)) {
           throw new CypherError(
@@ -421,7 +423,7 @@ class Planner {
           this.unsupported("Binding a variable-length relationship variable twice");
         }
         intro(v, "rel");
-      }
+      });
       if (p.variable) {
         if (before.has(p.variable)) {
           throw new CypherError(`The bound variable '${p.variable}' can't be redeclared`);
