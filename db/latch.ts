@@ -5,10 +5,16 @@
  * deadlock.
  * @module
  */
+import type { QueuedWrite } from "./txn.ts";
 
 /** A set of async mutexes keyed by string. */
 export class Latches {
   private tails = new Map<string, Promise<void>>();
+  /**
+   * Single-key write commands waiting for their key's group commit (see
+   * `runWrite` in txn.ts), by latin1 user key; present while the key drains.
+   */
+  readonly write_queues: Map<string, QueuedWrite[]> = new Map();
 
   /** Number of keys currently latched or awaited (for tests). */
   get size(): number {

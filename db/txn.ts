@@ -17,7 +17,8 @@ import {
   PreconditionKind,
   type RawPair,
 } from "./backend.ts";
-import { equal, latin1 } from "./encoding/bytes.ts";
+import assert from "node:assert/strict";
+import { compare, equal, latin1 } from "./encoding/bytes.ts";
 import { metaKey } from "./encoding/keys.ts";
 import {
   decodeMetadata,
@@ -33,6 +34,21 @@ import { err, Errors, type Reply } from "./resp/reply.ts";
 export const MAX_TXN_ATTEMPTS = 16;
 /** Page size of scans done inside commands. */
 export const SCAN_PAGE = 256;
+
+/** Most commands on one key folded into one group commit. */
+export const MAX_GROUP_COMMANDS = 128;
+
+/**
+ * Raised inside a group commit when a command would scan records that an
+ * earlier command of the same group has written but not yet committed: the
+ * group commits what it has and the command runs first in the next group.
+ */
+class FlushNeeded extends Error {
+  constructor() {
+    super("a scan overlaps writes of an earlier command in the group");
+    this.name = "FlushNeeded";
+  }
+}
 
 /** A command failure carrying its Redis error reply; aborts the transaction. */
 export class CommandError extends Error {
@@ -61,10 +77,25 @@ export interface DbContext {
   max_bulk_bytes: number;
 }
 
-/** One attempt of one command. */
+/** Where a command of a group started, to undo its writes if it fails. */
+export interface Savepoint {
+  mutations: number;
+  undo: number;
+}
+
+/**
+ * One attempt of one command, or of a group of commands on one key run one
+ * after another (see {@link runWrite}). Reads see the writes buffered before
+ * them, so the commands of a group behave as if each had committed alone.
+ */
 export class Txn {
   private metas = new Map<string, MetaRead>();
   private written = new Set<string>();
+  /** Buffered data-record writes (null = delete) by raw key, with the command that made them. */
+  #overlay = new Map<string, { value: Uint8Array | null; raw: Uint8Array; command: number }>();
+  /** Closures restoring the state before each write, for {@link rollback}. */
+  #undo: Array<() => void> = [];
+  #command = 0;
   readonly mutations: Mutation[] = [];
   readonly preconditions: Precondition[] = [];
   /** Backend reads done (read-only commands with several are re-validated). */
@@ -118,6 +149,8 @@ export class Txn {
 
   /** Reads one data record. */
   async get(raw: Uint8Array): Promise<Uint8Array | null> {
+    const buffered = this.#overlay.get(latin1(raw));
+    if (buffered) return buffered.value;
     this.reads++;
     return await this.backend.get(CF_DEFAULT, raw);
   }
@@ -125,8 +158,18 @@ export class Txn {
   /** Reads several data records. */
   async getMany(raws: Uint8Array[]): Promise<Array<Uint8Array | null>> {
     if (raws.length === 0) return [];
+    const out: Array<Uint8Array | null> = new Array(raws.length).fill(null);
+    const missing: number[] = [];
+    raws.forEach((raw, i) => {
+      const buffered = this.#overlay.get(latin1(raw));
+      if (buffered) out[i] = buffered.value;
+      else missing.push(i);
+    });
+    if (missing.length === 0) return out;
     this.reads++;
-    return await this.backend.batchGet(CF_DEFAULT, raws);
+    const read = await this.backend.batchGet(CF_DEFAULT, missing.map((i) => raws[i]));
+    missing.forEach((i, j) => (out[i] = read[j]));
+    return out;
   }
 
   /** One page of a range scan. */
@@ -136,8 +179,24 @@ export class Txn {
     limit: number,
     reverse = false,
   ): Promise<RawPair[]> {
+    this.#checkScanIsClean(start, end);
     this.reads++;
     return await this.backend.scan(CF_DEFAULT, start, end, limit, reverse);
+  }
+
+  /**
+   * A scan does not merge buffered writes: a command scanning a range it wrote
+   * itself sees the committed state (what commands were written for), and one
+   * scanning writes of an earlier command of its group is moved to the next
+   * group.
+   */
+  #checkScanIsClean(start: Uint8Array, end: Uint8Array): void {
+    for (const w of this.#overlay.values()) {
+      if (w.command === this.#command) continue;
+      if (compare(w.raw, start) >= 0 && (end.length === 0 || compare(w.raw, end) < 0)) {
+        throw new FlushNeeded();
+      }
+    }
   }
 
   /** Every pair in [start, end), paged; `max` bounds the total (asserted). */
@@ -157,6 +216,7 @@ export class Txn {
 
   /** Buffers a put of a data record. */
   put(raw: Uint8Array, value: Uint8Array): void {
+    this.#buffer(raw, value);
     this.mutations.push({
       op: MutationOp.Put,
       cf: CF_DEFAULT,
@@ -169,6 +229,7 @@ export class Txn {
 
   /** Buffers a delete of a data record. */
   del(raw: Uint8Array): void {
+    this.#buffer(raw, null);
     this.mutations.push({
       op: MutationOp.Delete,
       cf: CF_DEFAULT,
@@ -199,14 +260,13 @@ export class Txn {
    */
   overwriteMeta(key: Uint8Array, m: Metadata): void {
     const id = latin1(key);
-    if (this.metas.has(id)) throw new Error("overwriteMeta on a key this command read");
     m.rev = 1 + Math.floor(Math.random() * (Number.MAX_SAFE_INTEGER - 1));
     this.#writeMeta(id, key, m);
   }
 
   /** Buffers the metadata put and remembers it as what this command now sees. */
   #writeMeta(id: string, key: Uint8Array, m: Metadata): void {
-    this.written.add(id);
+    this.#rememberForUndo(id);
     const value = encodeMetadata(m);
     this.mutations.push({
       op: MutationOp.Put,
@@ -224,9 +284,47 @@ export class Txn {
     const id = latin1(key);
     const read = this.metas.get(id);
     if (!read) throw new Error("key deleted without being read first");
-    this.written.add(id);
+    this.#rememberForUndo(id);
     if (read.raw) this.del(metaKey(key));
     this.metas.set(id, { raw: null, live: null });
+  }
+
+  /** Records how to restore the metadata view of `id`, then marks it written. */
+  #rememberForUndo(id: string): void {
+    const read = this.metas.get(id);
+    const was_written = this.written.has(id);
+    this.#undo.push(() => {
+      if (read) this.metas.set(id, read);
+      else this.metas.delete(id);
+      if (!was_written) this.written.delete(id);
+    });
+    this.written.add(id);
+  }
+
+  #buffer(raw: Uint8Array, value: Uint8Array | null): void {
+    const id = latin1(raw);
+    const before = this.#overlay.get(id);
+    this.#undo.push(() => {
+      if (before) this.#overlay.set(id, before);
+      else this.#overlay.delete(id);
+    });
+    this.#overlay.set(id, { value, raw, command: this.#command });
+  }
+
+  /** Starts the next command of a group; returns where to roll back to if it fails. */
+  beginCommand(): Savepoint {
+    this.#command++;
+    return { mutations: this.mutations.length, undo: this.#undo.length };
+  }
+
+  /**
+   * Undoes the writes buffered since `sp` (a failed command of a group). Its
+   * reads stay: they are facts about the store and keep their preconditions.
+   */
+  rollback(sp: Savepoint): void {
+    assert(sp.undo <= this.#undo.length && sp.mutations <= this.mutations.length);
+    while (this.#undo.length > sp.undo) this.#undo.pop()!();
+    this.mutations.length = sp.mutations;
   }
 
   /** Metadata keys read so far with what was read (for read-only re-validation). */
@@ -246,41 +344,134 @@ async function yieldBriefly(attempt: number): Promise<void> {
 /**
  * Runs a writing command: latches its keys, runs `fn` on a fresh Txn, commits
  * the batch, retries on a failed precondition. Multi-key commands whose keys
- * span regions get a clear error and write nothing.
+ * span regions get a clear error and write nothing. Commands on one key that
+ * arrive while an earlier one is in flight are folded into one group commit
+ * (see {@link runGroup}), so a hot key costs one store round trip per group
+ * rather than per command.
  */
 export async function runWrite(
   db: DbContext,
   keys: Uint8Array[],
   fn: (t: Txn) => Promise<Reply>,
 ): Promise<Reply> {
+  if (keys.length === 1) return await enqueueSingleKeyWrite(db, keys[0], fn);
   if (keys.length > 1 && !(await db.backend.sameRegion(keys.map(metaKey)))) {
     return err(Errors.crossRegion);
   }
   const release = await db.latches.acquire(keys.map(latin1));
   try {
-    for (let attempt = 0; attempt < MAX_TXN_ATTEMPTS; attempt++) {
-      const t = new Txn(db.backend, db.now_ms());
-      let reply: Reply;
-      try {
-        reply = await fn(t);
-      } catch (e) {
-        if (e instanceof CommandError) return e.reply;
-        throw e;
-      }
-      if (t.mutations.length === 0) return reply;
-      try {
-        const out = await db.backend.batch(t.mutations, t.preconditions);
-        if (out.ok) return reply;
-      } catch (e) {
-        if (e instanceof CrossRegionError) return err(Errors.crossRegion);
-        throw e;
-      }
-      await yieldBriefly(attempt);
-    }
-    return err("ERR too much contention on the keys of this command, try again");
+    return await new Promise<Reply>((resolve, reject) => {
+      runGroup(db, [{ fn, resolve, reject }]).then((done) => {
+        if (!done) resolve(err(TOO_MUCH_CONTENTION));
+      }, reject);
+    });
   } finally {
     release();
   }
+}
+
+const TOO_MUCH_CONTENTION = "ERR too much contention on the keys of this command, try again";
+
+/** One write command waiting in its key's queue. */
+export interface QueuedWrite {
+  fn: (t: Txn) => Promise<Reply>;
+  resolve(reply: Reply): void;
+  reject(e: unknown): void;
+}
+
+function enqueueSingleKeyWrite(
+  db: DbContext,
+  key: Uint8Array,
+  fn: (t: Txn) => Promise<Reply>,
+): Promise<Reply> {
+  const id = latin1(key);
+  return new Promise<Reply>((resolve, reject) => {
+    const queue = db.latches.write_queues.get(id);
+    if (queue) {
+      queue.push({ fn, resolve, reject });
+      return;
+    }
+    const fresh: QueuedWrite[] = [{ fn, resolve, reject }];
+    db.latches.write_queues.set(id, fresh);
+    drainKeyQueue(db, id, fresh);
+  });
+}
+
+/**
+ * Runs the queue of one key until it is empty, a group at a time, holding the
+ * key's latch (so multi-key commands on the key wait for the whole drain).
+ */
+async function drainKeyQueue(db: DbContext, id: string, queue: QueuedWrite[]): Promise<void> {
+  const release = await db.latches.acquire([id]);
+  try {
+    while (queue.length > 0) {
+      const group = queue.splice(0, MAX_GROUP_COMMANDS);
+      try {
+        // Commands already answered ignore the second resolve.
+        if (!(await runGroup(db, group))) {
+          for (const w of group) w.resolve(err(TOO_MUCH_CONTENTION));
+        }
+      } catch (e) {
+        for (const w of group) w.reject(e);
+      }
+    }
+  } finally {
+    db.latches.write_queues.delete(id);
+    release();
+  }
+}
+
+/**
+ * Runs `group` in order on one Txn per attempt and commits it as one batch,
+ * resolving each command with its own reply once its writes are committed. A
+ * command that fails has its writes undone and gets its error alone. A command
+ * that must see an earlier one's writes through a scan starts the next batch.
+ * Returns false when contention outlasted MAX_TXN_ATTEMPTS (the unanswered
+ * commands are left to the caller); throws when a commit's outcome is unknown.
+ */
+async function runGroup(db: DbContext, group: QueuedWrite[]): Promise<boolean> {
+  let todo = group;
+  for (let attempt = 0; attempt < MAX_TXN_ATTEMPTS && todo.length > 0;) {
+    const t = new Txn(db.backend, db.now_ms());
+    const replies: Reply[] = [];
+    const failures = new Map<number, unknown>();
+    for (const w of todo) {
+      const sp = t.beginCommand();
+      try {
+        replies.push(await w.fn(t));
+      } catch (e) {
+        t.rollback(sp);
+        if (e instanceof FlushNeeded && replies.length > 0) break;
+        if (e instanceof CommandError) replies.push(e.reply);
+        else {
+          failures.set(replies.length, e); // an unreachable store: this command alone fails
+          replies.push(err(TOO_MUCH_CONTENTION));
+        }
+      }
+    }
+    if (t.mutations.length > 0) {
+      let committed;
+      try {
+        committed = await db.backend.batch(t.mutations, t.preconditions);
+      } catch (e) {
+        if (!(e instanceof CrossRegionError)) throw e;
+        committed = { ok: true as const };
+        replies.fill(err(Errors.crossRegion));
+      }
+      if (!committed.ok) {
+        await yieldBriefly(attempt++);
+        continue;
+      }
+    }
+    replies.forEach((reply, i) => {
+      const failure = failures.get(i);
+      if (failure !== undefined) todo[i].reject(failure);
+      else todo[i].resolve(reply);
+    });
+    todo = todo.slice(replies.length);
+    attempt = 0;
+  }
+  return todo.length === 0;
 }
 
 /**
