@@ -48,8 +48,23 @@ export type Expr =
   | { k: "call"; name: string; distinct: boolean; args: Expr[]; star: boolean }
   /** CASE; `subject` null for the searched form. */
   | { k: "case"; subject: Expr | null; whens: Array<[Expr, Expr]>; otherwise: Expr | null }
-  /** Reference to an aggregate's result slot (created by the planner). */
-  | { k: "aggref"; slot: number };
+  /** `[x IN list WHERE pred | expr]` (where and map optional). */
+  | { k: "listcomp"; variable: string; list: Expr; where: Expr | null; map: Expr | null }
+  /** `all|any|none|single(x IN list WHERE pred)`. */
+  | {
+    k: "quantifier";
+    fn: "all" | "any" | "none" | "single";
+    variable: string;
+    list: Expr;
+    where: Expr;
+  }
+  /** `reduce(acc = init, x IN list | expr)`. */
+  | { k: "reduce"; acc: string; init: Expr; variable: string; list: Expr; expr: Expr }
+  /**
+   * A pattern used as a predicate (`WHERE (a)-[:R]->()`, `exists((a)-->())`):
+   * true when it has at least one match. `id` numbers the patterns of a query.
+   */
+  | { k: "pattern"; pattern: PathPattern; id: number };
 
 /** A node pattern `(v:L1:L2 {props})`. */
 export interface NodePattern {
@@ -179,6 +194,9 @@ export function exprKey(e: Expr): string {
   });
 }
 
+/** Prefix of planner-made variable names; user identifiers can never start with it. */
+export const HIDDEN = "\u0000";
+
 /** True when `e` contains an aggregate call (outside of nested aggregates' arguments). */
 export function containsAggregate(e: Expr): boolean {
   let found = false;
@@ -191,52 +209,94 @@ export function containsAggregate(e: Expr): boolean {
 /** Calls `f` on `e` and every sub-expression, parents first. */
 export function walkExpr(e: Expr, f: (x: Expr) => void): void {
   f(e);
+  for (const c of directChildren(e)) walkExpr(c, f);
+}
+
+/** Named variables of a pattern (planner-made hidden names excluded). */
+export function patternVariables(p: PathPattern): string[] {
+  const out: string[] = [];
+  for (const x of [...p.nodes, ...p.rels]) {
+    if (x.variable && !x.variable.startsWith(HIDDEN)) out.push(x.variable);
+  }
+  return out;
+}
+
+/**
+ * Variables an expression reads from its environment (variables local to
+ * list comprehensions, quantifiers and reduce are excluded).
+ */
+export function exprVariables(e: Expr): Set<string> {
+  const out = new Set<string>();
+  const visit = (x: Expr, locals: ReadonlySet<string>): void => {
+    const sub = (y: Expr | null, more: string[] = []) => {
+      if (y) visit(y, more.length > 0 ? new Set([...locals, ...more]) : locals);
+    };
+    switch (x.k) {
+      case "var":
+        if (!locals.has(x.name)) out.add(x.name);
+        return;
+      case "listcomp":
+        sub(x.list);
+        sub(x.where, [x.variable]);
+        sub(x.map, [x.variable]);
+        return;
+      case "quantifier":
+        sub(x.list);
+        sub(x.where, [x.variable]);
+        return;
+      case "reduce":
+        sub(x.init);
+        sub(x.list);
+        sub(x.expr, [x.variable, x.acc]);
+        return;
+      case "pattern":
+        for (const v of patternVariables(x.pattern)) if (!locals.has(v)) out.add(v);
+        for (const n of [...x.pattern.nodes, ...x.pattern.rels]) sub(n.properties);
+        return;
+    }
+    for (const c of directChildren(x)) visit(c, locals);
+  };
+  visit(e, new Set());
+  return out;
+}
+
+/** The direct sub-expressions of `e`. */
+export function directChildren(e: Expr): Expr[] {
   switch (e.k) {
     case "prop":
     case "not":
     case "neg":
     case "isnull":
     case "haslabels":
-      walkExpr(e.e, f);
-      break;
+      return [e.e];
     case "index":
-      walkExpr(e.e, f);
-      walkExpr(e.idx, f);
-      break;
+      return [e.e, e.idx];
     case "slice":
-      walkExpr(e.e, f);
-      if (e.from) walkExpr(e.from, f);
-      if (e.to) walkExpr(e.to, f);
-      break;
+      return [e.e, ...(e.from ? [e.from] : []), ...(e.to ? [e.to] : [])];
     case "list":
-      e.items.forEach((x) => walkExpr(x, f));
-      break;
+      return e.items;
     case "map":
-      e.entries.forEach(([, x]) => walkExpr(x, f));
-      break;
+      return e.entries.map(([, x]) => x);
     case "bin":
-      walkExpr(e.l, f);
-      walkExpr(e.r, f);
-      break;
+      return [e.l, e.r];
     case "call":
-      e.args.forEach((x) => walkExpr(x, f));
-      break;
+      return e.args;
     case "case":
-      if (e.subject) walkExpr(e.subject, f);
-      e.whens.forEach(([w, t]) => {
-        walkExpr(w, f);
-        walkExpr(t, f);
-      });
-      if (e.otherwise) walkExpr(e.otherwise, f);
-      break;
+      return [
+        ...(e.subject ? [e.subject] : []),
+        ...e.whens.flat(),
+        ...(e.otherwise ? [e.otherwise] : []),
+      ];
+    case "listcomp":
+      return [e.list, ...(e.where ? [e.where] : []), ...(e.map ? [e.map] : [])];
+    case "quantifier":
+      return [e.list, e.where];
+    case "reduce":
+      return [e.init, e.list, e.expr];
+    case "pattern":
+      return [...e.pattern.nodes, ...e.pattern.rels].flatMap((x) =>
+        x.properties ? [x.properties] : []
+      );
   }
-}
-
-/** Variables an expression reads. */
-export function exprVariables(e: Expr): Set<string> {
-  const out = new Set<string>();
-  walkExpr(e, (x) => {
-    if (x.k === "var") out.add(x.name);
-  });
-  return out;
+  return [];
 }

@@ -94,6 +94,8 @@ const RESERVED = new Set([
 class Parser {
   private toks: Token[];
   private pos = 0;
+  /** Number of pattern expressions so far (their ids). */
+  private patterns = 0;
 
   constructor(private text: string) {
     this.toks = tokenize(text);
@@ -719,8 +721,10 @@ class Parser {
 
   private symAtom(t: Token): Expr {
     if (t.text === "(") {
-      // A pattern used as an expression: (a)-->(b).
-      if (this.looksLikePatternExpr()) this.unsupported("Pattern expressions");
+      // A pattern used as a predicate: (a)-->(b).
+      if (this.looksLikePatternExpr()) {
+        return { k: "pattern", pattern: this.pathPattern(), id: this.patterns++ };
+      }
       this.pos++;
       const e = this.expr();
       this.expectSym(")");
@@ -728,8 +732,9 @@ class Parser {
     }
     if (t.text === "[") {
       this.pos++;
-      if (this.peek().kind === "ident" && this.isKw("IN", 1)) {
-        this.unsupported("List comprehensions", t);
+      if (this.peek().kind === "ident" && this.isKw("IN", 1)) return this.listComprehension();
+      if (this.isSym("(") && this.looksLikePatternExpr()) {
+        this.unsupported("Pattern comprehensions");
       }
       const items: Expr[] = [];
       if (!this.isSym("]")) {
@@ -740,6 +745,43 @@ class Parser {
     }
     if (t.text === "{") return this.mapLiteral();
     this.fail("an expression");
+  }
+
+  /** After `[`: `x IN list [WHERE pred] [| expr] ]`. */
+  private listComprehension(): Expr {
+    const variable = this.variable();
+    this.expectKw("IN");
+    const list = this.expr();
+    const where = this.acceptKw("WHERE") ? this.expr() : null;
+    const map = this.acceptSym("|") ? this.expr() : null;
+    this.expectSym("]");
+    return { k: "listcomp", variable, list, where, map };
+  }
+
+  /** After `all(`: `x IN list WHERE pred )`. */
+  private quantifier(fn: "all" | "any" | "none" | "single"): Expr {
+    const variable = this.variable();
+    this.expectKw("IN");
+    const list = this.expr();
+    this.expectKw("WHERE");
+    const where = this.expr();
+    this.expectSym(")");
+    return { k: "quantifier", fn, variable, list, where };
+  }
+
+  /** After `reduce(`: `acc = init, x IN list | expr )`. */
+  private reduce(): Expr {
+    const acc = this.variable();
+    this.expectSym("=");
+    const init = this.expr();
+    this.expectSym(",");
+    const variable = this.variable();
+    this.expectKw("IN");
+    const list = this.expr();
+    this.expectSym("|");
+    const expr = this.expr();
+    this.expectSym(")");
+    return { k: "reduce", acc, init, variable, list, expr };
   }
 
   /** `(` ident? (`:`label)* `)` followed by a relationship arrow. */
@@ -796,10 +838,16 @@ class Parser {
       case "NONE":
       case "SINGLE":
         if (this.isSym("(", 1) && this.peek(2).kind === "ident" && this.isKw("IN", 3)) {
-          this.unsupported(`List predicate ${upper}()`);
+          this.pos += 2;
+          return this.quantifier(upper.toLowerCase() as "all" | "any" | "none" | "single");
         }
         break;
       case "REDUCE":
+        if (this.isSym("(", 1)) {
+          this.pos += 2;
+          return this.reduce();
+        }
+        break;
       case "FILTER":
       case "EXTRACT":
         if (this.isSym("(", 1)) this.unsupported(`${t.text}()`);
@@ -836,6 +884,8 @@ class Parser {
       do args.push(this.expr()); while (this.acceptSym(","));
     }
     this.expectSym(")");
+    // exists((a)-->(b)) is the pattern predicate itself.
+    if (lower === "exists" && args.length === 1 && args[0].k === "pattern") return args[0];
     return { k: "call", name: lower, distinct, args, star: false };
   }
 

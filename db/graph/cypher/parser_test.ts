@@ -203,12 +203,34 @@ Deno.test("parser: unsupported features are named", () => {
     ["UNWIND [1] AS x FOREACH (y IN [1] | CREATE ())", /FOREACH is not supported/],
     ["RETURN 1 UNION RETURN 2", /UNION is not supported/],
     ["MATCH p = shortestPath((a)-[*]-(b)) RETURN p", /shortestPath is not supported/],
-    ["MATCH (a) WHERE (a)-->() RETURN a", /Pattern expressions is not supported/],
-    ["RETURN [x IN [1] WHERE x > 0]", /List comprehensions is not supported/],
+    ["MATCH (a) RETURN [(a)-->(b) | b]", /Pattern comprehensions is not supported/],
+    ["RETURN filter(x IN [1] WHERE x > 0)", /filter\(\) is not supported/],
     ["RETURN 'a' =~ 'a'", /Regular expression matching/],
     ["MATCH (a) WHERE EXISTS { MATCH (a) } RETURN a", /EXISTS subqueries is not supported/],
     ["CREATE CONSTRAINT ON (n:A) ASSERT n.x IS UNIQUE", /CREATE CONSTRAINT is not supported/],
     ["LOAD CSV FROM 'x' AS r RETURN r", /LOAD CSV is not supported/],
   ];
   for (const [q, re] of cases) assert.throws(() => parseQuery(q), re, q);
+});
+
+Deno.test("parser: list comprehensions, quantifiers, reduce, pattern predicates", () => {
+  assert.deepEqual(parseExpression("[x IN l WHERE x > 1 | x * 2]"), {
+    k: "listcomp",
+    variable: "x",
+    list: { k: "var", name: "l" },
+    where: { k: "bin", op: ">", l: { k: "var", name: "x" }, r: { k: "lit", v: 1n } },
+    map: { k: "bin", op: "*", l: { k: "var", name: "x" }, r: { k: "lit", v: 2n } },
+  });
+  const q = parseExpression("ANY(x IN l WHERE x)");
+  assert.equal(q.k === "quantifier" && q.fn, "any");
+  const r = parseExpression("reduce(s = 0, x IN l | s + x)");
+  assert.equal(r.k === "reduce" && r.acc, "s");
+  const w = only("MATCH (a), (b) WHERE NOT (a)-[:R]->(b) AND exists((b)<--()) RETURN a", "match");
+  const and = w.where as Extract<Expr, { k: "bin" }>;
+  assert.equal(and.l.k === "not" && and.l.e.k, "pattern");
+  assert.equal(and.r.k, "pattern");
+  assert.deepEqual(
+    [and.l, and.r].map((x) => (x.k === "not" ? x.e : x)).map((x) => x.k === "pattern" && x.id),
+    [0, 1],
+  );
 });

@@ -7,6 +7,7 @@
  */
 import type { EdgeRecord, GraphStore, NodeRecord } from "../graph_store.ts";
 import { CypherError, EdgeValue, type EntityId, NodeValue, type Value } from "../values.ts";
+import type { Stage } from "./stage.ts";
 
 /** Counters reported after a query (RedisGraph's statistics lines). */
 export interface QueryStats {
@@ -74,6 +75,8 @@ export class ExecContext {
     readonly store: GraphStore,
     readonly params: ReadonlyMap<string, Value>,
     readonly deadline_ms: number,
+    /** Sub-pipelines of pattern predicates, by pattern id. */
+    readonly subplans: ReadonlyMap<number, Stage[]> = new Map(),
   ) {}
 
   /** Counts one unit of work; throws "Query timed out" once past the deadline. */

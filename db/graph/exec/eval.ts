@@ -22,6 +22,7 @@ import {
 } from "../values.ts";
 import type { ExecContext, Row } from "./context.ts";
 import { callFunction } from "./functions.ts";
+import { rowsOf, runPipeline } from "./stage.ts";
 
 /** A type error in the RedisGraph wording. */
 export function typeMismatch(expected: string, got: Value): CypherError {
@@ -97,8 +98,67 @@ export async function evaluate(e: Expr, row: Row, ctx: ExecContext): Promise<Val
     }
     case "case":
       return caseExpr(e, row, ctx);
-    case "aggref":
-      throw new Error("aggregate reference outside an aggregation");
+    case "listcomp": {
+      const list = await evaluate(e.list, row, ctx);
+      if (list === null) return null;
+      if (!Array.isArray(list)) throw typeMismatch("List", list);
+      const out: Value[] = [];
+      for (const x of list) {
+        ctx.tick();
+        const inner = new Map(row).set(e.variable, x);
+        if (e.where && !(await truthy(e.where, inner, ctx))) continue;
+        out.push(e.map ? await evaluate(e.map, inner, ctx) : x);
+      }
+      return out;
+    }
+    case "quantifier":
+      return quantifier(e, row, ctx);
+    case "reduce": {
+      let acc = await evaluate(e.init, row, ctx);
+      const list = await evaluate(e.list, row, ctx);
+      if (list === null) return null;
+      if (!Array.isArray(list)) throw typeMismatch("List", list);
+      for (const x of list) {
+        ctx.tick();
+        acc = await evaluate(e.expr, new Map(row).set(e.acc, acc).set(e.variable, x), ctx);
+      }
+      return acc;
+    }
+    case "pattern": {
+      const stages = ctx.subplans.get(e.id);
+      if (!stages) throw new Error(`pattern ${e.id} was not planned`);
+      for await (const _ of runPipeline(stages, rowsOf([row]), ctx)) return true;
+      return false;
+    }
+  }
+}
+
+async function quantifier(
+  e: Extract<Expr, { k: "quantifier" }>,
+  row: Row,
+  ctx: ExecContext,
+): Promise<Value> {
+  const list = await evaluate(e.list, row, ctx);
+  if (list === null) return null;
+  if (!Array.isArray(list)) throw typeMismatch("List", list);
+  let trues = 0, nulls = 0;
+  for (const x of list) {
+    ctx.tick();
+    const v = await evaluate(e.where, new Map(row).set(e.variable, x), ctx);
+    if (v === true) trues++;
+    else if (v === null) nulls++;
+    else if (v !== false) throw typeMismatch("Boolean", v);
+  }
+  const falses = list.length - trues - nulls;
+  switch (e.fn) {
+    case "all":
+      return falses > 0 ? false : nulls > 0 ? null : true;
+    case "any":
+      return trues > 0 ? true : nulls > 0 ? null : false;
+    case "none":
+      return trues > 0 ? false : nulls > 0 ? null : true;
+    case "single":
+      return trues > 1 ? false : nulls > 0 ? null : trues === 1;
   }
 }
 

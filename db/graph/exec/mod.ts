@@ -56,7 +56,7 @@ export async function executeQuery(
   }
   const params = new Map([...(opts.params ?? []), ...q.params]);
   const plan = await planQuery(q, store, params);
-  const ctx = new ExecContext(store, params, opts.deadline_ms);
+  const ctx = new ExecContext(store, params, opts.deadline_ms, plan.subplans);
   if (Date.now() > opts.deadline_ms) throw new CypherError("Query timed out");
   const rows: Value[][] = [];
   const max_rows = opts.max_rows ?? Infinity;

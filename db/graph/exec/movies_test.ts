@@ -223,3 +223,28 @@ Deno.test("movies: WITH pipelines, collect and size", async () => {
     ],
   );
 });
+
+Deno.test("movies: recommend co-co-actors Tom Hanks has not worked with", async () => {
+  assert.deepEqual(
+    await rows(
+      g,
+      `MATCH (tom:Person {name:'Tom Hanks'})-[:ACTED_IN]->(m)<-[:ACTED_IN]-(coActors),
+             (coActors)-[:ACTED_IN]->(m2)<-[:ACTED_IN]-(cocoActors)
+       WHERE NOT (tom)-[:ACTED_IN]->()<-[:ACTED_IN]-(cocoActors) AND tom <> cocoActors
+       RETURN cocoActors.name AS Recommended, count(*) AS Strength
+       ORDER BY Strength DESC, Recommended LIMIT 4`,
+    ),
+    [["Tom Cruise", 5], ["Zach Grenier", 5], ["Cuba Gooding Jr.", 4], ["Keanu Reeves", 4]],
+  );
+});
+
+Deno.test("movies: people who both directed and acted (pattern predicates)", async () => {
+  assert.deepEqual(
+    await column(
+      g,
+      "MATCH (p:Person) WHERE exists((p)-[:DIRECTED]->()) AND (p)-[:ACTED_IN]->() " +
+        "RETURN p.name ORDER BY p.name",
+    ),
+    ["Clint Eastwood", "Danny DeVito", "James Marshall", "Tom Hanks", "Werner Herzog"],
+  );
+});

@@ -15,6 +15,7 @@ import {
   type Expr,
   exprKey,
   exprVariables,
+  HIDDEN,
   type NodePattern,
   type PathPattern,
   type Projection,
@@ -54,12 +55,11 @@ import {
 /** A planned query. */
 export interface Plan {
   stages: Stage[];
+  /** Sub-pipelines of pattern predicates, by pattern id (see ExecContext.subplans). */
+  subplans: Map<number, Stage[]>;
   /** Result columns (empty when the query has no RETURN). */
   columns: string[];
 }
-
-/** Prefix of planner-made variable names; user identifiers can never start with it. */
-export const HIDDEN = "\u0000";
 
 type Kind = "node" | "rel" | "path" | "value";
 
@@ -69,8 +69,32 @@ export async function planQuery(
   store: GraphStore,
   params: ReadonlyMap<string, Value>,
 ): Promise<Plan> {
-  const p = new Planner(store, params, await store.listIndexes());
-  return await p.plan(q);
+  const labels = new Set<string>();
+  collectLabels(q.clauses, labels);
+  const counts = new Map<string, number>();
+  for (const l of labels) counts.set(l, await store.countNodesByLabel(l));
+  const stats = { nodes: await store.countNodes(), labels: counts };
+  return new Planner(params, await store.listIndexes(), stats).plan(q);
+}
+
+/** Labels of every node pattern in `x` (a walk over the AST). */
+function collectLabels(x: unknown, out: Set<string>): void {
+  if (Array.isArray(x)) {
+    for (const y of x) collectLabels(y, out);
+    return;
+  }
+  if (x === null || typeof x !== "object" || x instanceof Map) return;
+  const o = x as Record<string, unknown>;
+  if (Array.isArray(o.labels) && typeof o.offset === "number") {
+    for (const l of o.labels) out.add(l as string);
+  }
+  for (const v of Object.values(o)) collectLabels(v, out);
+}
+
+/** What the planner knows of the data: node count and node count per label. */
+interface Statistics {
+  nodes: number;
+  labels: ReadonlyMap<string, number>;
 }
 
 /** Rebuilds `e` bottom-up, replacing nodes for which `f` returns an expression. */
@@ -107,6 +131,12 @@ function mapExpr(e: Expr, f: (x: Expr) => Expr | null): Expr {
         whens: e.whens.map(([w, t]) => [m(w), m(t)]),
         otherwise: e.otherwise && m(e.otherwise),
       };
+    case "listcomp":
+      return { ...e, list: m(e.list), where: e.where && m(e.where), map: e.map && m(e.map) };
+    case "quantifier":
+      return { ...e, list: m(e.list), where: m(e.where) };
+    case "reduce":
+      return { ...e, init: m(e.init), list: m(e.list), expr: m(e.expr) };
   }
   return e;
 }
@@ -131,22 +161,23 @@ class Planner {
   /** Variables in scope, in order of introduction, with their kinds. */
   private scope = new Map<string, Kind>();
   private stages: Stage[] = [];
+  private subplans = new Map<number, Stage[]>();
   /** A scan or traversal ran since the last eager barrier. */
   private readSeen = false;
 
   constructor(
-    private store: GraphStore,
     private params: ReadonlyMap<string, Value>,
     private indexes: IndexInfo[],
+    private stats: Statistics,
   ) {}
 
-  async plan(q: Query): Promise<Plan> {
+  plan(q: Query): Plan {
     let columns: string[] = [];
     for (const c of q.clauses) {
-      const cols = await this.clause(c);
+      const cols = this.clause(c);
       if (cols) columns = cols;
     }
-    return { stages: this.stages, columns };
+    return { stages: this.stages, subplans: this.subplans, columns };
   }
 
   private hidden(kind: string): string {
@@ -156,11 +187,43 @@ class Planner {
   // ----- semantic checks -------------------------------------------------------
 
   /** Checks variables, functions, arity, aggregates and parameters of `e`. */
-  private check(e: Expr, allowed: ReadonlySet<string> | Map<string, unknown>, aggOk: boolean) {
+  private check(e: Expr, outer: ReadonlySet<string> | Map<string, unknown>, aggOk: boolean) {
+    let allowed: ReadonlySet<string> = new Set(outer.keys());
+    const scoped = (names: string[], f: () => void) => {
+      const saved = allowed;
+      allowed = new Set([...saved, ...names]);
+      try {
+        f();
+      } finally {
+        allowed = saved;
+      }
+    };
     const visit = (x: Expr, inAgg: boolean): void => {
       switch (x.k) {
         case "var":
           if (!allowed.has(x.name)) throw new CypherError(`'${x.name}' not defined`);
+          return;
+        case "listcomp":
+          visit(x.list, inAgg);
+          return scoped([x.variable], () => {
+            if (x.where) visit(x.where, inAgg);
+            if (x.map) visit(x.map, inAgg);
+          });
+        case "quantifier":
+          visit(x.list, inAgg);
+          return scoped([x.variable], () => visit(x.where, inAgg));
+        case "reduce":
+          visit(x.init, inAgg);
+          visit(x.list, inAgg);
+          return scoped([x.variable, x.acc], () => visit(x.expr, inAgg));
+        case "pattern":
+          if (x.pattern.variable) {
+            throw new CypherError("Named paths are not allowed in pattern predicates");
+          }
+          if (!this.subplans.has(x.id)) {
+            const { stages } = this.planPatterns([x.pattern], null, allowed, false);
+            this.subplans.set(x.id, stages);
+          }
           return;
         case "param":
           if (!this.params.has(x.name)) throw new CypherError(`Missing parameters: $${x.name}`);
@@ -247,11 +310,11 @@ class Planner {
 
   // ----- clauses ----------------------------------------------------------------
 
-  private async clause(c: Clause): Promise<string[] | null> {
+  private clause(c: Clause): string[] | null {
     switch (c.k) {
       case "match": {
         const before = new Set(this.scope.keys());
-        const { stages, introduced } = await this.planPatterns(c.patterns, c.where, before);
+        const { stages, introduced } = this.planPatterns(c.patterns, c.where, before, true);
         if (c.optional) this.stages.push(new OptionalStage(stages, introduced));
         else this.stages.push(...stages);
         this.readSeen = true;
@@ -275,7 +338,7 @@ class Planner {
         return null;
       }
       case "merge":
-        return await this.merge(c.pattern, c.onCreate, c.onMatch);
+        return this.merge(c.pattern, c.onCreate, c.onMatch);
       case "set":
         c.items.forEach((it) => this.checkSetItem(it));
         this.barrier();
@@ -313,10 +376,10 @@ class Planner {
     if (it.k !== "labels") this.check(it.value, this.scope, false);
   }
 
-  private async merge(pattern: PathPattern, onCreate: SetItem[], onMatch: SetItem[]) {
+  private merge(pattern: PathPattern, onCreate: SetItem[], onMatch: SetItem[]) {
     const before = new Set(this.scope.keys());
     const spec = this.createSpec(pattern, "MERGE", before);
-    const { stages } = await this.planPatterns([pattern], null, before, true);
+    const { stages } = this.planPatterns([pattern], null, before, false);
     // createSpec declared the new variables; SET items may use them.
     onCreate.forEach((it) => this.checkSetItem(it));
     onMatch.forEach((it) => this.checkSetItem(it));
@@ -390,22 +453,23 @@ class Planner {
   // ----- pattern matching ---------------------------------------------------------
 
   /**
-   * Plans MATCH patterns given the variables bound before. With `merge`, the
-   * variables were already declared by createSpec and only the stages are
-   * wanted.
+   * Plans MATCH patterns given the variables bound before. With `declare`,
+   * the new variables enter the query's scope (MATCH); without, only the
+   * stages are wanted (MERGE, whose createSpec declared them; pattern
+   * predicates, whose variables stay local).
    */
-  private async planPatterns(
+  private planPatterns(
     patterns: PathPattern[],
     where: Expr | null,
     before: ReadonlySet<string>,
-    merge = false,
-  ): Promise<{ stages: Stage[]; introduced: string[] }> {
+    declare: boolean,
+  ): { stages: Stage[]; introduced: string[] } {
     this.nameAnonymous(patterns);
     const introduced: string[] = [];
     const clauseRels = new Set<string>();
     const intro = (v: string, kind: Kind) => {
       if (!before.has(v) && !introduced.includes(v)) introduced.push(v);
-      if (!merge) this.declare(v, kind);
+      if (declare) this.declare(v, kind);
     };
     for (const p of patterns) {
       p.nodes.forEach((n, i) => {
@@ -466,7 +530,7 @@ class Planner {
     flush();
     const matchedRels: string[] = [];
     for (const p of patterns) {
-      const start = await this.chooseStart(p, bound, pending);
+      const start = this.chooseStart(p, bound, pending);
       const sn = p.nodes[start.index];
       if (start.source) {
         stages.push(new ScanStage(sn.variable!, start.source, nodeText(sn, true)));
@@ -535,11 +599,11 @@ class Planner {
   }
 
   /** The cheapest node to start a path from, and how to find it. */
-  private async chooseStart(
+  private chooseStart(
     p: PathPattern,
     bound: ReadonlySet<string>,
     pending: Pending[],
-  ): Promise<{ index: number; source: ScanSource | null }> {
+  ): { index: number; source: ScanSource | null } {
     let best: { index: number; source: ScanSource | null; cost: [number, number] } | null = null;
     const consider = (index: number, source: ScanSource | null, cost: [number, number]) => {
       if (!best || cost[0] < best.cost[0] || (cost[0] === best.cost[0] && cost[1] < best.cost[1])) {
@@ -561,9 +625,9 @@ class Planner {
             consider(i, { ...source, conjunct: hit.conjunct }, [1, 0]);
           }
         }
-        consider(i, { k: "label", label }, [2, await this.store.countNodesByLabel(label)]);
+        consider(i, { k: "label", label }, [2, this.stats.labels.get(label) ?? 0]);
       }
-      consider(i, { k: "all" }, [3, await this.store.countNodes()]);
+      consider(i, { k: "all" }, [3, this.stats.nodes]);
     }
     const b = best as { index: number; source: ScanSource | null } | null;
     if (!b) throw new Error("empty pattern");

@@ -348,3 +348,52 @@ Deno.test("query: semantic errors", async () => {
     await assert.rejects(run(g, q), (e) => e instanceof CypherError && re.test(e.message), q);
   }
 });
+
+Deno.test("query: list comprehensions, quantifiers, reduce", async () => {
+  assert.deepEqual(
+    await rows(
+      g,
+      "RETURN [x IN range(1, 5) WHERE x % 2 = 1 | x * 10], [x IN [1, 2]], " +
+        "all(x IN [1, 2] WHERE x > 0), any(x IN [1, null] WHERE x > 1), none(x IN [] WHERE true), " +
+        "single(x IN [1, 2, 3] WHERE x = 2), reduce(s = 0, x IN [1, 2, 3] | s + x)",
+    ),
+    [[[10, 30, 50], [1, 2], true, null, true, true, 6]],
+  );
+  assert.deepEqual(
+    await rows(
+      g,
+      "MATCH p = (:Person {name:'Alice'})-[:KNOWS*2]->(x) " +
+        "RETURN [n IN nodes(p) | n.name] AS names ORDER BY names",
+    ),
+    [[["Alice", "Bob", "Carol"]], [["Alice", "Carol", "Dave"]]],
+  );
+  // The comprehension variable is local: it neither leaks nor clashes.
+  assert.deepEqual(
+    await rows(g, "WITH 5 AS x RETURN [x IN [1] | x + 1], x"),
+    [[[2], 5]],
+  );
+  await assert.rejects(run(g, "RETURN [y IN [1] | y], y"), /'y' not defined/);
+});
+
+Deno.test("query: pattern predicates in WHERE", async () => {
+  assert.deepEqual(
+    await column(g, "MATCH (p:Person) WHERE (p)-[:KNOWS]->() RETURN p.name ORDER BY p.name"),
+    ["Alice", "Bob", "Carol"],
+  );
+  assert.deepEqual(
+    await column(g, "MATCH (p:Person) WHERE NOT (p)--() RETURN p.name"),
+    ["Eve"],
+  );
+  assert.deepEqual(
+    await column(
+      g,
+      "MATCH (a:Person), (b:Person) WHERE a.name < b.name AND exists((a)-[:KNOWS]->(b)) " +
+        "AND NOT (a)-[:LIKES]->(b) RETURN a.name + b.name AS x ORDER BY x",
+    ),
+    ["AliceBob", "AliceCarol", "BobCarol", "CarolDave"],
+  );
+  assert.deepEqual(
+    await column(g, "MATCH (p:Person) RETURN (p)-[:LIKES]->(:Admin) AS likesAdmin ORDER BY p.name"),
+    [true, false, false, false, false],
+  );
+});
