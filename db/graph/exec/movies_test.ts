@@ -3,6 +3,7 @@
  * Expected tables were worked out by hand from the data file.
  */
 import assert from "node:assert/strict";
+import { explainQuery } from "./mod.ts";
 import { column, moviesGraph, rows, run } from "./test_support.ts";
 
 const g = await moviesGraph();
@@ -247,4 +248,22 @@ Deno.test("movies: people who both directed and acted (pattern predicates)", asy
     ),
     ["Clint Eastwood", "Danny DeVito", "James Marshall", "Tom Hanks", "Werner Herzog"],
   );
+});
+
+Deno.test("movies: a range index seek answers like the label scan", async () => {
+  const q = "MATCH (m:Movie) WHERE m.released >= 1990 AND m.released < 2000 RETURN m.title " +
+    "ORDER BY m.released, m.title";
+  const before = await column(g, q);
+  assert.equal(before.length, 20);
+  await run(g, "CREATE INDEX ON :Movie(released)");
+  const t = g.transaction();
+  assert.ok(
+    (await explainQuery(t, q)).some((l) => l.includes("Node By Index Range Scan | (m:Movie)")),
+  );
+  assert.deepEqual(await column(g, q), before);
+  assert.deepEqual(
+    await column(g, "MATCH (m:Movie) WHERE 2008 < m.released RETURN m.title ORDER BY m.title"),
+    ["Cloud Atlas", "Ninja Assassin"],
+  );
+  await run(g, "DROP INDEX ON :Movie(released)");
 });

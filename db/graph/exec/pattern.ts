@@ -15,6 +15,7 @@ import {
   isPropertyValue,
   NodeValue,
   PathValue,
+  type PropertyValue,
   type Value,
 } from "../values.ts";
 import { edgeValue, type ExecContext, nodeValue, type Row } from "./context.ts";
@@ -26,7 +27,15 @@ export type ScanSource =
   | { k: "all" }
   | { k: "label"; label: string }
   /** `conjunct` is the predicate the seek implements (the planner drops it). */
-  | { k: "index"; label: string; property: string; value: Expr; conjunct?: Expr };
+  | { k: "index"; label: string; property: string; value: Expr; conjunct?: Expr }
+  /** Range seek; the range predicates stay as filters after it. */
+  | {
+    k: "range";
+    label: string;
+    property: string;
+    lower?: { value: Expr; inclusive: boolean };
+    upper?: { value: Expr; inclusive: boolean };
+  };
 
 /** Binds `variable` to every node of `source`, per input row. */
 export class ScanStage implements Stage {
@@ -36,7 +45,9 @@ export class ScanStage implements Stage {
       ? "All Node Scan"
       : source.k === "label"
       ? "Node By Label Scan"
-      : "Node By Index Scan";
+      : source.k === "index"
+      ? "Node By Index Scan"
+      : "Node By Index Range Scan";
   }
 
   async *run(input: AsyncIterable<Row>, ctx: ExecContext): AsyncIterable<Row> {
@@ -60,11 +71,25 @@ export class ScanStage implements Stage {
         if (v === null || !isPropertyValue(v)) return empty();
         return ctx.store.seekIndex(s.label, s.property, v);
       }
+      case "range": {
+        const range: { lower?: RangeBound; upper?: RangeBound } = {};
+        for (const side of ["lower", "upper"] as const) {
+          const b = s[side];
+          if (!b) continue;
+          const v = await evaluate(b.value, row, ctx);
+          // x < null is never true; a non-storable bound matches nothing.
+          if (v === null || !isPropertyValue(v)) return empty();
+          range[side] = { value: v, inclusive: b.inclusive };
+        }
+        return ctx.store.seekIndexRange(s.label, s.property, range);
+      }
     }
   }
 }
 
 async function* empty<T>(): AsyncIterable<T> {}
+
+type RangeBound = { value: PropertyValue; inclusive: boolean };
 
 /** Checks that a variable bound before a pattern holds a node (null: no match). */
 function boundNode(v: Value | undefined, name: string): NodeValue | null {

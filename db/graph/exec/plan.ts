@@ -624,6 +624,11 @@ class Planner {
             const source = { k: "index" as const, label, property: idx.property, value: hit.value };
             consider(i, { ...source, conjunct: hit.conjunct }, [1, 0]);
           }
+          const range = this.indexRange(v, idx.property, bound, pending);
+          if (range) {
+            const cost = range.lower && range.upper ? 0 : 1;
+            consider(i, { k: "range", label, property: idx.property, ...range }, [1.5, cost]);
+          }
         }
         consider(i, { k: "label", label }, [2, this.stats.labels.get(label) ?? 0]);
       }
@@ -647,6 +652,33 @@ class Planner {
       if (i >= 0) pending.splice(i, 1);
     }
     return b;
+  }
+
+  /**
+   * Bounds on `v.property` from `<`, `<=`, `>`, `>=` conjuncts whose other side
+   * is computable from `bound` (the conjuncts stay as filters).
+   */
+  private indexRange(
+    v: string,
+    property: string,
+    bound: ReadonlySet<string>,
+    pending: Pending[],
+  ): Pick<Extract<ScanSource, { k: "range" }>, "lower" | "upper"> | null {
+    let lower: { value: Expr; inclusive: boolean } | undefined;
+    let upper: { value: Expr; inclusive: boolean } | undefined;
+    const flipped: Record<string, string> = { "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
+    for (const c of pending) {
+      const e = c.expr;
+      if (e.k !== "bin" || !(e.op in flipped)) continue;
+      for (const [a, b, op] of [[e.l, e.r, e.op], [e.r, e.l, flipped[e.op]]] as const) {
+        if (a.k !== "prop" || a.key !== property || a.e.k !== "var" || a.e.name !== v) continue;
+        if (![...exprVariables(b)].every((x) => bound.has(x)) || containsAggregate(b)) continue;
+        const bnd = { value: b, inclusive: op === "<=" || op === ">=" };
+        if (op === ">" || op === ">=") lower ??= bnd;
+        else upper ??= bnd;
+      }
+    }
+    return lower || upper ? { lower, upper } : null;
   }
 
   /** `v.property = expr` among the pending conjuncts, with expr computable from `bound`. */
