@@ -6,9 +6,9 @@
  * @module
  */
 import { type Backend, BackendUnavailableError } from "./backend.ts";
-import { dispatch } from "./commands/table.ts";
+import { dispatch, requestKeys } from "./commands/table.ts";
 import { DEFAULT_GRAPH_TIMEOUT_MS, GRAPH_TIMEOUT_CONFIG } from "./commands/graph.ts";
-import type { ConnState, ServerState } from "./commands/types.ts";
+import type { Call, ConnState, ServerState } from "./commands/types.ts";
 import { Latches } from "./latch.ts";
 import { commandDone } from "./metrics.ts";
 import { DEFAULT_PARSER_LIMITS, type ParserLimits, RequestParser } from "./resp/parser.ts";
@@ -205,6 +205,8 @@ async function connLoop(
   const parser = new RequestParser(limits);
   const out = new ReplyBuffer();
   const buf = new Uint8Array(64 * 1024);
+  const window = new PipelineWindow();
+  const run = (args: Uint8Array[]) => runRequest({ db, conn: cs, server: state, args });
   for (;;) {
     parser.auth_required = !cs.authed;
     const n = await conn.read(buf);
@@ -220,26 +222,72 @@ async function connLoop(
       const r = parser.next();
       if (r === null) break;
       if (r.kind === "error") {
+        await window.drain(out, cs);
         writeReply(out, err(`ERR ${r.message}`), cs.resp);
         await writeAll(conn, out.take());
         return;
       }
       state.commands_processed++;
-      let reply;
-      const started = performance.now();
-      try {
-        reply = await dispatch({ db, conn: cs, server: state, args: r.args });
-      } catch (e) {
-        reply = failureReply(e);
+      const keys = cs.authed ? requestKeys(r.args) : null;
+      if (keys === null || !window.admits(keys)) await window.drain(out, cs);
+      if (keys !== null) {
+        window.add(keys, run(r.args));
+        continue;
       }
-      commandDone(r.args[0], (performance.now() - started) / 1000, reply.k === "error");
-      writeReply(out, reply, cs.resp);
+      writeReply(out, await run(r.args), cs.resp);
       if (cs.close_after_reply) {
         await writeAll(conn, out.take());
         return;
       }
       if (out.size_bytes >= FLUSH_BYTES) await writeAll(conn, out.take());
     }
+    await window.drain(out, cs);
     if (out.size_bytes > 0) await writeAll(conn, out.take());
+  }
+}
+
+/** Runs one request and records its metrics; never throws. */
+async function runRequest(call: Call): Promise<Reply> {
+  const started = performance.now();
+  let reply: Reply;
+  try {
+    reply = await dispatch(call);
+  } catch (e) {
+    reply = failureReply(e);
+  }
+  commandDone(call.args[0], (performance.now() - started) / 1000, reply.k === "error");
+  return reply;
+}
+
+/** Pipelined requests of one connection running at once. */
+const MAX_PIPELINE_WINDOW = 1024;
+
+/**
+ * The pipelined requests of one connection that run concurrently: keyed
+ * requests whose keys are disjoint (so each key still sees its requests in
+ * order; different keys' requests were in flight together anyway). Replies
+ * are written in request order.
+ */
+class PipelineWindow {
+  #keys = new Set<string>();
+  #replies: Array<Promise<Reply>> = [];
+
+  /** True when a request on `keys` may join the requests already running. */
+  admits(keys: string[]): boolean {
+    if (this.#replies.length >= MAX_PIPELINE_WINDOW) return false;
+    return keys.every((k) => !this.#keys.has(k));
+  }
+
+  add(keys: string[], reply: Promise<Reply>): void {
+    for (const k of keys) this.#keys.add(k);
+    this.#replies.push(reply);
+  }
+
+  /** Waits for every running request and writes their replies in order. */
+  async drain(out: ReplyBuffer, cs: ConnState): Promise<void> {
+    const replies = this.#replies;
+    this.#replies = [];
+    this.#keys.clear();
+    for (const reply of replies) writeReply(out, await reply, cs.resp);
   }
 }

@@ -38,6 +38,39 @@ Deno.test("server: pipelined replies come back in request order", async () => {
   });
 });
 
+Deno.test("server: pipelined requests on distinct keys run together; one key keeps its order", async () => {
+  await withServer({}, async (port, backend) => {
+    // Reads wait a little so that concurrently running requests overlap.
+    let in_flight = 0, most_in_flight = 0;
+    const get = backend.get.bind(backend);
+    backend.get = async (cf, key) => {
+      most_in_flight = Math.max(most_in_flight, ++in_flight);
+      await new Promise((r) => setTimeout(r, 1));
+      in_flight--;
+      return await get(cf, key);
+    };
+    const c = await RespClient.connect(port);
+    try {
+      let req = "";
+      for (let i = 0; i < 50; i++) req += `INCR n${i % 5}\r\nGET g${i}\r\nAPPEND a x${i}\r\n`;
+      req += "PING\r\nGET a\r\n";
+      await c.send(utf8(req));
+      for (let i = 0; i < 50; i++) {
+        assert.equal(str((await c.readFrame())!.raw), `:${Math.floor(i / 5) + 1}\r\n`);
+        assert.equal(str((await c.readFrame())!.raw), "$-1\r\n");
+        const appended = Array.from({ length: i + 1 }, (_, j) => `x${j}`).join("").length;
+        assert.equal(str((await c.readFrame())!.raw), `:${appended}\r\n`);
+      }
+      assert.equal(str((await c.readFrame())!.raw), "+PONG\r\n");
+      const all = Array.from({ length: 50 }, (_, j) => `x${j}`).join("");
+      assert.equal(str((await c.readFrame())!.raw), `$${all.length}\r\n${all}\r\n`);
+      assert.ok(most_in_flight > 1, `reads overlapped (${most_in_flight} at most)`);
+    } finally {
+      c.close();
+    }
+  });
+});
+
 Deno.test("server: requirepass gates commands with NOAUTH until AUTH", async () => {
   await withServer({ requirepass: "s3cret" }, async (port) => {
     const c = await RespClient.connect(port);

@@ -3,7 +3,7 @@
  * authentication check, then the handler — in Redis's order, with its errors.
  * @module
  */
-import { str } from "../encoding/bytes.ts";
+import { latin1, str } from "../encoding/bytes.ts";
 import {
   arityError,
   array,
@@ -105,6 +105,24 @@ function unknownCommand(args: Uint8Array[]): Reply {
   return err(
     `ERR unknown command '${str(args[0]).slice(0, 128)}', with args beginning with: ${rest}`,
   );
+}
+
+/**
+ * The user keys a request names, by the command table's key positions (over-
+ * approximated for commands like ZUNIONSTORE), or null for a request without
+ * keys or with a wrong argument count. The server runs pipelined requests
+ * with disjoint keys concurrently and everything else alone, in order.
+ */
+export function requestKeys(args: Uint8Array[]): string[] | null {
+  const cmd = COMMANDS.get(lower(args[0]));
+  if (!cmd || cmd.first_key <= 0 || cmd.subcommands) return null;
+  const n = args.length;
+  if ((cmd.arity > 0 && n !== cmd.arity) || n < -cmd.arity) return null;
+  const last = cmd.last_key < 0 ? n + cmd.last_key : Math.min(cmd.last_key, n - 1);
+  const step = Math.max(1, cmd.step);
+  const keys: string[] = [];
+  for (let i = cmd.first_key; i <= last; i += step) keys.push(latin1(args[i]));
+  return keys.length > 0 ? keys : null;
 }
 
 /** Runs one request. Never throws for bad input; handler bugs become an error reply. */
