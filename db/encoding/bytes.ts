@@ -21,9 +21,17 @@ export function str(b: Uint8Array): string {
 /** Maps bytes 1:1 onto a string of code units 0..255 (order-preserving, lossless). */
 export function latin1(b: Uint8Array): string {
   let s = "";
+  // Short keys (the common case) are fastest char by char; longer ones in
+  // chunks through apply (spreading a typed array goes through its iterator,
+  // several times slower).
+  if (b.length <= 64) {
+    for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+    return s;
+  }
   const chunk_len = 8192;
   for (let i = 0; i < b.length; i += chunk_len) {
-    s += String.fromCharCode(...b.subarray(i, Math.min(b.length, i + chunk_len)));
+    const part = b.subarray(i, Math.min(b.length, i + chunk_len));
+    s += String.fromCharCode.apply(null, part as unknown as number[]);
   }
   return s;
 }

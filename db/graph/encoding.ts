@@ -51,14 +51,38 @@ function tagged(tag: number, ...parts: Uint8Array[]): Uint8Array {
   return concat(new Uint8Array([tag]), ...parts);
 }
 
+/** Writes a u32 big-endian (asserted in range). */
+function setU32(b: Uint8Array, off: number, n: number): void {
+  if (!(n >= 0 && n <= 0xffffffff && Number.isInteger(n))) {
+    throw new Error(`u32 out of range: ${n}`);
+  }
+  b[off] = n >>> 24;
+  b[off + 1] = (n >>> 16) & 0xff;
+  b[off + 2] = (n >>> 8) & 0xff;
+  b[off + 3] = n & 0xff;
+}
+
+/** Writes a non-negative safe integer as u64 big-endian (asserted). */
+function setU64(b: Uint8Array, off: number, n: number): void {
+  if (!(n >= 0 && Number.isSafeInteger(n))) throw new Error(`u64 out of range: ${n}`);
+  setU32(b, off, Math.floor(n / 2 ** 32));
+  setU32(b, off + 4, n >>> 0);
+}
+
 /** `'N' | node`. */
 export function nodeSub(node: number): Uint8Array {
-  return tagged(SUB_NODE, u64(node));
+  const b = new Uint8Array(9);
+  b[0] = SUB_NODE;
+  setU64(b, 1, node);
+  return b;
 }
 
 /** `'E' | edge`. */
 export function edgeSub(edge: number): Uint8Array {
-  return tagged(SUB_EDGE, u64(edge));
+  const b = new Uint8Array(9);
+  b[0] = SUB_EDGE;
+  setU64(b, 1, edge);
+  return b;
 }
 
 /** Prefix of every node record. */
@@ -80,7 +104,13 @@ export function adjSub(
   to: number,
   edge: number,
 ): Uint8Array {
-  return tagged(dir === "out" ? SUB_OUT : SUB_IN, u64(from), u32(type), u64(to), u64(edge));
+  const b = new Uint8Array(ADJ_SUB_BYTES);
+  b[0] = dir === "out" ? SUB_OUT : SUB_IN;
+  setU64(b, 1, from);
+  setU32(b, 9, type);
+  setU64(b, 13, to);
+  setU64(b, 21, edge);
+  return b;
 }
 
 /** Prefix of a node's adjacency in one direction, optionally of one type. */
@@ -116,7 +146,11 @@ export function decodeAdjSub(sub: Uint8Array): AdjEntry {
 
 /** `'L' | label | node`. */
 export function labelSub(label: number, node: number): Uint8Array {
-  return tagged(SUB_LABEL, u32(label), u64(node));
+  const b = new Uint8Array(13);
+  b[0] = SUB_LABEL;
+  setU32(b, 1, label);
+  setU64(b, 5, node);
+  return b;
 }
 
 /** Prefix of one label's index. */

@@ -601,7 +601,9 @@ export class KvGraphStore implements GraphStore {
     dst: EntityId,
     properties: ReadonlyMap<string, PropertyValue>,
   ): Promise<EntityId> {
-    const [a, b] = await Promise.all([this.#storedNode(src), this.#storedNode(dst)]);
+    // Existence only: the raw records, not decoded.
+    const a = await this.#read(latin1(nodeSub(src)));
+    const b = src === dst ? a : await this.#read(latin1(nodeSub(dst)));
     if (!a || !b) throw new Error(`createEdge between missing nodes ${src} -> ${dst}`);
     const h = this.#header;
     const id = h.next_edge_id++;
@@ -795,6 +797,16 @@ export interface GraphRunOptions {
   deadline_ms: number;
 }
 
+/**
+ * Largest RawBatch the store accepts: items (mutations + preconditions) and
+ * bytes (keys + values), as store/server/validate.ts MAX_BATCH_ITEMS and
+ * MAX_BATCH_BYTES (a test keeps them equal). One query's writes are one
+ * batch, so this bounds what one query may write.
+ */
+export const MAX_GRAPH_BATCH_ITEMS = 10_000;
+/** See {@link MAX_GRAPH_BATCH_ITEMS}. */
+export const MAX_GRAPH_BATCH_BYTES = 32 * 1024 * 1024;
+
 /** The error of a query that ran out of time (FalkorDB's text). */
 export const QUERY_TIMED_OUT = "ERR Query timed out";
 
@@ -829,6 +841,7 @@ export async function runGraph<T>(
         );
         if (same) return result;
       } else {
+        checkBatchSize(t);
         const out = await db.backend.batch(t.mutations, t.preconditions);
         if (out.ok) return result;
       }
@@ -838,5 +851,23 @@ export async function runGraph<T>(
     throw new CommandError(err("ERR too much contention on the graph, try again"));
   } finally {
     release?.();
+  }
+}
+
+/** Refuses a batch the store would reject, with an error that says what to do. */
+function checkBatchSize(t: Txn): void {
+  const items = t.mutations.length + t.preconditions.length;
+  let bytes = 0;
+  for (const m of t.mutations) bytes += m.key.length + m.value.length;
+  for (const p of t.preconditions) bytes += p.key.length + p.value.length;
+  if (items > MAX_GRAPH_BATCH_ITEMS || bytes > MAX_GRAPH_BATCH_BYTES) {
+    throw new CommandError(
+      err(
+        `ERR query writes ${items} records (${bytes} bytes) but one atomic batch holds at most ` +
+          `${MAX_GRAPH_BATCH_ITEMS} records and ${MAX_GRAPH_BATCH_BYTES} bytes ` +
+          `(a node is 1 record + 1 per label and indexed property, a relationship 3): ` +
+          `split it into smaller queries`,
+      ),
+    );
   }
 }

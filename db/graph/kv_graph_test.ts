@@ -28,7 +28,14 @@ import { MemoryBackend } from "../memory_backend.ts";
 import { Sweeper } from "../sweeper.ts";
 import { CommandError, type DbContext, runWrite } from "../txn.ts";
 import type { GraphStore, NodeRecord } from "./graph_store.ts";
-import { GRAPH_SCAN_PAGE, type KvGraphStore, runGraph } from "./kv_graph.ts";
+import {
+  GRAPH_SCAN_PAGE,
+  type KvGraphStore,
+  MAX_GRAPH_BATCH_BYTES,
+  MAX_GRAPH_BATCH_ITEMS,
+  runGraph,
+} from "./kv_graph.ts";
+import { MAX_BATCH_BYTES, MAX_BATCH_ITEMS } from "../../store/server/validate.ts";
 import { MemoryGraph } from "./memory_graph.ts";
 import type { PropertyValue } from "./values.ts";
 
@@ -547,4 +554,24 @@ Deno.test("kv graph: behaves like the in-memory reference store (seeded random o
       await checkRecords(db);
     }
   }
+});
+
+Deno.test("kv graph: a query writing more than one store batch holds is refused whole", async () => {
+  assert.equal(MAX_GRAPH_BATCH_ITEMS, MAX_BATCH_ITEMS);
+  assert.equal(MAX_GRAPH_BATCH_BYTES, MAX_BATCH_BYTES);
+  const db = ctx();
+  await write(db, (s) => s.createNode([], new Map()));
+  const before = db.backend.recordCount(CF_DEFAULT);
+  await assert.rejects(
+    () =>
+      write(db, async (s) => {
+        for (let i = 0; i < MAX_GRAPH_BATCH_ITEMS; i++) await s.createNode([], new Map());
+      }),
+    (e: unknown) => e instanceof CommandError && /at most 10000 records/.test(e.message),
+  );
+  assert.equal(db.backend.recordCount(CF_DEFAULT), before);
+  await write(db, async (s) => {
+    for (let i = 0; i < MAX_GRAPH_BATCH_ITEMS - 10; i++) await s.createNode([], new Map());
+  });
+  await read(db, async (s) => assert.equal(await s.countNodes(), MAX_GRAPH_BATCH_ITEMS - 9));
 });
