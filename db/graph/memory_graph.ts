@@ -107,9 +107,17 @@ export class MemoryGraphTxn implements GraphStore {
   }
 
   async *scanNodesByLabel(label: string): AsyncIterable<NodeRecord> {
-    for await (const n of this.scanNodes()) {
-      if (n.labels.includes(label)) yield n;
+    const ids: EntityId[] = [];
+    for (const n of this.s.nodes.values()) if (n.labels.includes(label)) ids.push(n.id);
+    for (const id of ids.sort((a, b) => a - b)) {
+      const n = this.s.nodes.get(id);
+      if (n && n.labels.includes(label)) yield n;
     }
+  }
+
+  /** Nodes with `label` in any order (what index seeks scan: this store keeps no index data). */
+  private withLabel(label: string): NodeRecord[] {
+    return [...this.s.nodes.values()].filter((n) => n.labels.includes(label));
   }
 
   async *seekIndex(
@@ -118,7 +126,7 @@ export class MemoryGraphTxn implements GraphStore {
     value: PropertyValue,
   ): AsyncIterable<NodeRecord> {
     assert.ok(this.hasIndex(label, property), `no index on :${label}(${property})`);
-    for await (const n of this.scanNodesByLabel(label)) {
+    for (const n of this.withLabel(label)) {
       const v = n.properties.get(property);
       if (v !== undefined && equals(fromProperty(v), fromProperty(value)) === true) yield n;
     }
@@ -130,7 +138,7 @@ export class MemoryGraphTxn implements GraphStore {
     range: IndexRange,
   ): AsyncIterable<NodeRecord> {
     assert.ok(this.hasIndex(label, property), `no index on :${label}(${property})`);
-    for await (const n of this.scanNodesByLabel(label)) {
+    for (const n of this.withLabel(label)) {
       const v = n.properties.get(property);
       if (v === undefined) continue;
       if (range.lower) {

@@ -196,34 +196,56 @@ export class TraverseStage implements Stage {
     const max = s.varLength!.max ?? MAX_UNBOUNDED_HOPS;
     const path: EdgeValue[] = [];
     const onPath = new Set<EntityId>();
-    async function* emit(end: EntityId): AsyncIterable<Row> {
-      if (target && end !== target.id) return;
+    const emit = async (end: EntityId): Promise<Row | null> => {
+      if (target && end !== target.id) return null;
       const out = new Map(row);
-      const list = s.reverseList ? [...path].reverse() : [...path];
-      out.set(s.rel, list);
+      out.set(s.rel, s.reverseList ? [...path].reverse() : [...path]);
       if (!s.toBound) {
         const n = await ctx.store.getNode(end);
-        if (!n) return;
+        if (!n) return null;
         out.set(s.to, nodeValue(n));
       }
-      yield out;
+      return out;
+    };
+    // Iterative depth-first search: frames[i] expands the node reached by
+    // path[0..i-1], so frames.length === path.length + 1 between steps. An
+    // explicit stack keeps long paths off the call stack.
+    const expand = (node: EntityId) =>
+      ctx.store.expand(node, s.direction, s.types)[Symbol.asyncIterator]();
+    if (min === 0) {
+      const r = await emit(from.id);
+      if (r) yield r;
     }
-    async function* dfs(node: EntityId, depth: number): AsyncIterable<Row> {
-      ctx.tick();
-      if (depth >= min) yield* emit(node);
-      if (depth >= max) return;
-      for await (const x of ctx.store.expand(node, s.direction, s.types)) {
+    if (max === 0) return;
+    const frames: AsyncIterator<Expansion>[] = [expand(from.id)];
+    try {
+      while (frames.length > 0) {
         ctx.tick();
+        const next = await frames[frames.length - 1].next();
+        if (next.done) {
+          frames.pop();
+          const e = path.pop();
+          if (e) onPath.delete(e.id);
+          continue;
+        }
+        const x = next.value;
         if (used.has(x.edge.id) || onPath.has(x.edge.id)) continue;
         if (props && !matchesProps(x, props)) continue;
         path.push(edgeValue(x.edge));
         onPath.add(x.edge.id);
-        yield* dfs(x.neighbour, depth + 1);
-        onPath.delete(x.edge.id);
-        path.pop();
+        if (path.length >= min) {
+          const r = await emit(x.neighbour);
+          if (r) yield r;
+        }
+        if (path.length < max) {
+          frames.push(expand(x.neighbour));
+        } else {
+          onPath.delete(path.pop()!.id);
+        }
       }
+    } finally {
+      for (const f of frames) await f.return?.();
     }
-    yield* dfs(from.id, 0);
   }
 }
 

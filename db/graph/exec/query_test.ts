@@ -397,3 +397,23 @@ Deno.test("query: pattern predicates in WHERE", async () => {
     [true, false, false, false, false],
   );
 });
+
+Deno.test("query: variable-length traversal of a long chain (iterative, stoppable)", async () => {
+  const chain = await graphOf(
+    "UNWIND range(0, 1999) AS i CREATE (:C {i: i})",
+    "CREATE INDEX ON :C(i)",
+    "MATCH (a:C), (b:C) WHERE b.i = a.i + 1 CREATE (a)-[:N]->(b)",
+  );
+  assert.deepEqual(
+    await rows(chain, "MATCH (:C {i: 0})-[:N*]->(x) RETURN count(x), max(x.i)"),
+    [[1999, 1999]],
+  );
+  assert.deepEqual(
+    await rows(chain, "MATCH (:C {i: 1999})<-[r:N*1500..]-(x) RETURN min(x.i), max(size(r))"),
+    [[0, 1999]],
+  );
+  assert.deepEqual(
+    await column(chain, "MATCH (:C {i: 10})-[:N*]->(x) RETURN x.i LIMIT 3"),
+    [11, 12, 13],
+  );
+});
