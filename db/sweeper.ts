@@ -30,13 +30,23 @@ import type { DbContext } from "./txn.ts";
 
 /** Sweeper settings. */
 export interface SweeperOptions {
-  /** Pause between ticks. */
+  /** Pause between ticks while they find work. */
   interval_ms: number;
+  /**
+   * Longest pause: each tick that finds nothing to expire or collect doubles
+   * the pause up to this, so an idle keyspace is not rescanned all the time
+   * (a full scan reads every record from the stores' disks).
+   */
+  idle_interval_ms: number;
   /** Raw records examined per tick (the bound on one tick's work). */
   max_records_per_tick: number;
 }
 
-const DEFAULTS: SweeperOptions = { interval_ms: 100, max_records_per_tick: 512 };
+const DEFAULTS: SweeperOptions = {
+  interval_ms: 100,
+  idle_interval_ms: 2_000,
+  max_records_per_tick: 512,
+};
 
 /** Result of one tick. */
 export interface TickResult {
@@ -55,9 +65,17 @@ export class Sweeper {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
+  #pause_ms: number;
 
   constructor(private readonly db: DbContext, opts: Partial<SweeperOptions>) {
     this.opts = { ...DEFAULTS, ...opts };
+    this.opts.idle_interval_ms = Math.max(this.opts.idle_interval_ms, this.opts.interval_ms);
+    this.#pause_ms = this.opts.interval_ms;
+  }
+
+  /** The pause before the next tick (for tests). */
+  get pause_ms(): number {
+    return this.#pause_ms;
   }
 
   /** Starts periodic ticks. */
@@ -71,13 +89,22 @@ export class Sweeper {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.running = this.tick().then(() => {}, (e) => console.error("db sweeper:", e)).finally(
+      this.running = this.step().then(() => {}, (e) => console.error("db sweeper:", e)).finally(
         () => {
           this.running = null;
           this.schedule();
         },
       );
-    }, this.opts.interval_ms);
+    }, this.#pause_ms);
+  }
+
+  /** One tick, then the pause before the next: doubled when it found nothing to do. */
+  async step(): Promise<TickResult> {
+    const r = await this.tick();
+    this.#pause_ms = r.expired + r.collected_generations > 0
+      ? this.opts.interval_ms
+      : Math.min(this.#pause_ms * 2, this.opts.idle_interval_ms);
+    return r;
   }
 
   /** Stops ticking and waits for a tick in progress. */

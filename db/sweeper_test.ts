@@ -88,3 +88,31 @@ Deno.test("sweeper: start/stop leaves no timers behind", async () => {
   await new Promise((r) => setTimeout(r, 10));
   await s.stop();
 });
+
+Deno.test("sweeper: idle ticks back off to idle_interval_ms; work brings the pace back", async () => {
+  const backend = new MemoryBackend();
+  let now = 1_000_000;
+  const db: DbContext = { backend, latches: new Latches(), now_ms: () => now, max_bulk_bytes: 99 };
+  const conn = {
+    id: 1,
+    addr: "",
+    resp: 2 as const,
+    authed: true,
+    name: null,
+    db_index: 0,
+    created_ms: 0,
+    close_after_reply: false,
+    last_command: "",
+  };
+  const run = (...args: string[]) => dispatch({ db, conn, server, args: args.map(utf8) });
+  const s = new Sweeper(db, { interval_ms: 10, idle_interval_ms: 80 });
+  assert.equal(s.pause_ms, 10);
+  const paces = [];
+  for (let i = 0; i < 5; i++) paces.push((await s.step(), s.pause_ms));
+  assert.deepEqual(paces, [20, 40, 80, 80, 80]);
+  await run("SET", "k", "v", "PX", "5");
+  now += 100;
+  const r = await s.step();
+  assert.equal(r.expired, 1);
+  assert.equal(s.pause_ms, 10);
+});
