@@ -71,23 +71,50 @@ export interface SortKey {
   descending: boolean;
 }
 
-/** Sorts all rows (stable; openCypher orderability, nulls last ascending). */
+/**
+ * Sorts the rows (stable; openCypher orderability, nulls last ascending).
+ * With `keep` (SKIP + LIMIT of the same projection) only that many rows are
+ * held: a bounded top-k instead of the whole input.
+ */
 export class SortStage implements Stage {
   readonly name = "Sort";
-  constructor(readonly keys: SortKey[]) {}
+  constructor(readonly keys: SortKey[], readonly keep: Expr[] | null = null) {}
+
+  private compare(a: Row, b: Row): number {
+    for (const k of this.keys) {
+      const c = order(a.get(k.column) ?? null, b.get(k.column) ?? null);
+      if (c !== 0) return k.descending ? -c : c;
+    }
+    return 0;
+  }
+
   async *run(input: AsyncIterable<Row>, ctx: ExecContext): AsyncIterable<Row> {
+    let cap = Infinity;
+    if (this.keep) {
+      cap = 0;
+      for (const e of this.keep) cap += await countArg(e, "Limit", ctx);
+    }
     const rows: Row[] = [];
     for await (const row of input) {
       ctx.tick();
-      rows.push(row);
-    }
-    rows.sort((a, b) => {
-      for (const k of this.keys) {
-        const c = order(a.get(k.column) ?? null, b.get(k.column) ?? null);
-        if (c !== 0) return k.descending ? -c : c;
+      if (cap === Infinity) {
+        rows.push(row);
+        continue;
       }
-      return 0;
-    });
+      if (rows.length >= cap && (cap === 0 || this.compare(row, rows[rows.length - 1]) >= 0)) {
+        continue;
+      }
+      // Insert after every row that sorts before or equal to it (stability).
+      let lo = 0, hi = rows.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.compare(rows[mid], row) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      rows.splice(lo, 0, row);
+      if (rows.length > cap) rows.pop();
+    }
+    if (cap === Infinity) rows.sort((a, b) => this.compare(a, b));
     yield* rowsOf(rows);
   }
 }

@@ -391,6 +391,8 @@ class Planner {
   /** Checks a CREATE/MERGE path and declares its new variables. */
   private createSpec(p: PathPattern, clause: string, names?: Set<string>): CreatePathSpec {
     this.nameAnonymous([p], names);
+    // New variables in pattern order (RETURN * lists them so).
+    const fresh = new Set<string>();
     const nodes = p.nodes.map((n) => {
       const v = n.variable!;
       const bound = this.scope.has(v);
@@ -405,6 +407,7 @@ class Planner {
         }
       }
       if (n.properties) this.check(n.properties, this.scope, false);
+      if (!bound) fresh.add(v);
       this.declare(v, "node");
       return { variable: v, labels: n.labels, properties: n.properties, bound };
     });
@@ -438,6 +441,17 @@ class Planner {
         throw new CypherError(`The bound variable '${p.variable}' can't be redeclared`);
       }
       this.declare(p.variable, "path");
+    }
+    // Re-insert the new names in pattern order at the end of the scope.
+    const order: Array<[string, Kind]> = [];
+    p.nodes.forEach((n, i) => {
+      if (fresh.has(n.variable!)) order.push([n.variable!, "node"]);
+      if (p.rels[i]) order.push([p.rels[i].variable!, "rel"]);
+    });
+    if (p.variable) order.push([p.variable, "path"]);
+    for (const [v, k] of order) {
+      this.scope.delete(v);
+      this.scope.set(v, k);
     }
     return { variable: p.variable, nodes, rels };
   }
@@ -772,10 +786,10 @@ class Planner {
     if (proj.distinct) this.stages.push(new DistinctStage(names));
     if (sortCols.length > 0) {
       this.stages.push(
-        new SortStage(sortCols.map((c, i) => ({
-          column: c.name,
-          descending: proj.order[i].descending,
-        }))),
+        new SortStage(
+          sortCols.map((c, i) => ({ column: c.name, descending: proj.order[i].descending })),
+          proj.limit ? [proj.limit, ...(proj.skip ? [proj.skip] : [])] : null,
+        ),
       );
     }
     if (proj.skip) this.stages.push(new SkipStage(proj.skip));

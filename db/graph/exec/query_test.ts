@@ -417,3 +417,32 @@ Deno.test("query: variable-length traversal of a long chain (iterative, stoppabl
     [11, 12, 13],
   );
 });
+
+Deno.test("query: ORDER BY with LIMIT keeps the top rows only, stably", async () => {
+  assert.deepEqual(
+    await column(g, "UNWIND range(1, 1000) AS x RETURN x ORDER BY x % 7 DESC, x LIMIT 4"),
+    [6, 13, 20, 27],
+  );
+  assert.deepEqual(
+    await column(g, "UNWIND range(1, 1000) AS x RETURN x ORDER BY x % 7 DESC, x SKIP 2 LIMIT 2"),
+    [20, 27],
+  );
+  assert.deepEqual(
+    await column(g, "UNWIND [3, 1, 2, 1] AS x WITH x ORDER BY x LIMIT 0 RETURN x"),
+    [],
+  );
+  // Equal keys keep input order.
+  assert.deepEqual(
+    await column(
+      g,
+      "UNWIND ['b1', 'a1', 'b2', 'a2', 'b3'] AS s RETURN s ORDER BY left(s, 1) LIMIT 3",
+    ),
+    ["a1", "a2", "b1"],
+  );
+});
+
+Deno.test("query: RETURN * after CREATE lists variables in pattern order", async () => {
+  const g2 = await graphOf("CREATE (:Seed)");
+  const r = await run(g2, "MATCH (s:Seed) CREATE (a)-[r:R]->(s), (s)-[q:Q]->(b) RETURN *");
+  assert.deepEqual(r.header, ["s", "a", "r", "q", "b"]);
+});
