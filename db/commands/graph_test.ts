@@ -127,6 +127,7 @@ Deno.test("GRAPH.* key semantics: TYPE graphdata, WRONGTYPE, LIST, DELETE, DEL, 
     assert.equal(await cmd(c, "TYPE", "g1"), "graphdata");
     assert.equal(await cmd(c, "TYPE", "g2"), "graphdata");
     assert.deepEqual(await cmd(c, "GRAPH.LIST"), ["g1", "g2"]);
+    assert.deepEqual(await cmd(c, "SCAN", "0", "TYPE", "graphdata"), ["0", ["g1", "g2"]]);
     assert.match(error(await cmd(c, "GRAPH.QUERY", "s", "RETURN 1")), /^WRONGTYPE/);
     assert.match(error(await cmd(c, "GET", "g1")), /^WRONGTYPE/);
     assert.match(error(await cmd(c, "HGETALL", "g1")), /^WRONGTYPE/);
@@ -144,6 +145,13 @@ Deno.test("GRAPH.* key semantics: TYPE graphdata, WRONGTYPE, LIST, DELETE, DEL, 
     assert.deepEqual((moved as ClientValue[])[1], [[1]]);
     assert.deepEqual(await cmd(c, "GRAPH.LIST"), ["g3"]);
     assert.equal(await cmd(c, "EXISTS", "g3"), 1);
+    // Expiry works on graphs like on any key.
+    await cmd(c, "GRAPH.QUERY", "gx", "CREATE (:T)");
+    assert.equal(await cmd(c, "PEXPIRE", "gx", "100000"), 1);
+    assert.equal(await cmd(c, "EXISTS", "gx"), 1);
+    assert.equal(await cmd(c, "PEXPIREAT", "gx", "1"), 1); // in the past: gone now
+    assert.equal(await cmd(c, "EXISTS", "gx"), 0);
+    assert.match(error(await cmd(c, "GRAPH.RO_QUERY", "gx", "MATCH (n) RETURN n")), /empty key/);
     assert.equal(await cmd(c, "DEL", "g3"), 1);
     assert.deepEqual(await cmd(c, "GRAPH.LIST"), []);
     assert.equal(
