@@ -4,9 +4,12 @@
  *
  * 1. Load: an index on :N(id), then `--nodes` nodes (default 100 000) and
  *    `--edges-per-node` × nodes relationships (default 5 → 500 000) with
- *    batched UNWIND/CREATE queries of `--chunk` nodes (default 500) each:
- *    500 nodes and 2 500 relationships are 9 000 records, under the 10 000 a
- *    query's single atomic batch may hold. Each batch links its own nodes
+ *    batched UNWIND/CREATE queries of `--chunk` nodes (default 250) each:
+ *    250 nodes and 1 250 relationships are 4 500 records, under the 10 000 a
+ *    query's single atomic batch may hold, and small enough for the store to
+ *    commit within the db's 3 s RPC deadline on a busy machine. A batch that
+ *    answers TRYAGAIN (its outcome unknown) is checked by counting its nodes
+ *    and relationships, then retried only if it did not happen. Each batch links its own nodes
  *    (nodes of earlier batches would need an index seek per relationship),
  *    so the graph is `nodes / chunk` dense random components.
  * 2. Neighbourhood reads with `--clients` concurrent connections
@@ -91,6 +94,20 @@ function stat(reply: ClientValue, name: string): number {
   return line ? Number(line.slice(name.length + 2)) : 0;
 }
 
+/** Nodes with ids in [base, base + n) and relationships leaving them. */
+async function batchCounts(c: RespClient, base: number, n: number): Promise<[number, number]> {
+  const where = `WHERE a.id >= ${base} AND a.id < ${base + n}`;
+  const nodes = await call(c, "GRAPH.RO_QUERY", "g", `MATCH (a:N) ${where} RETURN count(a)`);
+  const rels = await call(
+    c,
+    "GRAPH.RO_QUERY",
+    "g",
+    `MATCH (a:N)-[r:R]->() ${where} RETURN count(r)`,
+  );
+  const first = (v: ClientValue) => Number(((v as ClientValue[])[1] as ClientValue[][])[0][0]);
+  return [first(nodes), first(rels)];
+}
+
 /** Latency percentile (ms) of sorted samples. */
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -156,7 +173,7 @@ async function main(): Promise<number> {
     options: {
       nodes: { type: "string", default: "100000" },
       "edges-per-node": { type: "string", default: "5" },
-      chunk: { type: "string", default: "500" },
+      chunk: { type: "string", default: "250" },
       clients: { type: "string", default: "16" },
       queries: { type: "string", default: "2000" },
     },
@@ -210,7 +227,7 @@ async function main(): Promise<number> {
     await new Promise((r) => setTimeout(r, 5000));
 
     const c = await RespClient.connect(port);
-    let created_nodes = 0, created_edges = 0;
+    let created_nodes = 0, created_edges = 0, retries = 0;
     const load_t0 = performance.now();
     try {
       await call(c, "GRAPH.QUERY", "g", "CREATE INDEX FOR (n:N) ON (n.id)", "TIMEOUT", "0");
@@ -221,9 +238,26 @@ async function main(): Promise<number> {
           `WITH collect(n) AS ns UNWIND range(0, ${chunk * per_node - 1}) AS j ` +
           `WITH ns[j % ${chunk}] AS a, ns[(j * 7919 + 13 + j / ${chunk}) % ${chunk}] AS b ` +
           `CREATE (a)-[:R]->(b)`;
-        const r = await call(c, "GRAPH.QUERY", "g", q, "TIMEOUT", "0");
-        created_nodes += stat(r, "Nodes created");
-        created_edges += stat(r, "Relationships created");
+        for (let attempt = 1;; attempt++) {
+          try {
+            const r = await call(c, "GRAPH.QUERY", "g", q, "TIMEOUT", "0");
+            created_nodes += stat(r, "Nodes created");
+            created_edges += stat(r, "Relationships created");
+            break;
+          } catch (e) {
+            if (!/TRYAGAIN/.test(String(e)) || attempt >= 5) throw e;
+            retries++;
+            progress.log(`load batch ${k + 1}: ${String(e).slice(0, 160)}; checking it`);
+            await new Promise((r) => setTimeout(r, 2000));
+            const [n, r] = await batchCounts(c, base, chunk);
+            if (n === chunk && r === chunk * per_node) {
+              created_nodes += n;
+              created_edges += r;
+              break;
+            }
+            if (n !== 0) throw new Error(`batch ${k + 1} half there: ${n} nodes, ${r} edges`);
+          }
+        }
       }
     } finally {
       c.close();
@@ -260,6 +294,7 @@ async function main(): Promise<number> {
         nodes: created_nodes,
         edges: created_edges,
         batches: chunks,
+        batches_retried_after_tryagain: retries,
         nodes_per_batch: chunk,
         shape: `random out-degree ${per_node} within each batch of ${chunk} nodes`,
       },

@@ -107,6 +107,7 @@ export class KvGraphStore implements GraphStore {
   #key_ids = new Map<string, number>();
   /** Writes buffered so far (overlay entries set). */
   #writes = 0;
+  #flushed = false;
 
   private constructor(
     t: Txn,
@@ -155,6 +156,8 @@ export class KvGraphStore implements GraphStore {
    * the query succeeded; nothing is emitted for an unchanged existing graph.
    */
   flush(): void {
+    if (this.#flushed) throw new Error("KvGraphStore flushed twice");
+    this.#flushed = true;
     if (!this.dirty) return;
     for (const [sub, v] of this.#overlay.entries()) {
       const raw = concat(this.#prefix, fromLatin1(sub));
