@@ -25,7 +25,6 @@
  * (setting a property to null removes it), no maps or graph entities.
  * @module
  */
-import assert from "node:assert/strict";
 
 /** Node ids and edge ids: non-negative safe integers allocated by the store. */
 export type EntityId = number;
@@ -43,7 +42,7 @@ export class NodeValue {
     readonly labels: readonly string[],
     readonly properties: ReadonlyMap<string, PropertyValue>,
   ) {
-    assert.ok(Number.isSafeInteger(id) && id >= 0, `bad node id ${id}`);
+    if (!(id >= 0 && Number.isSafeInteger(id))) throw new Error(`bad node id ${id}`);
   }
 }
 
@@ -56,7 +55,7 @@ export class EdgeValue {
     readonly dst: EntityId,
     readonly properties: ReadonlyMap<string, PropertyValue>,
   ) {
-    assert.ok(Number.isSafeInteger(id) && id >= 0, `bad edge id ${id}`);
+    if (!(id >= 0 && Number.isSafeInteger(id))) throw new Error(`bad edge id ${id}`);
   }
 }
 
@@ -66,7 +65,7 @@ export class EdgeValue {
  */
 export class PathValue {
   constructor(readonly nodes: readonly NodeValue[], readonly edges: readonly EdgeValue[]) {
-    assert.equal(nodes.length, edges.length + 1, "path shape");
+    if (nodes.length !== edges.length + 1) throw new Error("path shape");
   }
 }
 

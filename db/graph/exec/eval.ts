@@ -5,7 +5,7 @@
  * own writes.
  * @module
  */
-import type { BinaryOp, Expr } from "../cypher/ast.ts";
+import { type BinaryOp, directChildren, type Expr } from "../cypher/ast.ts";
 import {
   checkedInt,
   compare,
@@ -24,6 +24,23 @@ import type { ExecContext, Row } from "./context.ts";
 import { callFunction } from "./functions.ts";
 import { rowsOf, runPipeline } from "./stage.ts";
 
+const ASYNC = new WeakMap<Expr, boolean>();
+const ASYNC_FUNCTIONS = new Set(["startnode", "endnode"]);
+
+/**
+ * True when evaluating `e` may read the store (pattern predicates,
+ * startNode(), endNode()); other expressions evaluate synchronously.
+ */
+export function needsAsync(e: Expr): boolean {
+  let v = ASYNC.get(e);
+  if (v === undefined) {
+    v = (e.k === "pattern") || (e.k === "call" && ASYNC_FUNCTIONS.has(e.name)) ||
+      directChildren(e).some(needsAsync);
+    ASYNC.set(e, v);
+  }
+  return v;
+}
+
 /** A type error in the RedisGraph wording. */
 export function typeMismatch(expected: string, got: Value): CypherError {
   return new CypherError(`Type mismatch: expected ${expected} but was ${typeName(got)}`);
@@ -31,6 +48,7 @@ export function typeMismatch(expected: string, got: Value): CypherError {
 
 /** Evaluates `e` against `row`. */
 export async function evaluate(e: Expr, row: Row, ctx: ExecContext): Promise<Value> {
+  if (!needsAsync(e)) return evalSync(e, row, ctx);
   switch (e.k) {
     case "lit":
       return e.v;
@@ -344,5 +362,180 @@ function arithmetic(op: "+" | "-" | "*" | "/" | "%" | "^", l: Value, r: Value): 
       return a / b;
     case "%":
       return a % b;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Synchronous evaluation (the common case: no pattern predicates, no
+// startNode()/endNode()), generated from the asynchronous code above.
+
+/** Synchronous {@link evaluate} for expressions that need no store access ({@link needsAsync}). */
+export function evalSync(e: Expr, row: Row, ctx: ExecContext): Value {
+  switch (e.k) {
+    case "lit":
+      return e.v;
+    case "param": {
+      const v = ctx.params.get(e.name);
+      if (v === undefined) throw new CypherError(`Missing parameters: $${e.name}`);
+      return v;
+    }
+    case "var": {
+      const v = row.get(e.name);
+      if (v === undefined) throw new CypherError(`'${e.name}' not defined`);
+      return v;
+    }
+    case "prop":
+      return property(evalSync(e.e, row, ctx), e.key, ctx);
+    case "index":
+      return index(evalSync(e.e, row, ctx), evalSync(e.idx, row, ctx), ctx);
+    case "slice": {
+      const v = evalSync(e.e, row, ctx);
+      const from = e.from ? evalSync(e.from, row, ctx) : 0n;
+      const to = e.to ? evalSync(e.to, row, ctx) : null;
+      return slice(v, from, e.to ? to : undefined);
+    }
+    case "list": {
+      const out: Value[] = [];
+      for (const x of e.items) out.push(evalSync(x, row, ctx));
+      return out;
+    }
+    case "map": {
+      const out = new Map<string, Value>();
+      for (const [k, x] of e.entries) out.set(k, evalSync(x, row, ctx));
+      return out;
+    }
+    case "bin":
+      return binarySync(e.op, e.l, e.r, row, ctx);
+    case "not": {
+      const v = evalSync(e.e, row, ctx);
+      if (v === null) return null;
+      if (typeof v !== "boolean") throw typeMismatch("Boolean", v);
+      return !v;
+    }
+    case "neg": {
+      const v = evalSync(e.e, row, ctx);
+      if (v === null) return null;
+      if (typeof v === "bigint") return checkedInt(-v);
+      if (typeof v === "number") return -v;
+      throw typeMismatch("Integer or Float", v);
+    }
+    case "isnull": {
+      const v = evalSync(e.e, row, ctx);
+      return (v === null) !== e.negated;
+    }
+    case "haslabels": {
+      const v = evalSync(e.e, row, ctx);
+      if (v === null) return null;
+      if (!(v instanceof NodeValue)) throw typeMismatch("Node", v);
+      const n = ctx.node(v);
+      if (!n) return null;
+      return e.labels.every((l) => n.labels.includes(l));
+    }
+    case "call": {
+      const args: Value[] = [];
+      for (const a of e.args) args.push(evalSync(a, row, ctx));
+      const r = callFunction(e.name, args, ctx);
+      if (r instanceof Promise) throw new Error(`${e.name}() in synchronous evaluation`);
+      return r;
+    }
+    case "case":
+      return caseExprSync(e, row, ctx);
+    case "listcomp": {
+      const list = evalSync(e.list, row, ctx);
+      if (list === null) return null;
+      if (!Array.isArray(list)) throw typeMismatch("List", list);
+      const out: Value[] = [];
+      for (const x of list) {
+        ctx.tick();
+        const inner = new Map(row).set(e.variable, x);
+        if (e.where && !(truthySync(e.where, inner, ctx))) continue;
+        out.push(e.map ? evalSync(e.map, inner, ctx) : x);
+      }
+      return out;
+    }
+    case "quantifier":
+      return quantifierSync(e, row, ctx);
+    case "reduce": {
+      let acc = evalSync(e.init, row, ctx);
+      const list = evalSync(e.list, row, ctx);
+      if (list === null) return null;
+      if (!Array.isArray(list)) throw typeMismatch("List", list);
+      for (const x of list) {
+        ctx.tick();
+        acc = evalSync(e.expr, new Map(row).set(e.acc, acc).set(e.variable, x), ctx);
+      }
+      return acc;
+    }
+    case "pattern":
+      throw new Error("pattern predicate in synchronous evaluation");
+  }
+}
+
+/** Synchronous {@link truthy}. */
+export function truthySync(e: Expr, row: Row, ctx: ExecContext): boolean {
+  const v = evalSync(e, row, ctx);
+  if (v === null || v === false) return false;
+  if (v === true) return true;
+  throw typeMismatch("Boolean", v);
+}
+
+function caseExprSync(
+  e: Extract<Expr, { k: "case" }>,
+  row: Row,
+  ctx: ExecContext,
+): Value {
+  const subject = e.subject ? evalSync(e.subject, row, ctx) : undefined;
+  for (const [w, t] of e.whens) {
+    const wv = evalSync(w, row, ctx);
+    const hit = subject === undefined ? wv === true : equals(subject, wv) === true;
+    if (hit) return evalSync(t, row, ctx);
+  }
+  return e.otherwise ? evalSync(e.otherwise, row, ctx) : null;
+}
+
+function binarySync(op: BinaryOp, le: Expr, re: Expr, row: Row, ctx: ExecContext) {
+  // Logical operators: three-valued, short-circuit where the answer is known.
+  if (op === "AND" || op === "OR" || op === "XOR") {
+    const l = evalSync(le, row, ctx);
+    if (l !== null && typeof l !== "boolean") throw typeMismatch("Boolean", l);
+    if (op === "AND" && l === false) return false;
+    if (op === "OR" && l === true) return true;
+    const r = evalSync(re, row, ctx);
+    if (r !== null && typeof r !== "boolean") throw typeMismatch("Boolean", r);
+    if (op === "AND") return r === false ? false : l === null || r === null ? null : true;
+    if (op === "OR") return r === true ? true : l === null || r === null ? null : false;
+    return l === null || r === null ? null : l !== r;
+  }
+  const l = evalSync(le, row, ctx);
+  const r = evalSync(re, row, ctx);
+  return applyBinary(op, l, r);
+}
+
+function quantifierSync(
+  e: Extract<Expr, { k: "quantifier" }>,
+  row: Row,
+  ctx: ExecContext,
+): Value {
+  const list = evalSync(e.list, row, ctx);
+  if (list === null) return null;
+  if (!Array.isArray(list)) throw typeMismatch("List", list);
+  let trues = 0, nulls = 0;
+  for (const x of list) {
+    ctx.tick();
+    const v = evalSync(e.where, new Map(row).set(e.variable, x), ctx);
+    if (v === true) trues++;
+    else if (v === null) nulls++;
+    else if (v !== false) throw typeMismatch("Boolean", v);
+  }
+  const falses = list.length - trues - nulls;
+  switch (e.fn) {
+    case "all":
+      return falses > 0 ? false : nulls > 0 ? null : true;
+    case "any":
+      return trues > 0 ? true : nulls > 0 ? null : false;
+    case "none":
+      return trues > 0 ? false : nulls > 0 ? null : true;
+    case "single":
+      return trues > 1 ? false : nulls > 0 ? null : trues === 1;
   }
 }
