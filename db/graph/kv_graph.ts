@@ -12,9 +12,9 @@
  */
 import * as btree_module from "sorted-btree";
 import { concat, fromLatin1, latin1, prefixEnd } from "../encoding/bytes.ts";
-import { dataPrefix } from "../encoding/keys.ts";
+import { dataPrefix, metaKey } from "../encoding/keys.ts";
 import { type Metadata, newMetadata, nextVersion, RedisType } from "../encoding/metadata.ts";
-import { CF_DEFAULT } from "../backend.ts";
+import { type Backend, CF_DEFAULT, type RawPair } from "../backend.ts";
 import { equal } from "../encoding/bytes.ts";
 import { err } from "../resp/reply.ts";
 import { CommandError, type DbContext, MAX_TXN_ATTEMPTS, Txn } from "../txn.ts";
@@ -76,6 +76,47 @@ const BTree =
     ? mod.default
     : (mod.default as { default: unknown }).default) as OrderedMapCtor;
 
+/**
+ * Records and scan pages of one graph as of one metadata record, shared by
+ * the queries of this process. Every write of a graph rewrites its metadata
+ * (rev + 1) in the same atomic batch, so the data under metadata bytes M is
+ * fixed for as long as the metadata is M: a query that read M can take any
+ * record or page cached under M. Entries are published only by queries that
+ * proved no write happened while they read (see {@link runGraph}), so a value
+ * of a later state never lands under an earlier M.
+ */
+export class GraphStateCache {
+  readonly records = new Map<string, Uint8Array | null>();
+  /** Backend scan pages by `from|end` (sub keys, latin1). */
+  readonly pages = new Map<string, SubPair[]>();
+  bytes = 0;
+
+  constructor(readonly meta: string) {}
+}
+
+/** Bytes of cached records and pages one backend's graphs may hold in all. */
+export const GRAPH_CACHE_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Graph user key (latin1) -> cache, per backend (tests run many backends). */
+const CACHES = new WeakMap<Backend, Map<string, GraphStateCache>>();
+
+function cacheFor(backend: Backend, key: string, meta: string): GraphStateCache {
+  let m = CACHES.get(backend);
+  if (!m) CACHES.set(backend, m = new Map());
+  let c = m.get(key);
+  if (!c || c.meta !== meta) {
+    c = new GraphStateCache(meta);
+    m.set(key, c);
+  }
+  return c;
+}
+
+function cachedBytes(backend: Backend): number {
+  let n = 0;
+  for (const c of CACHES.get(backend)?.values() ?? []) n += c.bytes;
+  return n;
+}
+
 /** What {@link KvGraphStore.open} needs to know. */
 export interface OpenOptions {
   /** Create an empty graph when the key is absent (GRAPH.QUERY); else return null. */
@@ -102,6 +143,10 @@ export class KvGraphStore implements GraphStore {
   readonly #overlay: OrderedMap<Pending> = new BTree<Pending>();
   /** Backend point reads (and prefetches) of this attempt, by sub key. */
   readonly #base = new Map<string, Promise<Uint8Array | null>>();
+  /** Shared records of this graph state (null for a graph created by this query). */
+  readonly #cache: GraphStateCache | null;
+  /** Scan pages this attempt read from the backend, for {@link publish}. */
+  readonly #pages = new Map<string, SubPair[]>();
   #label_ids = new Map<string, number>();
   #type_ids = new Map<string, number>();
   #key_ids = new Map<string, number>();
@@ -115,8 +160,10 @@ export class KvGraphStore implements GraphStore {
     meta: Metadata,
     header: GraphHeader,
     created: boolean,
+    cache: GraphStateCache | null,
   ) {
     this.#t = t;
+    this.#cache = cache;
     this.#key = key;
     this.#meta = meta;
     this.#prefix = dataPrefix(key, meta.version);
@@ -134,10 +181,16 @@ export class KvGraphStore implements GraphStore {
    */
   static async open(t: Txn, key: Uint8Array, opts: OpenOptions): Promise<KvGraphStore | null> {
     const m = await t.metaOf(key, RedisType.Graph);
-    if (m) return new KvGraphStore(t, key, m, decodeHeader(m.value), false);
+    if (m) {
+      const mk = metaKey(key);
+      const raw = t.readSet().find((r) => equal(r.key, mk))?.raw;
+      if (!raw) throw new Error("graph metadata read without a precondition");
+      const cache = cacheFor(t.backend, latin1(key), latin1(raw));
+      return new KvGraphStore(t, key, m, decodeHeader(m.value), false, cache);
+    }
     if (!opts.create) return null;
     const fresh = newMetadata(RedisType.Graph, nextVersion(t.now_ms));
-    return new KvGraphStore(t, key, fresh, emptyHeader(), true);
+    return new KvGraphStore(t, key, fresh, emptyHeader(), true, null);
   }
 
   /** True when this attempt changed the graph (or created it). */
@@ -191,7 +244,8 @@ export class KvGraphStore implements GraphStore {
   #baseGet(sub: string): Promise<Uint8Array | null> {
     let p = this.#base.get(sub);
     if (!p) {
-      p = this.#t.get(this.#full(fromLatin1(sub)));
+      const hit = this.#cache?.records.get(sub);
+      p = hit !== undefined ? Promise.resolve(hit) : this.#t.get(this.#full(fromLatin1(sub)));
       p.catch(() => {});
       this.#base.set(sub, p);
     }
@@ -200,7 +254,9 @@ export class KvGraphStore implements GraphStore {
 
   /** Starts one batched backend read of the records not yet known. */
   #prefetch(subs: string[]): void {
-    const todo = [...new Set(subs)].filter((s) => !this.#overlay.has(s) && !this.#base.has(s));
+    const todo = [...new Set(subs)].filter((s) =>
+      !this.#overlay.has(s) && !this.#base.has(s) && !this.#cache?.records.has(s)
+    );
     if (todo.length === 0) return;
     const all = this.#t.getMany(todo.map((s) => this.#full(fromLatin1(s))));
     all.catch(() => {});
@@ -229,13 +285,9 @@ export class KvGraphStore implements GraphStore {
     const raw_end = this.#full(end);
     let from = start;
     for (;;) {
-      const page = await this.#t.scan(this.#full(from), raw_end, GRAPH_SCAN_PAGE);
-      const done = page.length < GRAPH_SCAN_PAGE;
-      const base: SubPair[] = page.map((p) => ({
-        sub: latin1(p.key.subarray(this.#prefix.length)),
-        value: p.value,
-      }));
       const from_s = latin1(from);
+      const base = await this.#page(from_s, from, end_s, raw_end);
+      const done = base.length < GRAPH_SCAN_PAGE;
       // Overlay entries inside what this page covers.
       const last = base.length > 0 ? base[base.length - 1].sub : null;
       const pending: Array<[string, Pending]> = [];
@@ -261,6 +313,51 @@ export class KvGraphStore implements GraphStore {
       if (done || last === null) return;
       from = concat(fromLatin1(last), new Uint8Array([0]));
     }
+  }
+
+  /** One backend scan page from `from` (sub key) to `end`, cached per graph state. */
+  async #page(from_s: string, from: Uint8Array, end_s: string, raw_end: Uint8Array) {
+    const id = `${from_s}|${end_s}`;
+    const hit = this.#cache?.pages.get(id) ?? this.#pages.get(id);
+    if (hit) return hit;
+    const page: RawPair[] = await this.#t.scan(this.#full(from), raw_end, GRAPH_SCAN_PAGE);
+    const out: SubPair[] = page.map((p) => ({
+      sub: latin1(p.key.subarray(this.#prefix.length)),
+      value: p.value,
+    }));
+    this.#pages.set(id, out);
+    return out;
+  }
+
+  /**
+   * Shares what this attempt read from the backend with later queries of the
+   * same graph state. Only for an attempt whose reads were all of the state
+   * its metadata named (the caller checked: nothing committed meanwhile).
+   */
+  async publish(): Promise<void> {
+    const c = this.#cache;
+    if (!c) return;
+    const budget = GRAPH_CACHE_MAX_BYTES - cachedBytes(this.#t.backend);
+    let bytes = 0;
+    const records: Array<[string, Uint8Array | null]> = [];
+    for (const [sub, p] of this.#base) {
+      if (c.records.has(sub)) continue;
+      // A prefetch nobody awaited may have failed: just leave it out.
+      const v = await p.then((x) => x, () => undefined);
+      if (v === undefined) continue;
+      bytes += sub.length + (v?.length ?? 0) + 32;
+      records.push([sub, v]);
+    }
+    const pages = [...this.#pages].filter(([id]) => !c.pages.has(id));
+    for (const [id, page] of pages) {
+      bytes += id.length + 32;
+      for (const r of page) bytes += r.sub.length + r.value.length + 32;
+    }
+    // Over budget: keep what is there (it stays valid) rather than evicting.
+    if (bytes > budget) return;
+    for (const [sub, v] of records) c.records.set(sub, v);
+    for (const [id, page] of pages) c.pages.set(id, page);
+    c.bytes += bytes;
   }
 
   /** Prefix scan over one sub-key prefix. */
@@ -842,7 +939,12 @@ export async function runGraph<T>(
         const same = reads.every((r, i) =>
           r.raw === null ? now[i] === null : now[i] !== null && equal(now[i]!, r.raw)
         );
-        if (same) return result;
+        if (same) {
+          // The metadata did not change while the query read: its reads are
+          // all of that one state, which later queries may reuse.
+          await store?.publish();
+          return result;
+        }
       } else {
         checkBatchSize(t);
         const out = await db.backend.batch(t.mutations, t.preconditions);

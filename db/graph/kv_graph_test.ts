@@ -575,3 +575,58 @@ Deno.test("kv graph: a query writing more than one store batch holds is refused 
   });
   await read(db, async (s) => assert.equal(await s.countNodes(), MAX_GRAPH_BATCH_ITEMS - 9));
 });
+
+/** Counts backend reads (get, batchGet, scan) of a MemoryBackend. */
+function countReads(b: MemoryBackend): { n: number } {
+  const c = { n: 0 };
+  const get = b.get.bind(b), many = b.batchGet.bind(b), scan = b.scan.bind(b);
+  b.get = (cf, k) => (c.n++, get(cf, k));
+  b.batchGet = (cf, ks) => (c.n++, many(cf, ks));
+  b.scan = (cf, s, e, l, r) => (c.n++, scan(cf, s, e, l, r));
+  return c;
+}
+
+Deno.test("kv graph: reads of one graph state are shared across queries until the next write", async () => {
+  const db = ctx();
+  await seed(db);
+  const reads = countReads(db.backend);
+  const hop = (s: KvGraphStore) =>
+    all(s.expand(0, "out", [])).then(async (xs) => {
+      const out: unknown[] = [];
+      for (const x of xs) out.push(await s.getNode(x.neighbour));
+      return [out, await all(s.scanNodesByLabel("Person"))];
+    });
+  const first = await read(db, hop);
+  const cold = reads.n;
+  assert.ok(cold > 2, `the first query went to the backend (${cold} reads)`);
+  reads.n = 0;
+  assert.deepEqual(await read(db, hop), first);
+  assert.equal(reads.n, 1, "only the metadata was read again");
+  // A write changes the state: the next query reads (and sees) the new data.
+  await write(db, (s) => s.setNodeProperty(1, "age", 99n));
+  reads.n = 0;
+  const [after] = await read(db, hop) as [NodeRecord[]];
+  assert.equal(after[0].properties.get("age"), 99n);
+  assert.ok(reads.n > 1);
+});
+
+Deno.test("kv graph: a query that raced a writer re-runs; the re-run's reads are the ones cached", async () => {
+  const db = ctx();
+  await seed(db);
+  let runs = 0;
+  await runGraph(db, G, READ, async (s) => {
+    runs++;
+    await s!.getNode(0);
+    // A write lands between this query's reads: node 1 read next is of the new state.
+    if (runs === 1) await write(db, (w) => w.setNodeProperty(1, "age", 41n));
+    return await s!.getNode(1);
+  });
+  assert.equal(runs, 2);
+  // The first run read two states and failed validation, publishing nothing;
+  // the second read only the current state and published it.
+  const n = await read(db, (s) => s.getNode(1));
+  assert.equal(n?.properties.get("age"), 41n);
+  const reads = countReads(db.backend);
+  assert.deepEqual((await read(db, (s) => s.getNode(0)))?.properties.get("age"), 30n);
+  assert.equal(reads.n, 1, "node 0 of the current state was cached by the second run");
+});
