@@ -155,10 +155,14 @@ export type Clause =
   | { k: "create_index"; label: string; property: string }
   | { k: "drop_index"; label: string; property: string };
 
-/** A parsed query: `CYPHER` parameters and the clauses in order. */
+/**
+ * A parsed query: `CYPHER` parameters and the clauses in order, then any
+ * further parts joined by UNION (each ends with RETURN).
+ */
 export interface Query {
   params: Map<string, Value>;
   clauses: Clause[];
+  union: Array<{ all: boolean; clauses: Clause[] }>;
 }
 
 /** Clause kinds that write (rejected by GRAPH.RO_QUERY). */

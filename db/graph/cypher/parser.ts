@@ -1,7 +1,7 @@
 /**
  * Hand-written recursive-descent parser for the supported openCypher subset
  * (see ast.ts). Keywords are case-insensitive. Errors are {@link CypherError}s
- * with line/column/offset; syntax outside the subset (CALL, FOREACH, UNION,
+ * with line/column/offset; syntax outside the subset (CALL, FOREACH,
  * shortestPath, list comprehensions, ...) is rejected by name.
  * @module
  */
@@ -55,7 +55,6 @@ const CLAUSE_START = new Set([
 const UNSUPPORTED_CLAUSES: Record<string, string> = {
   CALL: "CALL",
   FOREACH: "FOREACH",
-  UNION: "UNION",
   LOAD: "LOAD CSV",
   START: "START",
   USING: "USING",
@@ -177,14 +176,35 @@ class Parser {
         params.set(name, this.constant(this.expr(), start));
       }
     }
-    const clauses: Clause[] = [];
-    while (this.peek().kind !== "eof" && !this.isSym(";")) {
-      clauses.push(this.clause());
+    const clauses = this.singleQuery();
+    const union: Array<{ all: boolean; clauses: Clause[] }> = [];
+    while (this.acceptKw("UNION")) {
+      const all = this.acceptKw("ALL");
+      union.push({ all, clauses: this.singleQuery() });
     }
     this.expectEof();
+    if (union.length > 0) {
+      if (union.some((u) => u.all) && union.some((u) => !u.all)) {
+        throw new CypherError("Invalid combination of UNION and UNION ALL.");
+      }
+      for (const part of [clauses, ...union.map((u) => u.clauses)]) {
+        if (part[part.length - 1].k !== "return") {
+          throw new CypherError("Every part of a UNION must end with RETURN");
+        }
+      }
+    }
+    return { params, clauses, union };
+  }
+
+  /** Clauses up to the end, `;` or UNION. */
+  private singleQuery(): Clause[] {
+    const clauses: Clause[] = [];
+    while (this.peek().kind !== "eof" && !this.isSym(";") && !this.isKw("UNION")) {
+      clauses.push(this.clause());
+    }
     if (clauses.length === 0) this.fail("a clause");
     this.checkStructure(clauses);
-    return { params, clauses };
+    return clauses;
   }
 
   /** Evaluates a constant expression of the CYPHER prefix. */

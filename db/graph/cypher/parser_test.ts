@@ -201,7 +201,6 @@ Deno.test("parser: unsupported features are named", () => {
   const cases: Array<[string, RegExp]> = [
     ["CALL db.labels()", /CALL is not supported/],
     ["UNWIND [1] AS x FOREACH (y IN [1] | CREATE ())", /FOREACH is not supported/],
-    ["RETURN 1 UNION RETURN 2", /UNION is not supported/],
     ["MATCH p = shortestPath((a)-[*]-(b)) RETURN p", /shortestPath is not supported/],
     ["MATCH (a) RETURN [(a)-->(b) | b]", /Pattern comprehensions is not supported/],
     ["RETURN filter(x IN [1] WHERE x > 0)", /filter\(\) is not supported/],
@@ -233,4 +232,16 @@ Deno.test("parser: list comprehensions, quantifiers, reduce, pattern predicates"
     [and.l, and.r].map((x) => (x.k === "not" ? x.e : x)).map((x) => x.k === "pattern" && x.id),
     [0, 1],
   );
+});
+
+Deno.test("parser: UNION and UNION ALL", () => {
+  const q = parseQuery("MATCH (a) RETURN a.x AS x UNION ALL RETURN 1 AS x UNION ALL RETURN 2 AS x");
+  assert.equal(q.clauses.length, 2);
+  assert.deepEqual(q.union.map((u) => [u.all, u.clauses.length]), [[true, 1], [true, 1]]);
+  assert.throws(
+    () => parseQuery("RETURN 1 AS x UNION RETURN 2 AS x UNION ALL RETURN 3 AS x"),
+    /UNION and UNION ALL/,
+  );
+  assert.throws(() => parseQuery("RETURN 1 AS x UNION CREATE ()"), /must end with RETURN/);
+  assert.throws(() => parseQuery("RETURN 1 AS x UNION"), /expected a clause/);
 });

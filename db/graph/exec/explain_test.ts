@@ -91,3 +91,13 @@ Deno.test("explain: bound variables, var-length, expand into, optional, writes",
     "                    Create",
   ]);
 });
+
+Deno.test("explain: UNION branches", async () => {
+  assert.deepEqual(await explain("MATCH (a:Admin) RETURN a.name AS n UNION RETURN 'x' AS n"), [
+    "Results",
+    "    Join",
+    "        Project",
+    "            Node By Label Scan | (a:Admin)",
+    "        Project",
+  ]);
+});

@@ -148,6 +148,8 @@ const CLAUSES = [
   "RETURN length(p), nodes(p)",
   "CREATE INDEX ON :Person(name)",
   "DROP INDEX ON :Person(age)",
+  "UNION",
+  "UNION ALL",
 ];
 
 Deno.test("fuzz: random clause sequences fail only with CypherError", async () => {

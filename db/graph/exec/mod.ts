@@ -51,7 +51,8 @@ export async function executeQuery(
   opts: QueryOptions,
 ): Promise<QueryResult> {
   const q = parseQuery(query_text);
-  if (opts.read_only && q.clauses.some((c) => WRITE_CLAUSES.has(c.k))) {
+  const all = [q.clauses, ...q.union.map((u) => u.clauses)].flat();
+  if (opts.read_only && all.some((c) => WRITE_CLAUSES.has(c.k))) {
     throw new CypherError(READ_ONLY_ERROR);
   }
   const params = new Map([...(opts.params ?? []), ...q.params]);

@@ -231,3 +231,32 @@ export function asList(v: Value): Value[] {
   if (!Array.isArray(v)) throw typeMismatch("List", v);
   return v;
 }
+
+/**
+ * UNION / UNION ALL: runs each branch on the input row and passes on their
+ * rows in turn; with `distinct`, drops rows equal to an earlier one.
+ */
+export class UnionStage implements Stage {
+  readonly name = "Join";
+  constructor(
+    readonly branches: Stage[][],
+    readonly columns: string[],
+    readonly distinct: boolean,
+  ) {}
+  async *run(input: AsyncIterable<Row>, ctx: ExecContext): AsyncIterable<Row> {
+    const seen = new Set<string>();
+    for await (const row of input) {
+      for (const b of this.branches) {
+        for await (const out of runPipeline(b, rowsOf([row]), ctx)) {
+          ctx.tick();
+          if (this.distinct) {
+            const key = this.columns.map((c) => valueKey(out.get(c) ?? null)).join("\u0001");
+            if (seen.has(key)) continue;
+            seen.add(key);
+          }
+          yield out;
+        }
+      }
+    }
+  }
+}

@@ -38,6 +38,7 @@ import {
   SkipStage,
   SortStage,
   TrimStage,
+  UnionStage,
   UnwindStage,
 } from "./ops.ts";
 import { PathStage, type ScanSource, ScanStage, TraverseStage } from "./pattern.ts";
@@ -70,11 +71,23 @@ export async function planQuery(
   params: ReadonlyMap<string, Value>,
 ): Promise<Plan> {
   const labels = new Set<string>();
-  collectLabels(q.clauses, labels);
+  collectLabels([q.clauses, q.union], labels);
   const counts = new Map<string, number>();
   for (const l of labels) counts.set(l, await store.countNodesByLabel(l));
   const stats = { nodes: await store.countNodes(), labels: counts };
-  return new Planner(params, await store.listIndexes(), stats).plan(q);
+  const indexes = await store.listIndexes();
+  const first = new Planner(params, indexes, stats).plan(q.clauses);
+  if (q.union.length === 0) return first;
+  const parts = [first, ...q.union.map((u) => new Planner(params, indexes, stats).plan(u.clauses))];
+  const columns = first.columns;
+  for (const p of parts) {
+    if (p.columns.length !== columns.length || p.columns.some((c, i) => c !== columns[i])) {
+      throw new CypherError("All sub queries in a UNION must have the same column names.");
+    }
+  }
+  const subplans = new Map(parts.flatMap((p) => [...p.subplans]));
+  const union = new UnionStage(parts.map((p) => p.stages), columns, !q.union[0].all);
+  return { stages: [union], subplans, columns };
 }
 
 /** Labels of every node pattern in `x` (a walk over the AST). */
@@ -171,9 +184,9 @@ class Planner {
     private stats: Statistics,
   ) {}
 
-  plan(q: Query): Plan {
+  plan(clauses: Clause[]): Plan {
     let columns: string[] = [];
-    for (const c of q.clauses) {
+    for (const c of clauses) {
       const cols = this.clause(c);
       if (cols) columns = cols;
     }

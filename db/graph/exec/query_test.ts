@@ -446,3 +446,26 @@ Deno.test("query: RETURN * after CREATE lists variables in pattern order", async
   const r = await run(g2, "MATCH (s:Seed) CREATE (a)-[r:R]->(s), (s)-[q:Q]->(b) RETURN *");
   assert.deepEqual(r.header, ["s", "a", "r", "q", "b"]);
 });
+
+Deno.test("query: UNION removes duplicates, UNION ALL keeps them", async () => {
+  assert.deepEqual(
+    await column(
+      g,
+      "MATCH (p:Person {city:'Paris'}) RETURN p.city AS c UNION MATCH (p:Person) RETURN p.city AS c",
+    ),
+    ["Paris", "Berlin", null],
+  );
+  assert.deepEqual(
+    await column(g, "RETURN 1 AS x UNION ALL RETURN 1 AS x UNION ALL UNWIND [2, 3] AS x RETURN x"),
+    [1, 1, 2, 3],
+  );
+  await assert.rejects(run(g, "RETURN 1 AS x UNION RETURN 1 AS y"), /same column names/);
+  await assert.rejects(
+    run(g, "RETURN 1 AS x UNION CREATE (n) RETURN 2 AS x", { read_only: true }),
+    /read-only/,
+  );
+  const r = await run(g, "CREATE (n:U1) RETURN 1 AS x UNION CREATE (m:U2) RETURN 1 AS x");
+  assert.deepEqual(r.rows, [[1n]]);
+  assert.equal(r.stats.nodes_created, 2);
+  await run(g, "MATCH (n) WHERE n:U1 OR n:U2 DELETE n");
+});

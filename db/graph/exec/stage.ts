@@ -16,6 +16,8 @@ export interface Stage {
   readonly hidden?: boolean;
   /** Sub-pipelines run per input row (OPTIONAL MATCH, MERGE), printed below the stage. */
   readonly children?: Stage[];
+  /** Independent pipelines whose rows are concatenated (UNION), each printed below the stage. */
+  readonly branches?: Stage[][];
   /** Transforms the input stream. */
   run(input: AsyncIterable<Row>, ctx: ExecContext): AsyncIterable<Row>;
 }
@@ -54,6 +56,7 @@ export function explainLines(stages: readonly Stage[], depth = 0): string[] {
     if (st.children && st.children.length > 0) {
       out.push(...explainLines(st.children, d + 1));
     }
+    for (const b of st.branches ?? []) out.push(...explainLines(b, d + 1));
     d++;
   }
   return out;
