@@ -8,14 +8,15 @@
  * every read consults first, so a query sees its own writes; scans merge the
  * overlay into paged backend scans. {@link KvGraphStore.flush} turns the
  * overlay into the transaction's mutations plus the new metadata record.
+ * Backend reads of one graph state are shared between queries of this
+ * process through {@link GraphStateCache}.
  * @module
  */
 import * as btree_module from "sorted-btree";
-import { concat, fromLatin1, latin1, prefixEnd } from "../encoding/bytes.ts";
+import { concat, equal, fromLatin1, latin1, prefixEnd } from "../encoding/bytes.ts";
 import { dataPrefix, metaKey } from "../encoding/keys.ts";
 import { type Metadata, newMetadata, nextVersion, RedisType } from "../encoding/metadata.ts";
 import { type Backend, CF_DEFAULT, type RawPair } from "../backend.ts";
-import { equal } from "../encoding/bytes.ts";
 import { err } from "../resp/reply.ts";
 import { CommandError, type DbContext, MAX_TXN_ATTEMPTS, Txn } from "../txn.ts";
 import {
