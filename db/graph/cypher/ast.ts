@@ -48,6 +48,8 @@ export type Expr =
   | { k: "call"; name: string; distinct: boolean; args: Expr[]; star: boolean }
   /** CASE; `subject` null for the searched form. */
   | { k: "case"; subject: Expr | null; whens: Array<[Expr, Expr]>; otherwise: Expr | null }
+  /** Map projection `v {.a, .*, k: expr, w}` of a node, edge or map. */
+  | { k: "mapproj"; e: Expr; items: MapProjectionItem[] }
   /** `[x IN list WHERE pred | expr]` (where and map optional). */
   | { k: "listcomp"; variable: string; list: Expr; where: Expr | null; map: Expr | null }
   /** `all|any|none|single(x IN list WHERE pred)`. */
@@ -65,6 +67,12 @@ export type Expr =
    * true when it has at least one match. `id` numbers the patterns of a query.
    */
   | { k: "pattern"; pattern: PathPattern; id: number };
+
+/** One item of a map projection: `.key`, `.*`, `key: expr` or `variable`. */
+export type MapProjectionItem =
+  | { k: "prop"; key: string }
+  | { k: "all" }
+  | { k: "entry"; key: string; expr: Expr };
 
 /** A node pattern `(v:L1:L2 {props})`. */
 export interface NodePattern {
@@ -291,6 +299,8 @@ export function directChildren(e: Expr): Expr[] {
         ...e.whens.flat(),
         ...(e.otherwise ? [e.otherwise] : []),
       ];
+    case "mapproj":
+      return [e.e, ...e.items.flatMap((i) => (i.k === "entry" ? [i.expr] : []))];
     case "listcomp":
       return [e.list, ...(e.where ? [e.where] : []), ...(e.map ? [e.map] : [])];
     case "quantifier":

@@ -10,6 +10,7 @@ import type {
   BinaryOp,
   Clause,
   Expr,
+  MapProjectionItem,
   NodePattern,
   PathPattern,
   Projection,
@@ -689,7 +690,9 @@ class Parser {
   private postfix(): Expr {
     let e = this.atom();
     for (;;) {
-      if (this.acceptSym(".")) {
+      if (e.k === "var" && this.isSym("{")) {
+        e = this.mapProjection(e);
+      } else if (this.acceptSym(".")) {
         e = { k: "prop", e, key: this.name("a property name") };
       } else if (this.acceptSym("[")) {
         if (this.acceptSym("..")) {
@@ -765,6 +768,29 @@ class Parser {
     }
     if (t.text === "{") return this.mapLiteral();
     this.fail("an expression");
+  }
+
+  /** `{.a, .*, k: expr, v}` after a variable. */
+  private mapProjection(e: Expr): Expr {
+    this.expectSym("{");
+    const items: MapProjectionItem[] = [];
+    if (!this.isSym("}")) {
+      do {
+        if (this.acceptSym(".")) {
+          if (this.acceptSym("*")) items.push({ k: "all" });
+          else items.push({ k: "prop", key: this.name("a property name") });
+        } else if (this.peek().kind === "ident" && this.isSym(":", 1)) {
+          const key = this.next().text;
+          this.pos++;
+          items.push({ k: "entry", key, expr: this.expr() });
+        } else {
+          const name = this.variable();
+          items.push({ k: "entry", key: name, expr: { k: "var", name } });
+        }
+      } while (this.acceptSym(","));
+    }
+    this.expectSym("}");
+    return { k: "mapproj", e, items };
   }
 
   /** After `[`: `x IN list [WHERE pred] [| expr] ]`. */

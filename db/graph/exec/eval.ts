@@ -15,6 +15,7 @@ import {
   fromProperty,
   isNumber,
   NodeValue,
+  propertiesMap,
   toFloat,
   typeName,
   type Value,
@@ -116,6 +117,14 @@ export async function evaluate(e: Expr, row: Row, ctx: ExecContext): Promise<Val
     }
     case "case":
       return caseExpr(e, row, ctx);
+    case "mapproj": {
+      const base = await evaluate(e.e, row, ctx);
+      const entries: Value[] = [];
+      for (const i of e.items) {
+        entries.push(i.k === "entry" ? await evaluate(i.expr, row, ctx) : null);
+      }
+      return mapProjection(e, base, entries, ctx);
+    }
     case "listcomp": {
       const list = await evaluate(e.list, row, ctx);
       if (list === null) return null;
@@ -178,6 +187,31 @@ async function quantifier(
     case "single":
       return trues > 1 ? false : nulls > 0 ? null : trues === 1;
   }
+}
+
+/** Builds a map projection from its evaluated base and entry values. */
+function mapProjection(
+  e: Extract<Expr, { k: "mapproj" }>,
+  base: Value,
+  entries: Value[],
+  ctx: ExecContext,
+): Value {
+  if (base === null) return null;
+  if (!(base instanceof Map || base instanceof NodeValue || base instanceof EdgeValue)) {
+    throw typeMismatch("Map, Node or Edge", base);
+  }
+  const out = new Map<string, Value>();
+  e.items.forEach((it, i) => {
+    if (it.k === "entry") out.set(it.key, entries[i]);
+    else if (it.k === "prop") out.set(it.key, property(base, it.key, ctx));
+    else {
+      const all = base instanceof Map ? base : propertiesMap(
+        (base instanceof NodeValue ? ctx.node(base) : ctx.edge(base))?.properties ?? new Map(),
+      );
+      for (const [k, v] of all) out.set(k, v);
+    }
+  });
+  return out;
 }
 
 /** Evaluates a predicate: true only for boolean true (null and false drop the row). */
@@ -440,6 +474,11 @@ export function evalSync(e: Expr, row: Row, ctx: ExecContext): Value {
     }
     case "case":
       return caseExprSync(e, row, ctx);
+    case "mapproj": {
+      const base = evalSync(e.e, row, ctx);
+      const entries = e.items.map((i) => (i.k === "entry" ? evalSync(i.expr, row, ctx) : null));
+      return mapProjection(e, base, entries, ctx);
+    }
     case "listcomp": {
       const list = evalSync(e.list, row, ctx);
       if (list === null) return null;

@@ -67,6 +67,7 @@ export const SCALAR_FUNCTIONS: ReadonlyMap<string, readonly [number, number]> = 
   ["replace", [3, 3]],
   ["split", [2, 2]],
   ["timestamp", [0, 0]],
+  ["rand", [0, 0]],
 ]);
 
 /** Longest list `range()` may build. */
@@ -283,6 +284,8 @@ export function callFunction(
       return str(name, a).split(str(name, b));
     case "timestamp":
       return BigInt(Date.now());
+    case "rand":
+      return Math.random();
   }
   throw new CypherError(`Unknown function '${name}'`);
 }

@@ -12,6 +12,7 @@ import {
   AGGREGATES,
   type Clause,
   containsAggregate,
+  directChildren,
   type Expr,
   exprKey,
   exprVariables,
@@ -144,6 +145,12 @@ function mapExpr(e: Expr, f: (x: Expr) => Expr | null): Expr {
         whens: e.whens.map(([w, t]) => [m(w), m(t)]),
         otherwise: e.otherwise && m(e.otherwise),
       };
+    case "mapproj":
+      return {
+        ...e,
+        e: m(e.e),
+        items: e.items.map((i) => (i.k === "entry" ? { ...i, expr: m(i.expr) } : i)),
+      };
     case "listcomp":
       return { ...e, list: m(e.list), where: e.where && m(e.where), map: e.map && m(e.map) };
     case "quantifier":
@@ -216,6 +223,8 @@ class Planner {
         case "var":
           if (!allowed.has(x.name)) throw new CypherError(`'${x.name}' not defined`);
           return;
+        case "mapproj":
+          return directChildren(x).forEach((c) => visit(c, inAgg));
         case "listcomp":
           visit(x.list, inAgg);
           return scoped([x.variable], () => {

@@ -469,3 +469,21 @@ Deno.test("query: UNION removes duplicates, UNION ALL keeps them", async () => {
   assert.equal(r.stats.nodes_created, 2);
   await run(g, "MATCH (n) WHERE n:U1 OR n:U2 DELETE n");
 });
+
+Deno.test("query: map projections", async () => {
+  const [[m]] = (await run(
+    g,
+    "MATCH (a:Person {name:'Alice'}) RETURN a {.name, .missing, twice: a.age * 2, .*} AS m",
+  )).rows;
+  assert.deepEqual(
+    [...(m as Map<string, unknown>)],
+    [["name", "Alice"], ["missing", null], ["twice", 60n], ["age", 30n], ["city", "Paris"]],
+  );
+  assert.deepEqual(
+    await rows(g, "WITH {a: 1, b: 2} AS x, 5 AS y RETURN x {.a, y}"),
+    [[{ a: 1, y: 5 }]],
+  );
+  assert.deepEqual(await rows(g, "OPTIONAL MATCH (z:None) RETURN z {.name}"), [[null]]);
+  const r = await rows(g, "RETURN rand() < 1.0 AND rand() >= 0.0");
+  assert.deepEqual(r, [[true]]);
+});
