@@ -101,3 +101,16 @@ Deno.test("explain: UNION branches", async () => {
     "        Project",
   ]);
 });
+
+Deno.test("explain: id(n) = value seeks the node directly", async () => {
+  assert.deepEqual(
+    await explain("MATCH (a:Person), (b) WHERE id(a) = 1 AND id(b) = 2 RETURN a, b"),
+    [
+      "Results",
+      "    Project",
+      "        NodeByIdSeek | (b)",
+      "            Filter",
+      "                NodeByIdSeek | (a:Person)",
+    ],
+  );
+});

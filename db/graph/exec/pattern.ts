@@ -28,6 +28,8 @@ export type ScanSource =
   | { k: "label"; label: string }
   /** `conjunct` is the predicate the seek implements (the planner drops it). */
   | { k: "index"; label: string; property: string; value: Expr; conjunct?: Expr }
+  /** `id(v) = expr`: at most one node. */
+  | { k: "id"; value: Expr; conjunct: Expr }
   /** Range seek; the range predicates stay as filters after it. */
   | {
     k: "range";
@@ -47,6 +49,8 @@ export class ScanStage implements Stage {
       ? "Node By Label Scan"
       : source.k === "index"
       ? "Node By Index Scan"
+      : source.k === "id"
+      ? "NodeByIdSeek"
       : "Node By Index Range Scan";
   }
 
@@ -71,6 +75,17 @@ export class ScanStage implements Stage {
         if (v === null || !isPropertyValue(v)) return empty();
         return ctx.store.seekIndex(s.label, s.property, v);
       }
+      case "id": {
+        const v = await evaluate(s.value, row, ctx);
+        const id = typeof v === "bigint"
+          ? v
+          : typeof v === "number" && Number.isInteger(v)
+          ? BigInt(v)
+          : -1n;
+        if (id < 0n || id > BigInt(Number.MAX_SAFE_INTEGER)) return empty();
+        const rec = await ctx.store.getNode(Number(id));
+        return rec ? single(rec) : empty();
+      }
       case "range": {
         const range: { lower?: RangeBound; upper?: RangeBound } = {};
         for (const side of ["lower", "upper"] as const) {
@@ -88,6 +103,10 @@ export class ScanStage implements Stage {
 }
 
 async function* empty<T>(): AsyncIterable<T> {}
+
+async function* single<T>(x: T): AsyncIterable<T> {
+  yield x;
+}
 
 type RangeBound = { value: PropertyValue; inclusive: boolean };
 

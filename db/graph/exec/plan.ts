@@ -653,6 +653,8 @@ class Planner {
         consider(i, null, [0, 0]);
         continue;
       }
+      const byId = this.idSeek(v, bound, pending);
+      if (byId) consider(i, { k: "id", value: byId.value, conjunct: byId.conjunct }, [0.5, 0]);
       for (const label of n.labels) {
         for (const idx of this.indexes.filter((x) => x.label === label)) {
           const hit = this.indexValue(v, idx.property, bound, pending);
@@ -675,7 +677,7 @@ class Planner {
     // The scan implies its label / equality: drop those conjuncts.
     const src = b.source;
     const sv = p.nodes[b.index].variable!;
-    if (src && src.k !== "all") {
+    if (src && src.k !== "all" && src.k !== "id") {
       const label = src.label;
       const i = pending.findIndex((c) =>
         c.expr.k === "haslabels" && c.expr.labels.length === 1 && c.expr.labels[0] === label &&
@@ -683,11 +685,31 @@ class Planner {
       );
       if (i >= 0) pending.splice(i, 1);
     }
-    if (src && src.k === "index") {
+    if (src && (src.k === "index" || src.k === "id")) {
       const i = pending.findIndex((c) => c.expr === src.conjunct);
       if (i >= 0) pending.splice(i, 1);
     }
     return b;
+  }
+
+  /** `id(v) = expr` among the pending conjuncts, with expr computable from `bound`. */
+  private idSeek(
+    v: string,
+    bound: ReadonlySet<string>,
+    pending: Pending[],
+  ): { value: Expr; conjunct: Expr } | null {
+    for (const c of pending) {
+      const e = c.expr;
+      if (e.k !== "bin" || e.op !== "=") continue;
+      for (const [a, b] of [[e.l, e.r], [e.r, e.l]]) {
+        if (
+          a.k === "call" && a.name === "id" && a.args.length === 1 && a.args[0].k === "var" &&
+          a.args[0].name === v && [...exprVariables(b)].every((x) => bound.has(x)) &&
+          !containsAggregate(b)
+        ) return { value: b, conjunct: e };
+      }
+    }
+    return null;
   }
 
   /**

@@ -487,3 +487,17 @@ Deno.test("query: map projections", async () => {
   const r = await rows(g, "RETURN rand() < 1.0 AND rand() >= 0.0");
   assert.deepEqual(r, [[true]]);
 });
+
+Deno.test("query: id seeks agree with scans", async () => {
+  const ids = await column(g, "MATCH (n) RETURN id(n) ORDER BY id(n)");
+  for (const id of ids) {
+    assert.deepEqual(
+      await column(g, `MATCH (n) WHERE id(n) = ${id} RETURN n.name`),
+      await column(g, `MATCH (n) WITH n WHERE id(n) = ${id} RETURN n.name`),
+    );
+  }
+  assert.deepEqual(await column(g, "MATCH (n:Admin) WHERE id(n) = 0 RETURN n"), []);
+  assert.deepEqual(await column(g, "MATCH (n) WHERE id(n) = 0.0 RETURN n.name"), ["Alice"]);
+  assert.deepEqual(await column(g, "MATCH (n) WHERE id(n) = 0.5 OR id(n) = -1 RETURN n"), []);
+  assert.deepEqual(await column(g, "MATCH (n) WHERE id(n) = 'x' RETURN n"), []);
+});
