@@ -37,6 +37,14 @@ export interface Config {
   read_only_option?: ReadOnlyOption;
   /** Followers drop proposals instead of forwarding them to the leader. */
   disable_proposal_forwarding?: boolean;
+  /**
+   * Refuse votes for the first election timeout after this node starts, as if
+   * it had just heard from a leader (needs check_quorum). A voter that crashed
+   * and restarted at once has forgotten the lease it granted; without this, a
+   * lease-based leader could still serve reads while a new leader is elected
+   * with that voter's help. Set it for replicas recovered from disk.
+   */
+  refuse_votes_at_start?: boolean;
   /** Seeded randomness for election timeouts (never Math.random). */
   rng: Rng;
 }
@@ -60,6 +68,7 @@ export function validateConfig(c: Config): ValidConfig {
     pre_vote: c.pre_vote ?? false,
     read_only_option: c.read_only_option ?? ReadOnlyOption.Safe,
     disable_proposal_forwarding: c.disable_proposal_forwarding ?? false,
+    refuse_votes_at_start: c.refuse_votes_at_start ?? false,
     rng: c.rng,
   };
   assert(Number.isSafeInteger(v.id) && v.id > 0, "config: id must be a positive integer");

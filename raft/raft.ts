@@ -113,6 +113,8 @@ export class Raft {
   readonly cfg: ValidConfig;
   private step_fn: StepFn = stepFollower;
   private tick_fn: () => void = () => this.tickElection();
+  /** Ticks since this node was created (see Config.refuse_votes_at_start). */
+  private ticks_since_start = 0;
 
   constructor(config: Config) {
     this.cfg = validateConfig(config);
@@ -148,6 +150,7 @@ export class Raft {
 
   /** Advances logical time by one tick. */
   tick(): void {
+    this.ticks_since_start++;
     this.tick_fn();
   }
 
@@ -493,7 +496,9 @@ export class Raft {
     const t = m.msg_type;
     if (t === MessageType.MsgRequestVote || t === MessageType.MsgRequestPreVote) {
       const force = bytesEqual(m.context, CAMPAIGN_TRANSFER);
-      const in_lease = this.cfg.check_quorum && this.lead !== NONE &&
+      const quiet_start = this.cfg.refuse_votes_at_start &&
+        this.ticks_since_start < this.cfg.election_timeout_ticks;
+      const in_lease = this.cfg.check_quorum && (this.lead !== NONE || quiet_start) &&
         this.election_elapsed_ticks < this.cfg.election_timeout_ticks;
       // §6 (disruptive servers): ignore a vote while we believe a leader is alive.
       if (!force && in_lease) return false;

@@ -444,6 +444,31 @@ Deno.test("lease read: served at once from a valid lease, refused after a transf
   expectEq(r1.read_states.length, 0, "no lease read once a transfer was started");
 });
 
+Deno.test("lease read: a voter that restarted refuses votes for an election timeout (refuse_votes_at_start)", () => {
+  const vote = () =>
+    newMessage({
+      msg_type: MessageType.MsgRequestVote,
+      from: 3,
+      to: 2,
+      term: 5,
+      index: 10,
+      log_term: 5,
+    });
+  for (const refuse of [true, false]) {
+    // A restart: a fresh Raft over the persisted log, having forgotten any leader.
+    const r2 = newTestRaft(2, 10, 1, MemoryStorage.withPeers([1, 2, 3]), (c) => {
+      c.check_quorum = true;
+      c.refuse_votes_at_start = refuse;
+    });
+    r2.step(vote());
+    expectEq(r2.term, refuse ? 0 : 5, `vote right after the restart (refuse=${refuse})`);
+    if (!refuse) continue;
+    for (let i = 0; i < 10; i++) r2.tick();
+    r2.step(vote());
+    expectEq(r2.term, 5, "an election timeout later the request is considered");
+  }
+});
+
 Deno.test("flow control: a replicating follower has at most max_inflight_msgs appends in flight", () => {
   const s = MemoryStorage.withPeers([1, 2]);
   const r = newTestRaft(1, 5, 1, s, (c) => {

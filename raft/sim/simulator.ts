@@ -205,6 +205,7 @@ export class Simulation {
       pre_vote: k.pre_vote,
       check_quorum: k.check_quorum,
       read_only_option: k.lease_reads ? ReadOnlyOption.LeaseBased : ReadOnlyOption.Safe,
+      refuse_votes_at_start: k.lease_reads,
       max_inflight_msgs: k.max_inflight_msgs,
       max_size_per_msg_bytes: k.max_size_per_msg_bytes,
       rng: new Prng(this.options.seed * 31 + node.id * 1009 + node.incarnation),
@@ -525,11 +526,10 @@ export class Simulation {
       this.stats.crashes++;
       this.log(`n${victim.id} crash`);
     }
-    // Lease reads assume a restarted node stayed down for an election timeout
-    // (it forgets the lease it promised); other runs restart at any time.
-    const min_down = k.lease_reads ? 2 * ELECTION_TIMEOUT_TICKS * TICK_EVERY_STEPS : 0;
+    // Restarts come at any time: with lease reads, a restarted voter refuses
+    // votes for an election timeout (refuse_votes_at_start) instead.
     for (const n of crashed) {
-      if (this.now - n.crashed_at_step >= min_down && this.rng.chance(k.restart_probability)) {
+      if (this.rng.chance(k.restart_probability)) {
         this.start(n);
         this.log(`n${n.id} restart hs ${JSON.stringify(n.persisted_hard_state)}`);
       }

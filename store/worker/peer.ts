@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import type { Snapshot } from "@eraft/proto/gen/eraftpb.ts";
-import { Prng, RawNode, StateType } from "@eraft/raft";
+import { Prng, RawNode, ReadOnlyOption, StateType } from "@eraft/raft";
 import type { Cf } from "../engine/mod.ts";
 import type { WorkerEngines } from "../engine/engines.ts";
 import { compareBytes } from "@eraft/shared/bytes";
@@ -66,6 +66,8 @@ export class Peer {
     readonly peer_id: number,
     public apply_state: raft_serverpb.RaftApplyState,
     config: WorkerConfig,
+    /** Loaded from disk at start-up (not created by a split or a peer add). */
+    recovered = false,
   ) {
     assert(peer_id > 0, "peer id must be positive");
     this.learnRegionPeers();
@@ -81,6 +83,12 @@ export class Peer {
       heartbeat_timeout_ticks: config.heartbeat_timeout_ticks,
       check_quorum: true,
       pre_vote: true,
+      // Reads are served from the leader's lease (no heartbeat round) while a
+      // quorum acknowledged a heartbeat within the election timeout; the
+      // worker drives ticks from the monotonic clock so a paused leader's
+      // lease runs out in real time.
+      read_only_option: ReadOnlyOption.LeaseBased,
+      refuse_votes_at_start: recovered,
       max_size_per_msg_bytes: 1024 * 1024,
       max_inflight_msgs: 256,
       rng: new Prng(config.seed * 1_000_003 + region.id * 31 + peer_id),

@@ -82,9 +82,13 @@ export class RegionWorker implements ApplyHost {
   #outbox: raft_serverpb.RaftMessage[] = [];
   readonly #loop = new Immediate(() => this.#run());
   #timer: ReturnType<typeof setInterval> | undefined;
+  #next_tick_ms = 0;
+  /** Past an election timeout: a catch-up that long ends any lease and check-quorum term. */
+  readonly #max_catch_up_ticks: number;
   #stopped = false;
 
   constructor(readonly config: WorkerConfig, readonly post: (msg: FromWorker) => void) {
+    this.#max_catch_up_ticks = 3 * config.election_timeout_ticks;
     this.engines = WorkerEngines.open(config.dir);
     for (const r of loadRegions(this.engines)) {
       if (r.tombstone) {
@@ -94,7 +98,10 @@ export class RegionWorker implements ApplyHost {
       repairRaftState(this.engines, r);
       const me = r.region.peers.find((p) => p.store_id === config.store_id);
       if (me === undefined) continue; // not a member here any more
-      this.peers.set(r.region.id, new Peer(this.engines, r.region, me.id, r.apply_state, config));
+      this.peers.set(
+        r.region.id,
+        new Peer(this.engines, r.region, me.id, r.apply_state, config, true),
+      );
     }
     this.engines.sync();
   }
@@ -106,7 +113,24 @@ export class RegionWorker implements ApplyHost {
       worker_id: this.config.worker_id,
       regions: [...this.peers.values()].map((p) => this.info(p)),
     });
-    this.#timer = setInterval(() => this.#tick(), this.config.tick_ms);
+    this.#next_tick_ms = performance.now() + this.config.tick_ms;
+    this.#timer = setInterval(() => this.#catchUpTicks(), this.config.tick_ms);
+  }
+
+  /**
+   * Runs the ticks due by the monotonic clock. Timers fire late under load and
+   * not at all while the process is stopped (SIGSTOP); catching up keeps Raft's
+   * logical time, and so a leader's read lease, no longer than real time.
+   */
+  #catchUpTicks(): void {
+    if (this.#timer === undefined) return; // not started, or stopped
+    const now_ms = performance.now();
+    for (let n = 0; n < this.#max_catch_up_ticks && now_ms >= this.#next_tick_ms; n++) {
+      this.#tick();
+      this.#next_tick_ms += this.config.tick_ms;
+    }
+    // Far behind: the ticks run were enough to void any lease; skip the rest.
+    if (now_ms >= this.#next_tick_ms) this.#next_tick_ms = now_ms + this.config.tick_ms;
   }
 
   /** Handles one message from the main thread. */
@@ -532,6 +556,7 @@ export class RegionWorker implements ApplyHost {
   }
 
   #startReads(): void {
+    this.#catchUpTicks(); // a lease is judged on up-to-date ticks
     for (const peer of this.peers.values()) {
       if (peer.waiting_reads.length === 0) continue;
       const seq = this.#read_seq++;
