@@ -13,11 +13,16 @@ import {
   type Value,
   valueKey,
 } from "../values.ts";
-import type { Expr } from "../cypher/ast.ts";
+import { type Expr, HIDDEN } from "../cypher/ast.ts";
 import type { ExecContext, Row } from "./context.ts";
 import { evaluate, typeMismatch } from "./eval.ts";
 import type { Column } from "./ops.ts";
 import type { Stage } from "./stage.ts";
+
+/** Hidden variable holding grouping key `i` while aggregate items are evaluated. */
+export function keySlot(i: number): string {
+  return `${HIDDEN}key${i}`;
+}
 
 /** One aggregate call, its result stored under `slot` (a hidden variable name). */
 export interface AggregateSpec {
@@ -165,6 +170,7 @@ export class AggregateStage implements Stage {
       ctx.tick();
       const env = new Map(g.first);
       this.aggregates.forEach((a, i) => env.set(a.slot, g.accs[i].result()));
+      g.keys.forEach((k, i) => env.set(keySlot(i), k));
       const out = new Map<string, Value>();
       this.keys.forEach((k, i) => out.set(k.name, g.keys[i]));
       for (const it of this.items) out.set(it.name, await evaluate(it.expr, env, ctx));

@@ -26,7 +26,7 @@ import {
 } from "../cypher/ast.ts";
 import type { Direction, GraphStore, IndexInfo } from "../graph_store.ts";
 import { CypherError, type Value } from "../values.ts";
-import { type AggregateSpec, AggregateStage } from "./aggregate.ts";
+import { type AggregateSpec, AggregateStage, keySlot } from "./aggregate.ts";
 import { SCALAR_FUNCTIONS } from "./functions.ts";
 import {
   type Column,
@@ -808,17 +808,34 @@ class Planner {
     const sortCols: Column[] = sortExprs.map((expr, i) => ({ name: `${HIDDEN}sort${i}`, expr }));
     if (aggregating) {
       const specs: AggregateSpec[] = [];
+      const keys: Column[] = items.filter((it) => !containsAggregate(it.expr))
+        .map((it) => ({ name: it.name, expr: it.expr }));
+      const keySlots = new Map(keys.map((k, i) => [exprKey(k.expr), keySlot(i)]));
+      // Aggregate calls become result slots; grouping-key expressions become
+      // key slots; anything else outside an aggregate would be ambiguous.
       const extract = (e: Expr) =>
         mapExpr(e, (x) => {
-          if (x.k !== "call" || !AGGREGATES.has(x.name)) return null;
-          const slot = `${HIDDEN}agg${specs.length}`;
-          specs.push({ fn: x.name, distinct: x.distinct, arg: x.star ? null : x.args[0], slot });
-          return { k: "var", name: slot };
+          if (x.k === "call" && AGGREGATES.has(x.name)) {
+            const slot = `${HIDDEN}agg${specs.length}`;
+            specs.push({ fn: x.name, distinct: x.distinct, arg: x.star ? null : x.args[0], slot });
+            return { k: "var", name: slot };
+          }
+          const key = keySlots.get(exprKey(x));
+          return key ? { k: "var", name: key } : null;
         });
-      const keys: Column[] = [], aggItems: Column[] = [];
+      const aggItems: Column[] = [];
       for (const it of items) {
-        if (containsAggregate(it.expr)) aggItems.push({ name: it.name, expr: extract(it.expr) });
-        else keys.push({ name: it.name, expr: it.expr });
+        if (!containsAggregate(it.expr)) continue;
+        const expr = extract(it.expr);
+        for (const v of exprVariables(expr)) {
+          if (!v.startsWith(HIDDEN)) {
+            throw new CypherError(
+              `Ambiguous aggregation expression '${it.name}': '${v}' is neither a grouping key ` +
+                "nor inside an aggregate function",
+            );
+          }
+        }
+        aggItems.push({ name: it.name, expr });
       }
       const sorts = sortCols.map((c) => ({ name: c.name, expr: extract(c.expr) }));
       this.stages.push(new AggregateStage(keys, specs, aggItems, sorts));

@@ -342,6 +342,7 @@ Deno.test("query: semantic errors", async () => {
     ["MATCH (a)-[r]->(b)-[r]->(c) RETURN a", /same relationship variable/],
     ["MATCH (a) WITH a AS b RETURN a", /'a' not defined/],
     ["RETURN 'a' - 1", /Type mismatch/],
+    ["MATCH (n) RETURN n.name, count(*) + n.age", /Ambiguous aggregation expression/],
     ["MATCH (a) RETURN a SKIP -1", /Skip/],
   ];
   for (const [q, re] of bad) {
@@ -500,4 +501,21 @@ Deno.test("query: id seeks agree with scans", async () => {
   assert.deepEqual(await column(g, "MATCH (n) WHERE id(n) = 0.0 RETURN n.name"), ["Alice"]);
   assert.deepEqual(await column(g, "MATCH (n) WHERE id(n) = 0.5 OR id(n) = -1 RETURN n"), []);
   assert.deepEqual(await column(g, "MATCH (n) WHERE id(n) = 'x' RETURN n"), []);
+});
+
+Deno.test("query: aggregate items may use grouping keys", async () => {
+  assert.deepEqual(
+    await rows(
+      g,
+      "MATCH (p:Person) RETURN p.city AS city, p.city + ':' + toString(count(*)) AS label ORDER BY label",
+    ),
+    [["Berlin", "Berlin:1"], ["Paris", "Paris:2"], [null, null]],
+  );
+  assert.deepEqual(
+    await rows(
+      g,
+      "MATCH (p:Person)-[:KNOWS]->(f) RETURN p, size(collect(f)) * 10 + p.age AS x ORDER BY x",
+    ),
+    [["node:Bob", 35], ["node:Carol", 45], ["node:Alice", 50]],
+  );
 });
