@@ -4,7 +4,7 @@
  * flag prints an error and exits with code 2.
  * @module
  */
-import { commandHelp, type CommandSpec, parseFlags, UsageError } from "@eraft/shared/cli";
+import { type CommandSpec, runCommand } from "@eraft/shared/cli";
 import { metaCommand } from "@eraft/meta/cli";
 import { ctlCommand } from "@eraft/meta/ctl";
 import { storeCommand } from "@eraft/store/cli";
@@ -54,20 +54,7 @@ async function main(args: string[]): Promise<number> {
     console.error(`${PROGRAM}: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  try {
-    const { flags, positionals } = parseFlags(spec, rest);
-    if (flags.help) {
-      console.log(commandHelp(PROGRAM, spec));
-      return 0;
-    }
-    return await spec.run(flags, positionals);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`${PROGRAM} ${name}: ${err.message}\n\n${commandHelp(PROGRAM, spec)}`);
-      return 2;
-    }
-    throw err;
-  }
+  return await runCommand(PROGRAM, spec, rest);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

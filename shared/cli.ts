@@ -35,12 +35,18 @@ export class UsageError extends Error {
   }
 }
 
+/** "eraft store", or just the program for a task script's spec (empty name). */
+function commandTitle(program: string, spec: CommandSpec): string {
+  return spec.name === "" ? program : `${program} ${spec.name}`;
+}
+
 /** Help text for one subcommand. */
 export function commandHelp(program: string, spec: CommandSpec): string {
+  const title = commandTitle(program, spec);
   const lines = [
-    `${program} ${spec.name} — ${spec.summary}`,
+    `${title} — ${spec.summary}`,
     "",
-    `Usage: ${program} ${spec.name} [flags]${spec.positionals ? " " + spec.positionals : ""}`,
+    `Usage: ${title} [flags]${spec.positionals ? " " + spec.positionals : ""}`,
     "",
     "Flags:",
   ];
@@ -109,4 +115,31 @@ export function intFlag(flags: Flags, name: string, min: number, max: number): n
     throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got '${raw}'`);
   }
   return n;
+}
+
+/**
+ * Runs one command line against `spec`: `--help` prints the help, a bad flag
+ * prints the error with the help (exit code 2), otherwise the exit code of
+ * `spec.run`. Shared by `eraft <command>` and the `deno task` scripts.
+ */
+export async function runCommand(
+  program: string,
+  spec: CommandSpec,
+  args: string[],
+): Promise<number> {
+  const title = commandTitle(program, spec);
+  try {
+    const { flags, positionals } = parseFlags(spec, args);
+    if (flags.help) {
+      console.log(commandHelp(program, spec));
+      return 0;
+    }
+    return await spec.run(flags, positionals);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`${title}: ${err.message}\n\n${commandHelp(program, spec)}`);
+      return 2;
+    }
+    throw err;
+  }
 }
