@@ -1,18 +1,16 @@
 /**
  * The planner: checks a parsed query (scopes, functions, aggregates,
  * parameters) and turns it into a pipeline of stages. Pattern matching starts
- * from the cheapest node of each path — an already bound variable, then an
- * index seek (equality on an indexed label property, from a property map or
- * a WHERE conjunct), then the smallest label, then all nodes — and expands
- * along the relationships from there; predicates run as soon as their
- * variables are bound.
+ * from the cheapest node of each path (see start.ts) and expands along the
+ * relationships from there; predicates run as soon as their variables are
+ * bound. A write after a read gets an eager barrier so that writes never feed
+ * back into a running scan.
  * @module
  */
 import {
   AGGREGATES,
   type Clause,
   containsAggregate,
-  directChildren,
   type Expr,
   exprKey,
   exprVariables,
@@ -27,7 +25,7 @@ import {
 import type { Direction, GraphStore, IndexInfo } from "../graph_store.ts";
 import { CypherError, type Value } from "../values.ts";
 import { type AggregateSpec, AggregateStage, keySlot } from "./aggregate.ts";
-import { SCALAR_FUNCTIONS } from "./functions.ts";
+import { checkExpr } from "./check.ts";
 import {
   type Column,
   DistinctStage,
@@ -42,8 +40,20 @@ import {
   UnionStage,
   UnwindStage,
 } from "./ops.ts";
-import { PathStage, type ScanSource, ScanStage, TraverseStage } from "./pattern.ts";
+import { PathStage, ScanStage, TraverseStage } from "./pattern.ts";
+import {
+  andAll,
+  collectLabels,
+  conjuncts,
+  flip,
+  mapExpr,
+  nodeText,
+  type Pending,
+  type Statistics,
+  traverseText,
+} from "./plan_util.ts";
 import type { Stage } from "./stage.ts";
+import { chooseStart } from "./start.ts";
 import {
   type CreatePathSpec,
   CreateStage,
@@ -91,91 +101,6 @@ export async function planQuery(
   return { stages: [union], subplans, columns };
 }
 
-/** Labels of every node pattern in `x` (a walk over the AST). */
-function collectLabels(x: unknown, out: Set<string>): void {
-  if (Array.isArray(x)) {
-    for (const y of x) collectLabels(y, out);
-    return;
-  }
-  if (x === null || typeof x !== "object" || x instanceof Map) return;
-  const o = x as Record<string, unknown>;
-  if (Array.isArray(o.labels) && typeof o.offset === "number") {
-    for (const l of o.labels) out.add(l as string);
-  }
-  for (const v of Object.values(o)) collectLabels(v, out);
-}
-
-/** What the planner knows of the data: node count and node count per label. */
-interface Statistics {
-  nodes: number;
-  labels: ReadonlyMap<string, number>;
-}
-
-/** Rebuilds `e` bottom-up, replacing nodes for which `f` returns an expression. */
-function mapExpr(e: Expr, f: (x: Expr) => Expr | null): Expr {
-  const hit = f(e);
-  if (hit) return hit;
-  const m = (x: Expr) => mapExpr(x, f);
-  switch (e.k) {
-    case "prop":
-      return { ...e, e: m(e.e) };
-    case "not":
-    case "neg":
-      return { ...e, e: m(e.e) };
-    case "isnull":
-      return { ...e, e: m(e.e) };
-    case "haslabels":
-      return { ...e, e: m(e.e) };
-    case "index":
-      return { ...e, e: m(e.e), idx: m(e.idx) };
-    case "slice":
-      return { ...e, e: m(e.e), from: e.from && m(e.from), to: e.to && m(e.to) };
-    case "list":
-      return { ...e, items: e.items.map(m) };
-    case "map":
-      return { ...e, entries: e.entries.map(([k, x]) => [k, m(x)]) };
-    case "bin":
-      return { ...e, l: m(e.l), r: m(e.r) };
-    case "call":
-      return { ...e, args: e.args.map(m) };
-    case "case":
-      return {
-        ...e,
-        subject: e.subject && m(e.subject),
-        whens: e.whens.map(([w, t]) => [m(w), m(t)]),
-        otherwise: e.otherwise && m(e.otherwise),
-      };
-    case "mapproj":
-      return {
-        ...e,
-        e: m(e.e),
-        items: e.items.map((i) => (i.k === "entry" ? { ...i, expr: m(i.expr) } : i)),
-      };
-    case "listcomp":
-      return { ...e, list: m(e.list), where: e.where && m(e.where), map: e.map && m(e.map) };
-    case "quantifier":
-      return { ...e, list: m(e.list), where: m(e.where) };
-    case "reduce":
-      return { ...e, init: m(e.init), list: m(e.list), expr: m(e.expr) };
-  }
-  return e;
-}
-
-/** Splits a predicate into its AND-ed parts. */
-function conjuncts(e: Expr): Expr[] {
-  if (e.k === "bin" && e.op === "AND") return [...conjuncts(e.l), ...conjuncts(e.r)];
-  return [e];
-}
-
-function andAll(es: Expr[]): Expr {
-  return es.reduce((l, r) => ({ k: "bin", op: "AND", l, r }));
-}
-
-interface Pending {
-  expr: Expr;
-  vars: Set<string>;
-}
-
 class Planner {
   private anon = 0;
   /** Variables in scope, in order of introduction, with their kinds. */
@@ -206,113 +131,18 @@ class Planner {
 
   // ----- semantic checks -------------------------------------------------------
 
-  /** Checks variables, functions, arity, aggregates and parameters of `e`. */
-  private check(e: Expr, outer: ReadonlySet<string> | Map<string, unknown>, aggOk: boolean) {
-    let allowed: ReadonlySet<string> = new Set(outer.keys());
-    const scoped = (names: string[], f: () => void) => {
-      const saved = allowed;
-      allowed = new Set([...saved, ...names]);
-      try {
-        f();
-      } finally {
-        allowed = saved;
+  /** Checks `e` (see checkExpr), planning its pattern predicates. */
+  private check(
+    e: Expr,
+    outer: ReadonlySet<string> | ReadonlyMap<string, unknown>,
+    aggOk: boolean,
+  ): void {
+    checkExpr(e, outer, aggOk, this.params, (x, allowed) => {
+      if (!this.subplans.has(x.id)) {
+        const { stages } = this.planPatterns([x.pattern], null, allowed, false);
+        this.subplans.set(x.id, stages);
       }
-    };
-    const visit = (x: Expr, inAgg: boolean): void => {
-      switch (x.k) {
-        case "var":
-          if (!allowed.has(x.name)) throw new CypherError(`'${x.name}' not defined`);
-          return;
-        case "mapproj":
-          return directChildren(x).forEach((c) => visit(c, inAgg));
-        case "listcomp":
-          visit(x.list, inAgg);
-          return scoped([x.variable], () => {
-            if (x.where) visit(x.where, inAgg);
-            if (x.map) visit(x.map, inAgg);
-          });
-        case "quantifier":
-          visit(x.list, inAgg);
-          return scoped([x.variable], () => visit(x.where, inAgg));
-        case "reduce":
-          visit(x.init, inAgg);
-          visit(x.list, inAgg);
-          return scoped([x.variable, x.acc], () => visit(x.expr, inAgg));
-        case "pattern":
-          if (x.pattern.variable) {
-            throw new CypherError("Named paths are not allowed in pattern predicates");
-          }
-          if (!this.subplans.has(x.id)) {
-            const { stages } = this.planPatterns([x.pattern], null, allowed, false);
-            this.subplans.set(x.id, stages);
-          }
-          return;
-        case "param":
-          if (!this.params.has(x.name)) throw new CypherError(`Missing parameters: $${x.name}`);
-          return;
-        case "call": {
-          if (AGGREGATES.has(x.name)) {
-            if (!aggOk) throw new CypherError(`Invalid use of aggregating function '${x.name}'`);
-            if (inAgg) {
-              throw new CypherError("Can't use aggregate functions inside of aggregate functions.");
-            }
-            if (!x.star && x.args.length !== 1) {
-              throw new CypherError(
-                `Received ${x.args.length} arguments to aggregate function '${x.name}', expected 1`,
-              );
-            }
-            x.args.forEach((a) => visit(a, true));
-            return;
-          }
-          const arity = SCALAR_FUNCTIONS.get(x.name);
-          if (!arity) throw new CypherError(`Unknown function '${x.name}'`);
-          if (x.distinct) throw new CypherError(`DISTINCT is only allowed in aggregate functions`);
-          const [min, max] = arity;
-          if (x.args.length < min || x.args.length > max) {
-            const want = min === max
-              ? `${min}`
-              : max === Infinity
-              ? `at least ${min}`
-              : `${min}..${max}`;
-            throw new CypherError(
-              `Received ${x.args.length} arguments to function '${x.name}', expected ${want}`,
-            );
-          }
-          x.args.forEach((a) => visit(a, inAgg));
-          return;
-        }
-        case "prop":
-        case "not":
-        case "neg":
-        case "isnull":
-        case "haslabels":
-          return visit(x.e, inAgg);
-        case "index":
-          visit(x.e, inAgg);
-          return visit(x.idx, inAgg);
-        case "slice":
-          visit(x.e, inAgg);
-          if (x.from) visit(x.from, inAgg);
-          if (x.to) visit(x.to, inAgg);
-          return;
-        case "list":
-          return x.items.forEach((i) => visit(i, inAgg));
-        case "map":
-          return x.entries.forEach(([, i]) => visit(i, inAgg));
-        case "bin":
-          visit(x.l, inAgg);
-          return visit(x.r, inAgg);
-        case "case":
-          if (x.subject) visit(x.subject, inAgg);
-          x.whens.forEach(([w, t]) => {
-            visit(w, inAgg);
-            visit(t, inAgg);
-          });
-          if (x.otherwise) visit(x.otherwise, inAgg);
-          return;
-      }
-    };
-    visit(e, false);
+    });
   }
 
   private declare(name: string, kind: Kind): void {
@@ -566,7 +396,7 @@ class Planner {
     flush();
     const matchedRels: string[] = [];
     for (const p of patterns) {
-      const start = this.chooseStart(p, bound, pending);
+      const start = chooseStart(p, bound, pending, this.indexes, this.stats);
       const sn = p.nodes[start.index];
       if (start.source) {
         stages.push(new ScanStage(sn.variable!, start.source, nodeText(sn, true)));
@@ -632,133 +462,6 @@ class Planner {
       return [...v].map(([k, x]) => [k, { k: "lit", v: x }]);
     }
     throw new CypherError("Pattern properties must be a map");
-  }
-
-  /** The cheapest node to start a path from, and how to find it. */
-  private chooseStart(
-    p: PathPattern,
-    bound: ReadonlySet<string>,
-    pending: Pending[],
-  ): { index: number; source: ScanSource | null } {
-    let best: { index: number; source: ScanSource | null; cost: [number, number] } | null = null;
-    const consider = (index: number, source: ScanSource | null, cost: [number, number]) => {
-      if (!best || cost[0] < best.cost[0] || (cost[0] === best.cost[0] && cost[1] < best.cost[1])) {
-        best = { index, source, cost };
-      }
-    };
-    for (let i = 0; i < p.nodes.length; i++) {
-      const n = p.nodes[i];
-      const v = n.variable!;
-      if (bound.has(v)) {
-        consider(i, null, [0, 0]);
-        continue;
-      }
-      const byId = this.idSeek(v, bound, pending);
-      if (byId) consider(i, { k: "id", value: byId.value, conjunct: byId.conjunct }, [0.5, 0]);
-      for (const label of n.labels) {
-        for (const idx of this.indexes.filter((x) => x.label === label)) {
-          const hit = this.indexValue(v, idx.property, bound, pending);
-          if (hit) {
-            const source = { k: "index" as const, label, property: idx.property, value: hit.value };
-            consider(i, { ...source, conjunct: hit.conjunct }, [1, 0]);
-          }
-          const range = this.indexRange(v, idx.property, bound, pending);
-          if (range) {
-            const cost = range.lower && range.upper ? 0 : 1;
-            consider(i, { k: "range", label, property: idx.property, ...range }, [1.5, cost]);
-          }
-        }
-        consider(i, { k: "label", label }, [2, this.stats.labels.get(label) ?? 0]);
-      }
-      consider(i, { k: "all" }, [3, this.stats.nodes]);
-    }
-    const b = best as { index: number; source: ScanSource | null } | null;
-    if (!b) throw new Error("empty pattern");
-    // The scan implies its label / equality: drop those conjuncts.
-    const src = b.source;
-    const sv = p.nodes[b.index].variable!;
-    if (src && src.k !== "all" && src.k !== "id") {
-      const label = src.label;
-      const i = pending.findIndex((c) =>
-        c.expr.k === "haslabels" && c.expr.labels.length === 1 && c.expr.labels[0] === label &&
-        c.expr.e.k === "var" && c.expr.e.name === sv
-      );
-      if (i >= 0) pending.splice(i, 1);
-    }
-    if (src && (src.k === "index" || src.k === "id")) {
-      const i = pending.findIndex((c) => c.expr === src.conjunct);
-      if (i >= 0) pending.splice(i, 1);
-    }
-    return b;
-  }
-
-  /** `id(v) = expr` among the pending conjuncts, with expr computable from `bound`. */
-  private idSeek(
-    v: string,
-    bound: ReadonlySet<string>,
-    pending: Pending[],
-  ): { value: Expr; conjunct: Expr } | null {
-    for (const c of pending) {
-      const e = c.expr;
-      if (e.k !== "bin" || e.op !== "=") continue;
-      for (const [a, b] of [[e.l, e.r], [e.r, e.l]]) {
-        if (
-          a.k === "call" && a.name === "id" && a.args.length === 1 && a.args[0].k === "var" &&
-          a.args[0].name === v && [...exprVariables(b)].every((x) => bound.has(x)) &&
-          !containsAggregate(b)
-        ) return { value: b, conjunct: e };
-      }
-    }
-    return null;
-  }
-
-  /**
-   * Bounds on `v.property` from `<`, `<=`, `>`, `>=` conjuncts whose other side
-   * is computable from `bound` (the conjuncts stay as filters).
-   */
-  private indexRange(
-    v: string,
-    property: string,
-    bound: ReadonlySet<string>,
-    pending: Pending[],
-  ): Pick<Extract<ScanSource, { k: "range" }>, "lower" | "upper"> | null {
-    let lower: { value: Expr; inclusive: boolean } | undefined;
-    let upper: { value: Expr; inclusive: boolean } | undefined;
-    const flipped: Record<string, string> = { "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
-    for (const c of pending) {
-      const e = c.expr;
-      if (e.k !== "bin" || !(e.op in flipped)) continue;
-      for (const [a, b, op] of [[e.l, e.r, e.op], [e.r, e.l, flipped[e.op]]] as const) {
-        if (a.k !== "prop" || a.key !== property || a.e.k !== "var" || a.e.name !== v) continue;
-        if (![...exprVariables(b)].every((x) => bound.has(x)) || containsAggregate(b)) continue;
-        const bnd = { value: b, inclusive: op === "<=" || op === ">=" };
-        if (op === ">" || op === ">=") lower ??= bnd;
-        else upper ??= bnd;
-      }
-    }
-    return lower || upper ? { lower, upper } : null;
-  }
-
-  /** `v.property = expr` among the pending conjuncts, with expr computable from `bound`. */
-  private indexValue(
-    v: string,
-    property: string,
-    bound: ReadonlySet<string>,
-    pending: Pending[],
-  ): { value: Expr; conjunct: Expr } | null {
-    for (const c of pending) {
-      const e = c.expr;
-      if (e.k !== "bin" || e.op !== "=") continue;
-      for (const [a, b] of [[e.l, e.r], [e.r, e.l]]) {
-        if (a.k === "prop" && a.key === property && a.e.k === "var" && a.e.name === v) {
-          const vars = exprVariables(b);
-          if ([...vars].every((x) => bound.has(x)) && !containsAggregate(b)) {
-            return { value: b, conjunct: e };
-          }
-        }
-      }
-    }
-    return null;
   }
 
   // ----- projections ----------------------------------------------------------------
@@ -869,25 +572,4 @@ class Planner {
     if (it && it.expr.k === "var") return this.scope.get(it.expr.name) ?? "value";
     return "value";
   }
-}
-
-function flip(d: Direction): Direction {
-  return d === "out" ? "in" : d === "in" ? "out" : "both";
-}
-
-function userName(v: string | null): string {
-  return v && !v.startsWith(HIDDEN) ? v : "";
-}
-
-function nodeText(n: NodePattern, labels: boolean): string {
-  return `(${userName(n.variable)}${labels ? n.labels.map((l) => ":" + l).join("") : ""})`;
-}
-
-function traverseText(from: NodePattern, r: RelPattern, to: NodePattern, d: Direction): string {
-  const types = r.types.length > 0 ? ":" + r.types.join("|") : "";
-  const len = r.varLength ? `*${r.varLength.min}..${r.varLength.max ?? "INF"}` : "";
-  const inner = `${userName(r.variable)}${types}${len}`;
-  const body = inner === "" ? "" : `[${inner}]`;
-  const arrow = d === "out" ? `-${body}->` : d === "in" ? `<-${body}-` : `-${body}-`;
-  return `${nodeText(from, false)}${arrow}${nodeText(to, true)}`;
 }
