@@ -34,6 +34,8 @@ import { err, Errors, type Reply } from "./resp/reply.ts";
 export const MAX_TXN_ATTEMPTS = 16;
 /** Page size of scans done inside commands. */
 export const SCAN_PAGE = 256;
+/** Largest page of a scan whose record count is known in advance. */
+const MAX_SCAN_PAGE = 4096;
 
 /** Most commands on one key folded into one group commit. */
 export const MAX_GROUP_COMMANDS = 128;
@@ -199,15 +201,20 @@ export class Txn {
     }
   }
 
-  /** Every pair in [start, end), paged; `max` bounds the total (asserted). */
+  /**
+   * Every pair in [start, end), paged; `max` bounds the total (asserted). The
+   * caller knows how many records to expect (a collection's size), so one page
+   * of max + 1 usually answers it in one round trip.
+   */
   async scanAll(start: Uint8Array, end: Uint8Array, max: number): Promise<RawPair[]> {
     const out: RawPair[] = [];
+    const page_size = Math.min(max + 1, MAX_SCAN_PAGE);
     let from = start;
     for (;;) {
-      const page = await this.scan(from, end, SCAN_PAGE);
+      const page = await this.scan(from, end, page_size);
       out.push(...page);
       if (out.length > max) throw new Error(`scan returned more than the ${max} records expected`);
-      if (page.length < SCAN_PAGE) return out;
+      if (page.length < page_size) return out;
       const last = page[page.length - 1].key;
       from = new Uint8Array(last.length + 1);
       from.set(last);
