@@ -6,6 +6,7 @@
  */
 import { type CommandSpec, type Flags, intFlag, stringFlag, UsageError } from "@eraft/shared/cli";
 import { gauge, startMetricsServer } from "@eraft/shared/metrics";
+import { isSupervisedChild, supervise, watchSupervisor } from "@eraft/shared/supervise";
 import { ClusterBackend } from "./cluster_backend.ts";
 import { type DbLimits, DEFAULT_LIMITS, startDbServer } from "./server.ts";
 
@@ -29,8 +30,15 @@ export const dbCommand: CommandSpec = {
       "unprocessed request bytes buffered per client",
       String(DEFAULT_LIMITS.max_pipeline_bytes),
     ),
-    "metrics-addr": str("Prometheus /metrics HTTP address host:port (port 0: any)", "127.0.0.1:0"),
+    "metrics-addr": str(
+      "Prometheus /metrics HTTP address host:port (port 0: any; empty: none)",
+      "127.0.0.1:0",
+    ),
     "deadline-ms": str("time one cluster call may take, retries included", "10000"),
+    supervise: {
+      type: "boolean",
+      help: "run the server as a child process and restart it if it dies (shared/supervise.ts)",
+    },
   },
   run: runDb,
 };
@@ -66,12 +74,14 @@ export function dbOptions(flags: Flags): DbOptions {
       max_pipeline_bytes: intFlag(flags, "max-pipeline-bytes", 1024, 2 ** 40),
     },
     deadline_ms: intFlag(flags, "deadline-ms", 10, 600_000),
-    metrics_addr: stringFlag(flags, "metrics-addr"),
+    metrics_addr: String(flags["metrics-addr"] ?? ""), // empty: no metrics server
   };
 }
 
 async function runDb(flags: Flags): Promise<number> {
-  const opts = dbOptions(flags);
+  const opts = dbOptions(flags); // usage errors surface here, before any child starts
+  if (flags.supervise === true && !isSupervisedChild()) return await supervise({ name: "db" });
+  watchSupervisor();
   const backend = new ClusterBackend({ meta: opts.meta, deadline_ms: opts.deadline_ms });
   const server = await startDbServer({
     addr: opts.addr,

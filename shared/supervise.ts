@@ -1,6 +1,5 @@
 /**
- * Supervised mode (`eraft store --supervise`, `eraft meta --supervise`, on in
- * `eraft dev`): a small parent process runs the real node as a child and
+ * Supervised mode (`eraft store|meta|db --supervise`, on in `eraft dev`): a small parent process runs the real node as a child and
  * restarts it when it dies abnormally, the way production databases run under
  * systemd or a container runtime.
  *

@@ -198,6 +198,7 @@ async function runDev(flags: Flags): Promise<number> {
     await Promise.all(store_procs.map((p) => p.waitFor(/listening on/)));
     const db = new Proc("db", [
       "db",
+      "--supervise",
       "--addr",
       `${host}:${db_port}`,
       "--meta",

@@ -1,8 +1,8 @@
 /**
- * Supervised mode (`eraft store --supervise`, shared/supervise.ts): a store
- * whose node process aborts (SIGABRT, as the Deno nghttp2 bug does) is
+ * Supervised mode (`eraft store|db --supervise`, shared/supervise.ts): a
+ * store whose node process aborts (SIGABRT, as the Deno nghttp2 bug does) is
  * restarted and serves its data again; killing the supervisor with SIGKILL
- * takes the node down within a bounded time.
+ * takes the node down within a bounded time. The same for a db.
  */
 import assert from "node:assert/strict";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
@@ -10,6 +10,7 @@ import { ServiceClient } from "@eraft/shared/grpc";
 import { type Child, freeTestPort, spawnDeno } from "@eraft/shared/testing";
 
 const STORE_MAIN = new URL("./support/eraft_store.ts", import.meta.url).pathname;
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -146,6 +147,61 @@ Deno.test({
       await supervisor.stop("SIGKILL");
       if (last_child !== 0 && alive(last_child)) Deno.kill(last_child, "SIGKILL");
       await Deno.remove(data, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+/** One inline PING over a fresh TCP connection; the reply line or the error. */
+async function ping(port: number): Promise<string> {
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await conn.write(enc("PING\r\n"));
+      const buf = new Uint8Array(64);
+      const n = await conn.read(buf);
+      return n === null ? "closed" : dec(buf.subarray(0, n));
+    } finally {
+      conn.close();
+    }
+  } catch (err) {
+    return String(err);
+  }
+}
+
+Deno.test({
+  name: "a supervised db restarts after SIGABRT and stops with SIGTERM to its supervisor",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const port = freeTestPort();
+    // No meta is needed to serve PING; the region warm-up just fails and is retried per command.
+    const supervisor = spawnDeno("supervised-db", MAIN, [
+      "db",
+      "--supervise",
+      `--addr=127.0.0.1:${port}`,
+      `--meta=127.0.0.1:${freeTestPort()}`,
+      "--metrics-addr=",
+    ]);
+    let last_child = 0;
+    try {
+      const started = /supervisor: db child (\d+) started/g;
+      const first = Number((await waitForNth(supervisor, started, 1))[1]);
+      last_child = first;
+      await waitForNth(supervisor, /db listening on/g, 1);
+      assert.equal(await ping(port), "+PONG\r\n");
+      Deno.kill(first, "SIGABRT");
+      const second = Number((await waitForNth(supervisor, started, 2))[1]);
+      last_child = second;
+      await waitForNth(supervisor, /db listening on/g, 2);
+      assert.equal(await ping(port), "+PONG\r\n");
+      assert.match(supervisor.stderr, /db child died \(signal SIGABRT\): restarting/);
+      supervisor.signal("SIGTERM");
+      const status = await supervisor.status;
+      assert.equal(status.code, 0, supervisor.output());
+      assert.equal(alive(second), false, "the db stopped with its supervisor");
+    } finally {
+      await supervisor.stop("SIGKILL");
+      if (last_child !== 0 && alive(last_child)) Deno.kill(last_child, "SIGKILL");
     }
   },
 });
