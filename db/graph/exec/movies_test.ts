@@ -267,3 +267,20 @@ Deno.test("movies: a range index seek answers like the label scan", async () => 
   );
   await run(g, "DROP INDEX ON :Movie(released)");
 });
+
+Deno.test("movies: IN on an indexed property seeks each element", async () => {
+  const q =
+    "MATCH (p:Person) WHERE p.name IN ['Tom Hanks', 'Meg Ryan', 'Nobody', null, 'Tom Hanks'] " +
+    "RETURN p.born ORDER BY p.born";
+  const before = await column(g, q);
+  assert.deepEqual(before, [1956, 1961]);
+  await run(g, "CREATE INDEX ON :Person(name)");
+  assert.ok(
+    (await explainQuery(g.transaction(), q)).some((l) =>
+      l.includes("Node By Index Scan | (p:Person)")
+    ),
+  );
+  assert.deepEqual(await column(g, q), before);
+  await assert.rejects(run(g, "MATCH (p:Person) WHERE p.name IN 5 RETURN p"), /Type mismatch/);
+  await run(g, "DROP INDEX ON :Person(name)");
+});

@@ -17,6 +17,7 @@ import {
   PathValue,
   type PropertyValue,
   type Value,
+  valueKey,
 } from "../values.ts";
 import { edgeValue, type ExecContext, nodeValue, type Row } from "./context.ts";
 import { evaluate, typeMismatch } from "./eval.ts";
@@ -27,7 +28,8 @@ export type ScanSource =
   | { k: "all" }
   | { k: "label"; label: string }
   /** `conjunct` is the predicate the seek implements (the planner drops it). */
-  | { k: "index"; label: string; property: string; value: Expr; conjunct?: Expr }
+  /** With `many`, `value` is a list and each distinct element is sought (`IN`). */
+  | { k: "index"; label: string; property: string; value: Expr; conjunct?: Expr; many?: boolean }
   /** `id(v) = expr`: at most one node. */
   | { k: "id"; value: Expr; conjunct: Expr }
   /** Range seek; the range predicates stay as filters after it. */
@@ -72,6 +74,11 @@ export class ScanStage implements Stage {
         return ctx.store.scanNodesByLabel(s.label);
       case "index": {
         const v = await evaluate(s.value, row, ctx);
+        if (s.many) {
+          if (v === null) return empty();
+          if (!Array.isArray(v)) throw typeMismatch("List", v);
+          return seekMany(ctx, s.label, s.property, v);
+        }
         if (v === null || !isPropertyValue(v)) return empty();
         return ctx.store.seekIndex(s.label, s.property, v);
       }
@@ -103,6 +110,29 @@ export class ScanStage implements Stage {
 }
 
 async function* empty<T>(): AsyncIterable<T> {}
+
+/** Index seeks for each distinct storable element of `values`; each node once. */
+async function* seekMany(
+  ctx: ExecContext,
+  label: string,
+  property: string,
+  values: Value[],
+): AsyncIterable<NodeRecord> {
+  const keys = new Set<string>();
+  const seen = new Set<EntityId>();
+  for (const v of values) {
+    ctx.tick();
+    if (v === null || !isPropertyValue(v)) continue;
+    const k = valueKey(v);
+    if (keys.has(k)) continue;
+    keys.add(k);
+    for await (const n of ctx.store.seekIndex(label, property, v)) {
+      if (seen.has(n.id)) continue;
+      seen.add(n.id);
+      yield n;
+    }
+  }
+}
 
 async function* single<T>(x: T): AsyncIterable<T> {
   yield x;

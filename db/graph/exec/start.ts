@@ -38,7 +38,7 @@ export function chooseStart(
         const hit = indexValue(v, idx.property, bound, pending);
         if (hit) {
           const source = { k: "index" as const, label, property: idx.property, value: hit.value };
-          consider(i, { ...source, conjunct: hit.conjunct }, [1, 0]);
+          consider(i, { ...source, conjunct: hit.conjunct, many: hit.many }, [1, hit.many ? 1 : 0]);
         }
         const range = indexRange(v, idx.property, bound, pending);
         if (range) {
@@ -117,21 +117,25 @@ function indexRange(
   return lower || upper ? { lower, upper } : null;
 }
 
-/** `v.property = expr` among the pending conjuncts, with expr computable from `bound`. */
+/**
+ * `v.property = expr` (or `v.property IN expr`, then `many`) among the pending
+ * conjuncts, with expr computable from `bound`.
+ */
 function indexValue(
   v: string,
   property: string,
   bound: ReadonlySet<string>,
   pending: Pending[],
-): { value: Expr; conjunct: Expr } | null {
+): { value: Expr; conjunct: Expr; many: boolean } | null {
   for (const c of pending) {
     const e = c.expr;
-    if (e.k !== "bin" || e.op !== "=") continue;
-    for (const [a, b] of [[e.l, e.r], [e.r, e.l]]) {
+    if (e.k !== "bin" || (e.op !== "=" && e.op !== "IN")) continue;
+    const sides = e.op === "=" ? [[e.l, e.r], [e.r, e.l]] : [[e.l, e.r]];
+    for (const [a, b] of sides) {
       if (a.k === "prop" && a.key === property && a.e.k === "var" && a.e.name === v) {
         const vars = exprVariables(b);
         if ([...vars].every((x) => bound.has(x)) && !containsAggregate(b)) {
-          return { value: b, conjunct: e };
+          return { value: b, conjunct: e, many: e.op === "IN" };
         }
       }
     }
