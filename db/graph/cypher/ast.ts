@@ -194,6 +194,8 @@ export const AGGREGATES: ReadonlySet<string> = new Set([
   "collect",
   "stdev",
   "stdevp",
+  "percentilecont",
+  "percentiledisc",
 ]);
 
 /** A canonical string of an expression: equal for structurally equal expressions. */

@@ -30,6 +30,8 @@ export interface AggregateSpec {
   distinct: boolean;
   /** Null for count(*). */
   arg: Expr | null;
+  /** The second argument of percentileCont/percentileDisc (evaluated per group). */
+  param: Expr | null;
   slot: string;
 }
 
@@ -38,8 +40,34 @@ interface Accumulator {
   result(): Value;
 }
 
-function accumulator(fn: string): Accumulator {
+function accumulator(fn: string, param: Value): Accumulator {
   switch (fn) {
+    case "percentilecont":
+    case "percentiledisc": {
+      if (typeof param !== "number" && typeof param !== "bigint") {
+        throw typeMismatch("Float", param);
+      }
+      const p = toFloat(param);
+      if (!(p >= 0 && p <= 1)) {
+        throw new CypherError(`${fn}(): the percentile must be a number in the range 0.0 to 1.0`);
+      }
+      const xs: Array<bigint | number> = [];
+      return {
+        add(v) {
+          if (v === null) return;
+          if (!isNumber(v)) throw typeMismatch("Integer or Float", v);
+          xs.push(v);
+        },
+        result() {
+          if (xs.length === 0) return null;
+          xs.sort(order);
+          if (fn === "percentiledisc") return xs[Math.max(0, Math.ceil(p * xs.length) - 1)];
+          const pos = p * (xs.length - 1), lo = Math.floor(pos), hi = Math.ceil(pos);
+          const a = toFloat(xs[lo]), b = toFloat(xs[hi]);
+          return a + (b - a) * (pos - lo);
+        },
+      };
+    }
     case "count": {
       let n = 0n;
       return { add: (v) => void (v !== null && n++), result: () => n };
@@ -129,6 +157,15 @@ export class AggregateStage implements Stage {
     readonly sortKeys: Column[],
   ) {}
 
+  /** Fresh accumulators for a group whose first row is `row`. */
+  private async accumulators(row: Row, ctx: ExecContext): Promise<Accumulator[]> {
+    const out: Accumulator[] = [];
+    for (const a of this.aggregates) {
+      out.push(accumulator(a.fn, a.param ? await evaluate(a.param, row, ctx) : null));
+    }
+    return out;
+  }
+
   async *run(input: AsyncIterable<Row>, ctx: ExecContext): AsyncIterable<Row> {
     const groups = new Map<string, Group>();
     for await (const row of input) {
@@ -141,7 +178,7 @@ export class AggregateStage implements Stage {
         g = {
           first: row,
           keys,
-          accs: this.aggregates.map((a) => accumulator(a.fn)),
+          accs: await this.accumulators(row, ctx),
           seen: this.aggregates.map((a) => (a.distinct ? new Set() : null)),
         };
         groups.set(gk, g);
@@ -162,7 +199,7 @@ export class AggregateStage implements Stage {
       groups.set("", {
         first: new Map(),
         keys: [],
-        accs: this.aggregates.map((a) => accumulator(a.fn)),
+        accs: await this.accumulators(new Map(), ctx),
         seen: [],
       });
     }

@@ -64,9 +64,10 @@ export function checkExpr(
           if (inAgg) {
             throw new CypherError("Can't use aggregate functions inside of aggregate functions.");
           }
-          if (!x.star && x.args.length !== 1) {
+          const want = x.name.startsWith("percentile") ? 2 : 1;
+          if (!x.star && x.args.length !== want) {
             throw new CypherError(
-              `Received ${x.args.length} arguments to aggregate function '${x.name}', expected 1`,
+              `Received ${x.args.length} arguments to aggregate function '${x.name}', expected ${want}`,
             );
           }
           x.args.forEach((a) => visit(a, true));

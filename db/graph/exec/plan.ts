@@ -520,7 +520,13 @@ class Planner {
         mapExpr(e, (x) => {
           if (x.k === "call" && AGGREGATES.has(x.name)) {
             const slot = `${HIDDEN}agg${specs.length}`;
-            specs.push({ fn: x.name, distinct: x.distinct, arg: x.star ? null : x.args[0], slot });
+            specs.push({
+              fn: x.name,
+              distinct: x.distinct,
+              arg: x.star ? null : x.args[0],
+              param: x.args[1] ?? null,
+              slot,
+            });
             return { k: "var", name: slot };
           }
           const key = keySlots.get(exprKey(x));

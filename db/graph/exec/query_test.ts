@@ -519,3 +519,17 @@ Deno.test("query: aggregate items may use grouping keys", async () => {
     [["node:Bob", 35], ["node:Carol", 45], ["node:Alice", 50]],
   );
 });
+
+Deno.test("query: stDev and percentiles", async () => {
+  const [[sd, sdp, cont, disc, contInt, disc0, none]] = await rows(
+    g,
+    "UNWIND [1, 2, 3, 4] AS x RETURN stDev(x), stDevP(x), percentileCont(x, 0.5), " +
+      "percentileDisc(x, 0.5), percentileCont(x, 1), percentileDisc(x, 0), " +
+      "percentileDisc(CASE WHEN x > 9 THEN x END, 0.5)",
+  );
+  assert.ok(Math.abs((sd as number) - Math.sqrt(5 / 3)) < 1e-12);
+  assert.ok(Math.abs((sdp as number) - Math.sqrt(5 / 4)) < 1e-12);
+  assert.deepEqual([cont, disc, contInt, disc0, none], [2.5, 2, 4, 1, null]);
+  await assert.rejects(run(g, "UNWIND [1] AS x RETURN percentileCont(x, 2)"), /range 0.0 to 1.0/);
+  await assert.rejects(run(g, "UNWIND [1] AS x RETURN percentileCont(x)"), /expected 2/);
+});
