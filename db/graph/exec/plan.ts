@@ -3,8 +3,9 @@
  * parameters) and turns it into a pipeline of stages. Pattern matching starts
  * from the cheapest node of each path (see start.ts) and expands along the
  * relationships from there; predicates run as soon as their variables are
- * bound. A write after a read gets an eager barrier so that writes never feed
- * back into a running scan.
+ * bound. Eager barriers (materialised rows) keep clause-at-a-time semantics:
+ * one before a write that follows a read (writes never feed back into a
+ * running scan) and one after every write that another clause follows.
  * @module
  */
 import {
@@ -109,6 +110,8 @@ class Planner {
   private subplans = new Map<number, Stage[]>();
   /** A scan or traversal ran since the last eager barrier. */
   private readSeen = false;
+  /** The previous clause wrote (the next one needs an eager barrier). */
+  private writeSeen = false;
 
   constructor(
     private params: ReadonlyMap<string, Value>,
@@ -163,6 +166,16 @@ class Planner {
   // ----- clauses ----------------------------------------------------------------
 
   private clause(c: Clause): string[] | null {
+    // Clause-at-a-time semantics: a clause after a write sees every row's
+    // write, so the rows are materialised in between (DELETE already is).
+    if (this.writeSeen) {
+      this.stages.push(new EagerStage());
+      this.writeSeen = false;
+      this.readSeen = false;
+    }
+    if (c.k === "create" || c.k === "merge" || c.k === "set" || c.k === "remove") {
+      this.writeSeen = true;
+    }
     switch (c.k) {
       case "match": {
         const before = new Set(this.scope.keys());

@@ -185,3 +185,27 @@ Deno.test("writes: a failed query leaves the graph untouched", async () => {
   assert.equal(g.commits, commits);
   assert.deepEqual(await column(g, "MATCH (n:Person {name:'Alice'}) RETURN n.age"), [30]);
 });
+
+Deno.test("writes: each clause sees all rows' writes of the clause before", async () => {
+  const g = new MemoryGraph();
+  assert.deepEqual(
+    (await run(g, "UNWIND [1, 2] AS i CREATE (:X) WITH i MATCH (n:X) RETURN i, count(n)")).rows,
+    [[1n, 2n], [2n, 2n]],
+  );
+  // MERGE after CREATE finds nodes created for later rows.
+  const m = await run(g, "UNWIND [1, 2] AS i CREATE (:Y {v: i}) MERGE (:Y {v: 3 - i})");
+  assert.equal(m.stats.nodes_created, 2);
+  // SET after MERGE: the second row's MERGE matches the first row's node.
+  const s = await run(g, "UNWIND [1, 1] AS i MERGE (n:Z {v: i}) SET n.v = 5 RETURN n.v");
+  assert.equal(s.stats.nodes_created, 1);
+  assert.deepEqual(s.rows, [[5n], [5n]]);
+  await run(g, "CREATE (:Cnt {c: 0})");
+  assert.deepEqual(
+    (await run(
+      g,
+      "UNWIND [1, 2] AS i MATCH (n:Cnt) SET n.c = n.c + 1 WITH i, n.c AS c RETURN i, c",
+    ))
+      .rows,
+    [[1n, 2n], [2n, 2n]],
+  );
+});
