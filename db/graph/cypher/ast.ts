@@ -108,6 +108,11 @@ export interface PathPattern {
   variable: string | null;
   nodes: NodePattern[];
   rels: RelPattern[];
+  /**
+   * `shortestPath(...)` (one) or `allShortestPaths(...)` (all): then exactly
+   * two nodes and one variable-length relationship.
+   */
+  shortest?: "one" | "all";
 }
 
 /** One item of SET. */

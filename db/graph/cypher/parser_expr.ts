@@ -154,7 +154,28 @@ export class ExprParser {
       this.pos++;
     }
     if (this.isKw("SHORTESTPATH") || this.isKw("ALLSHORTESTPATHS")) {
-      this.unsupported(this.peek().text);
+      const kw = this.next();
+      const shortest = kw.text.toUpperCase() === "SHORTESTPATH" ? "one" : "all";
+      this.expectSym("(");
+      const inner = this.pathPattern();
+      this.expectSym(")");
+      if (inner.variable || inner.shortest || inner.rels.length !== 1) {
+        throw syntaxError(
+          this.text,
+          kw.offset,
+          `${kw.text}() needs a single relationship pattern between two nodes`,
+        );
+      }
+      const r = inner.rels[0];
+      const len = r.varLength ?? { min: 1, max: 1 };
+      if (len.min > 1) {
+        throw syntaxError(
+          this.text,
+          kw.offset,
+          `${kw.text}() supports a minimal length of 0 or 1 only`,
+        );
+      }
+      return { ...inner, variable, shortest, rels: [{ ...r, varLength: len }] };
     }
     const nodes = [this.nodePattern()];
     const rels: RelPattern[] = [];
@@ -585,7 +606,7 @@ export class ExprParser {
         break;
       case "SHORTESTPATH":
       case "ALLSHORTESTPATHS":
-        if (this.isSym("(", 1)) this.unsupported(t.text);
+        if (this.isSym("(", 1)) this.unsupported(`${t.text}() outside of MATCH`);
         break;
     }
     if (

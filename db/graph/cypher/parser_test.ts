@@ -201,7 +201,9 @@ Deno.test("parser: unsupported features are named", () => {
   const cases: Array<[string, RegExp]> = [
     ["CALL db.labels()", /CALL is not supported/],
     ["UNWIND [1] AS x FOREACH (y IN [1] | CREATE ())", /FOREACH is not supported/],
-    ["MATCH p = shortestPath((a)-[*]-(b)) RETURN p", /shortestPath is not supported/],
+    ["MATCH (a), (b) RETURN shortestPath((a)-[*]-(b))", /shortestPath\(\) outside of MATCH/],
+    ["MATCH p = shortestPath((a)-[*2..]-(b)) RETURN p", /minimal length of 0 or 1/],
+    ["MATCH p = shortestPath((a)-->(b)-->(c)) RETURN p", /single relationship pattern/],
     ["MATCH (a) RETURN [(a)-->(b) | b]", /Pattern comprehensions is not supported/],
     ["RETURN filter(x IN [1] WHERE x > 0)", /filter\(\) is not supported/],
     ["RETURN 'a' =~ 'a'", /Regular expression matching/],
@@ -244,4 +246,14 @@ Deno.test("parser: UNION and UNION ALL", () => {
   );
   assert.throws(() => parseQuery("RETURN 1 AS x UNION CREATE ()"), /must end with RETURN/);
   assert.throws(() => parseQuery("RETURN 1 AS x UNION"), /expected a clause/);
+});
+
+Deno.test("parser: shortestPath and allShortestPaths in MATCH", () => {
+  const [p] = only("MATCH p = shortestPath((a)-[:R*..5]->(b)) RETURN p", "match").patterns;
+  assert.equal(p.shortest, "one");
+  assert.equal(p.variable, "p");
+  assert.deepEqual(p.rels[0].varLength, { min: 1, max: 5 });
+  const [q] = only("MATCH allShortestPaths((a)-[:R]-(b)) RETURN a", "match").patterns;
+  assert.equal(q.shortest, "all");
+  assert.deepEqual(q.rels[0].varLength, { min: 1, max: 1 });
 });

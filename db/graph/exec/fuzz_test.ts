@@ -110,6 +110,8 @@ const CLAUSES = [
   "MATCH (n)-[r]->(m)",
   "MATCH (n)-[r:KNOWS*1..2]-(m)",
   "MATCH p = (n)-->(m)",
+  "MATCH p = shortestPath((n)-[*]-(m))",
+  "MATCH allShortestPaths((n)-[r:KNOWS*]->(m))",
   "OPTIONAL MATCH (n)-[:LIKES]->(m)",
   "OPTIONAL MATCH (m)<-[r]-(x)",
   "WHERE n.age > 25",

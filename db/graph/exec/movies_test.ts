@@ -284,3 +284,44 @@ Deno.test("movies: IN on an indexed property seeks each element", async () => {
   await assert.rejects(run(g, "MATCH (p:Person) WHERE p.name IN 5 RETURN p"), /Type mismatch/);
   await run(g, "DROP INDEX ON :Person(name)");
 });
+
+Deno.test("movies: shortestPath and allShortestPaths from Kevin Bacon to Meg Ryan", async () => {
+  const names = "[n IN nodes(p) | coalesce(n.name, n.title)]";
+  assert.deepEqual(
+    await rows(
+      g,
+      `MATCH p = shortestPath((:Person {name:'Kevin Bacon'})-[*]-(:Person {name:'Meg Ryan'})) RETURN length(p)`,
+    ),
+    [[4]],
+  );
+  // Over every relationship type: via Tom Cruise (1), Tom Hanks (3 movies with Meg) and
+  // Rob Reiner (directed A Few Good Men; directed and produced When Harry Met Sally).
+  assert.deepEqual(
+    await rows(
+      g,
+      `MATCH p = allShortestPaths((:Person {name:'Kevin Bacon'})-[*]-(:Person {name:'Meg Ryan'}))
+       RETURN count(p), max(length(p))`,
+    ),
+    [[6, 4]],
+  );
+  assert.deepEqual(
+    await column(
+      g,
+      `MATCH p = allShortestPaths((:Person {name:'Kevin Bacon'})-[:ACTED_IN*]-(:Person {name:'Meg Ryan'}))
+       RETURN ${names} AS x ORDER BY x`,
+    ),
+    [
+      ["Kevin Bacon", "A Few Good Men", "Tom Cruise", "Top Gun", "Meg Ryan"],
+      ["Kevin Bacon", "Apollo 13", "Tom Hanks", "Joe Versus the Volcano", "Meg Ryan"],
+      ["Kevin Bacon", "Apollo 13", "Tom Hanks", "Sleepless in Seattle", "Meg Ryan"],
+      ["Kevin Bacon", "Apollo 13", "Tom Hanks", "You've Got Mail", "Meg Ryan"],
+    ],
+  );
+  assert.deepEqual(
+    await rows(
+      g,
+      "MATCH p = shortestPath((:Person {name:'Kevin Bacon'})-[*..3]-(:Person {name:'Meg Ryan'})) RETURN p",
+    ),
+    [],
+  );
+});

@@ -357,3 +357,116 @@ export async function buildPath(
   }
   return new PathValue(ns, es);
 }
+
+/** Settings of a `shortestPath` / `allShortestPaths` step between two bound nodes. */
+export interface ShortestSpec {
+  from: string;
+  rel: string;
+  to: string;
+  /** Direction relative to `from`. */
+  direction: Direction;
+  types: string[];
+  relProperties: Expr | null;
+  /** 0 or 1. */
+  min: number;
+  max: number | null;
+  /** All shortest paths rather than one. */
+  all: boolean;
+  /** Relationship variables of the same MATCH bound before this step. */
+  otherRels: string[];
+}
+
+interface Parent {
+  edge: EdgeValue;
+  from: EntityId;
+}
+
+/** Breadth-first search for the shortest path(s) between two bound nodes. */
+export class ShortestPathStage implements Stage {
+  readonly name: string;
+  constructor(readonly spec: ShortestSpec, readonly detail: string) {
+    this.name = spec.all ? "All Shortest Paths" : "Shortest Path";
+  }
+
+  async *run(input: AsyncIterable<Row>, ctx: ExecContext): AsyncIterable<Row> {
+    const s = this.spec;
+    for await (const row of input) {
+      const a = boundNode(row.get(s.from), s.from);
+      const b = boundNode(row.get(s.to), s.to);
+      if (!a || !b || ctx.nodeDeleted(a.id) || ctx.nodeDeleted(b.id)) continue;
+      if (a.id === b.id) {
+        if (s.min === 0) yield new Map(row).set(s.rel, []);
+        continue;
+      }
+      const props = s.relProperties ? await evaluate(s.relProperties, row, ctx) : null;
+      if (props !== null && !(props instanceof Map)) throw typeMismatch("Map", props);
+      const parents = await this.search(a.id, b.id, props, usedEdges(row, s.otherRels), ctx);
+      if (!parents) continue;
+      for (const edges of this.paths(a.id, b.id, parents, ctx)) {
+        yield new Map(row).set(s.rel, edges);
+      }
+    }
+  }
+
+  /** Parents of every node reached, up to the level where `target` is found (null if never). */
+  private async search(
+    source: EntityId,
+    target: EntityId,
+    props: Map<string, Value> | null,
+    used: Set<EntityId>,
+    ctx: ExecContext,
+  ): Promise<Map<EntityId, Parent[]> | null> {
+    const s = this.spec;
+    const depth = new Map<EntityId, number>([[source, 0]]);
+    const parents = new Map<EntityId, Parent[]>();
+    let frontier = [source];
+    let found = false;
+    for (let level = 1; frontier.length > 0 && !found; level++) {
+      if (s.max !== null && level > s.max) break;
+      const next: EntityId[] = [];
+      for (const node of frontier) {
+        for await (const x of ctx.store.expand(node, s.direction, s.types)) {
+          ctx.tick();
+          if (used.has(x.edge.id) || (props && !matchesProps(x, props))) continue;
+          const d = depth.get(x.neighbour);
+          if (d === undefined) {
+            depth.set(x.neighbour, level);
+            parents.set(x.neighbour, [{ edge: edgeValue(x.edge), from: node }]);
+            next.push(x.neighbour);
+            if (x.neighbour === target) found = true;
+          } else if (d === level && s.all) {
+            parents.get(x.neighbour)!.push({ edge: edgeValue(x.edge), from: node });
+          }
+        }
+        if (found && !s.all) break;
+      }
+      frontier = next;
+    }
+    return found ? parents : null;
+  }
+
+  /** The edge lists of the shortest paths (one, or all), from source to target. */
+  private *paths(
+    source: EntityId,
+    target: EntityId,
+    parents: Map<EntityId, Parent[]>,
+    ctx: ExecContext,
+  ): Iterable<EdgeValue[]> {
+    const s = this.spec;
+    // Walk back from the target; `suffix` holds the edges after `node`.
+    const stack: Array<{ node: EntityId; suffix: EdgeValue[] }> = [{ node: target, suffix: [] }];
+    while (stack.length > 0) {
+      ctx.tick();
+      const { node, suffix } = stack.pop()!;
+      if (node === source) {
+        yield suffix;
+        if (!s.all) return;
+        continue;
+      }
+      const ps = parents.get(node)!;
+      for (const p of s.all ? [...ps].reverse() : ps.slice(0, 1)) {
+        stack.push({ node: p.from, suffix: [p.edge, ...suffix] });
+      }
+    }
+  }
+}

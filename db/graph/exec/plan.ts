@@ -41,7 +41,7 @@ import {
   UnionStage,
   UnwindStage,
 } from "./ops.ts";
-import { PathStage, ScanStage, TraverseStage } from "./pattern.ts";
+import { PathStage, ScanStage, ShortestPathStage, TraverseStage } from "./pattern.ts";
 import {
   andAll,
   collectLabels,
@@ -255,6 +255,7 @@ class Planner {
 
   /** Checks a CREATE/MERGE path and declares its new variables. */
   private createSpec(p: PathPattern, clause: string, names?: Set<string>): CreatePathSpec {
+    if (p.shortest) throw new CypherError(`shortestPath cannot be used in ${clause}`);
     this.nameAnonymous([p], names);
     // New variables in pattern order (RETURN * lists them so).
     const fresh = new Set<string>();
@@ -409,6 +410,10 @@ class Planner {
     flush();
     const matchedRels: string[] = [];
     for (const p of patterns) {
+      if (p.shortest) {
+        this.planShortest(p, bound, pending, stages, flush, matchedRels);
+        continue;
+      }
       const start = chooseStart(p, bound, pending, this.indexes, this.stats);
       const sn = p.nodes[start.index];
       if (start.source) {
@@ -461,6 +466,52 @@ class Planner {
 
   private unsupported(what: string): never {
     throw new CypherError(`${what} is not supported`);
+  }
+
+  /**
+   * `shortestPath((a)-[*]-(b))`: finds `a` and `b` like single-node patterns,
+   * then searches breadth-first between them.
+   */
+  private planShortest(
+    p: PathPattern,
+    bound: Set<string>,
+    pending: Pending[],
+    stages: Stage[],
+    flush: () => void,
+    matchedRels: string[],
+  ): void {
+    for (const n of p.nodes) {
+      const v = n.variable!;
+      if (bound.has(v)) continue;
+      const single: PathPattern = { variable: null, nodes: [n], rels: [] };
+      const start = chooseStart(single, bound, pending, this.indexes, this.stats);
+      stages.push(new ScanStage(v, start.source!, nodeText(n, true)));
+      bound.add(v);
+      flush();
+    }
+    const [a, b] = p.nodes, r = p.rels[0];
+    stages.push(
+      new ShortestPathStage({
+        from: a.variable!,
+        rel: r.variable!,
+        to: b.variable!,
+        direction: r.direction,
+        types: r.types,
+        relProperties: r.properties,
+        min: r.varLength!.min,
+        max: r.varLength!.max,
+        all: p.shortest === "all",
+        otherRels: [...matchedRels],
+      }, traverseText(a, r, b, r.direction)),
+    );
+    matchedRels.push(r.variable!);
+    bound.add(r.variable!);
+    flush();
+    if (p.variable) {
+      stages.push(new PathStage(p.variable, [a.variable!, b.variable!], [r.variable!]));
+      bound.add(p.variable);
+      flush();
+    }
   }
 
   /** Entries of a node pattern's property map (a map literal or a map parameter). */

@@ -533,3 +533,46 @@ Deno.test("query: stDev and percentiles", async () => {
   await assert.rejects(run(g, "UNWIND [1] AS x RETURN percentileCont(x, 2)"), /range 0.0 to 1.0/);
   await assert.rejects(run(g, "UNWIND [1] AS x RETURN percentileCont(x)"), /expected 2/);
 });
+
+Deno.test("query: shortest paths respect direction, types, bounds and zero length", async () => {
+  assert.deepEqual(
+    await rows(
+      g,
+      "MATCH p = shortestPath((a {name:'Alice'})-[r:KNOWS*]->(d {name:'Dave'})) " +
+        "RETURN length(p), [n IN nodes(p) | n.name], [x IN r | x.since]",
+    ),
+    [[2, ["Alice", "Carol", "Dave"], [2012, 2020]]],
+  );
+  assert.deepEqual(
+    await rows(
+      g,
+      "MATCH p = shortestPath((a {name:'Dave'})-[:KNOWS*]->(b {name:'Alice'})) RETURN p",
+    ),
+    [],
+  );
+  assert.deepEqual(
+    await rows(
+      g,
+      "MATCH p = shortestPath((a {name:'Dave'})-[:KNOWS*]-(b {name:'Alice'})) RETURN length(p)",
+    ),
+    [[2]],
+  );
+  assert.deepEqual(
+    await rows(
+      g,
+      "MATCH p = shortestPath((a {name:'Alice'})-[*0..]-(b {name:'Alice'})) RETURN length(p)",
+    ),
+    [[0]],
+  );
+  assert.deepEqual(
+    await rows(
+      g,
+      "MATCH p = allShortestPaths((a {name:'Alice'})-[:KNOWS|LIKES*]->(d:Admin)) RETURN count(p), max(length(p))",
+    ),
+    [[1, 1]],
+  );
+  await assert.rejects(
+    run(g, "MATCH (a) CREATE p = shortestPath((a)-[:R*]->(b))"),
+    /shortestPath cannot/,
+  );
+});
