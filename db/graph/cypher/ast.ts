@@ -66,7 +66,13 @@ export type Expr =
    * A pattern used as a predicate (`WHERE (a)-[:R]->()`, `exists((a)-->())`):
    * true when it has at least one match. `id` numbers the patterns of a query.
    */
-  | { k: "pattern"; pattern: PathPattern; id: number };
+  | {
+    k: "pattern";
+    pattern: PathPattern;
+    id: number;
+    /** A pattern comprehension `[(a)-->(b) WHERE pred | expr]`: a list, not a predicate. */
+    comp?: { where: Expr | null; map: Expr };
+  };
 
 /** One item of a map projection: `.key`, `.*`, `key: expr` or `variable`. */
 export type MapProjectionItem =
@@ -268,10 +274,16 @@ export function exprVariables(e: Expr): Set<string> {
         sub(x.list);
         sub(x.expr, [x.variable, x.acc]);
         return;
-      case "pattern":
-        for (const v of patternVariables(x.pattern)) if (!locals.has(v)) out.add(v);
+      case "pattern": {
+        const own = patternVariables(x.pattern);
+        for (const v of own) if (!locals.has(v)) out.add(v);
         for (const n of [...x.pattern.nodes, ...x.pattern.rels]) sub(n.properties);
+        if (x.comp) {
+          sub(x.comp.where, own);
+          sub(x.comp.map, own);
+        }
         return;
+      }
     }
     for (const c of directChildren(x)) visit(c, locals);
   };
@@ -315,9 +327,12 @@ export function directChildren(e: Expr): Expr[] {
     case "reduce":
       return [e.init, e.list, e.expr];
     case "pattern":
-      return [...e.pattern.nodes, ...e.pattern.rels].flatMap((x) =>
-        x.properties ? [x.properties] : []
-      );
+      return [
+        ...[...e.pattern.nodes, ...e.pattern.rels].flatMap((x) =>
+          x.properties ? [x.properties] : []
+        ),
+        ...(e.comp ? [...(e.comp.where ? [e.comp.where] : []), e.comp.map] : []),
+      ];
   }
   return [];
 }

@@ -463,7 +463,12 @@ export class ExprParser {
       this.pos++;
       if (this.peek().kind === "ident" && this.isKw("IN", 1)) return this.listComprehension();
       if (this.isSym("(") && this.looksLikePatternExpr()) {
-        this.unsupported("Pattern comprehensions");
+        const pattern = this.pathPattern();
+        const where = this.acceptKw("WHERE") ? this.expr() : null;
+        this.expectSym("|");
+        const map = this.expr();
+        this.expectSym("]");
+        return { k: "pattern", pattern, id: this.patterns++, comp: { where, map } };
       }
       const items: Expr[] = [];
       if (!this.isSym("]")) {

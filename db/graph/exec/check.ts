@@ -3,7 +3,7 @@
  * argument counts, aggregate misuse, missing parameters.
  * @module
  */
-import { AGGREGATES, directChildren, type Expr } from "../cypher/ast.ts";
+import { AGGREGATES, directChildren, type Expr, patternVariables } from "../cypher/ast.ts";
 import { CypherError } from "../values.ts";
 import { SCALAR_FUNCTIONS } from "./functions.ts";
 
@@ -54,6 +54,13 @@ export function checkExpr(
           throw new CypherError("Named paths are not allowed in pattern predicates");
         }
         planPattern(x, allowed);
+        if (x.comp) {
+          const comp = x.comp;
+          scoped(patternVariables(x.pattern), () => {
+            if (comp.where) visit(comp.where, inAgg);
+            visit(comp.map, inAgg);
+          });
+        }
         return;
       case "param":
         if (!params.has(x.name)) throw new CypherError(`Missing parameters: $${x.name}`);

@@ -154,6 +154,14 @@ export async function evaluate(e: Expr, row: Row, ctx: ExecContext): Promise<Val
     case "pattern": {
       const stages = ctx.subplans.get(e.id);
       if (!stages) throw new Error(`pattern ${e.id} was not planned`);
+      if (e.comp) {
+        const out: Value[] = [];
+        for await (const r of runPipeline(stages, rowsOf([row]), ctx)) {
+          if (e.comp.where && !(await truthy(e.comp.where, r, ctx))) continue;
+          out.push(await evaluate(e.comp.map, r, ctx));
+        }
+        return out;
+      }
       for await (const _ of runPipeline(stages, rowsOf([row]), ctx)) return true;
       return false;
     }

@@ -576,3 +576,22 @@ Deno.test("query: shortest paths respect direction, types, bounds and zero lengt
     /shortestPath cannot/,
   );
 });
+
+Deno.test("query: pattern comprehensions", async () => {
+  assert.deepEqual(
+    await rows(
+      g,
+      "MATCH (a:Person) RETURN a.name, [(a)-[:KNOWS]->(f) WHERE f.age > 26 | f.name] AS older " +
+        "ORDER BY a.name",
+    ),
+    [["Alice", ["Carol"]], ["Bob", ["Carol"]], ["Carol", ["Dave"]], ["Dave", []], ["Eve", []]],
+  );
+  assert.deepEqual(
+    await rows(
+      g,
+      "MATCH (a {name:'Alice'}) RETURN size([(a)-->(x) | x]) AS out, [(a)<--(x) | x] AS inc",
+    ),
+    [[3, []]],
+  );
+  await assert.rejects(run(g, "MATCH (a) RETURN [(a)-->(b) | c]"), /'c' not defined/);
+});
