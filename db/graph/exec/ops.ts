@@ -6,7 +6,7 @@
 import type { Expr } from "../cypher/ast.ts";
 import { CypherError, order, type Value, valueKey } from "../values.ts";
 import type { ExecContext, Row } from "./context.ts";
-import { evaluate, truthy, typeMismatch } from "./eval.ts";
+import { evaluate, truthy } from "./eval.ts";
 import { rowsOf, runPipeline, type Stage } from "./stage.ts";
 
 /** Keeps rows for which `predicate` is true. */
@@ -224,12 +224,6 @@ export class EagerStage implements Stage {
     }
     yield* rowsOf(rows);
   }
-}
-
-/** Checks a value is a list for UNWIND-like uses. */
-export function asList(v: Value): Value[] {
-  if (!Array.isArray(v)) throw typeMismatch("List", v);
-  return v;
 }
 
 /**
