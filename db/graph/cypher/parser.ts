@@ -22,7 +22,31 @@ import { ExprParser } from "./parser_expr.ts";
 
 /** Parses a whole query (with an optional `CYPHER k=v ...` parameter prefix). */
 export function parseQuery(text: string): Query {
-  return new Parser(text).query();
+  const q = new Parser(text).query();
+  checkDepth(q);
+  return q;
+}
+
+/**
+ * Deepest object nesting of a parsed query (long arithmetic chains nest
+ * left; AND/OR/XOR chains are balanced). Evaluation recurses once per level,
+ * so this keeps it well inside the stack.
+ */
+export const MAX_AST_DEPTH = 800;
+
+/**
+ * Rejects ASTs so deep that evaluating them recursively could exhaust the
+ * stack (e.g. `1 + 1 + ... + 1` with tens of thousands of terms).
+ */
+function checkDepth(root: unknown): void {
+  const stack: Array<[unknown, number]> = [[root, 0]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== "object") continue;
+    if (d > MAX_AST_DEPTH) throw new CypherError("Expression nested too deeply");
+    const children = x instanceof Map ? [...x.values()] : Object.values(x);
+    for (const c of children) if (c !== null && typeof c === "object") stack.push([c, d + 1]);
+  }
 }
 
 /** Parses a standalone expression (tests and tools). */

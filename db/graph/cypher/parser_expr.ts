@@ -15,6 +15,20 @@ import type {
 } from "./ast.ts";
 import { syntaxError, type Token, tokenize } from "./lexer.ts";
 
+/** Deepest nesting of expressions accepted (keeps recursion far from the stack limit). */
+export const MAX_EXPRESSION_DEPTH = 200;
+
+/**
+ * `terms[0] op terms[1] op ...` as a balanced tree, so that thousands of
+ * terms stay shallow. Only for AND, OR and XOR: they are associative (also in
+ * three-valued logic) and the tree still evaluates its terms left to right.
+ */
+export function balanced(op: "AND" | "OR" | "XOR", terms: Expr[]): Expr {
+  if (terms.length === 1) return terms[0];
+  const mid = terms.length >> 1;
+  return { k: "bin", op, l: balanced(op, terms.slice(0, mid)), r: balanced(op, terms.slice(mid)) };
+}
+
 /** Keywords that start a clause. */
 const CLAUSE_START = new Set([
   "MATCH",
@@ -63,6 +77,8 @@ const RESERVED = new Set([
 export class ExprParser {
   protected toks: Token[];
   protected pos = 0;
+  /** Current nesting of expr() calls (bounded by MAX_EXPRESSION_DEPTH). */
+  private depth = 0;
   /** Number of pattern expressions so far (their ids). */
   protected patterns = 0;
 
@@ -258,26 +274,38 @@ export class ExprParser {
   // ----- expressions ---------------------------------------------------------
 
   expr(): Expr {
-    return this.orExpr();
+    return this.nested(() => this.orExpr());
+  }
+
+  /** Runs `f` one nesting level deeper (bounded by MAX_EXPRESSION_DEPTH). */
+  private nested<T>(f: () => T): T {
+    if (++this.depth > MAX_EXPRESSION_DEPTH) {
+      throw syntaxError(this.text, this.peek().offset, "Expression nested too deeply");
+    }
+    try {
+      return f();
+    } finally {
+      this.depth--;
+    }
   }
 
   protected orExpr(): Expr {
-    let l = this.xorExpr();
-    while (this.acceptKw("OR")) l = { k: "bin", op: "OR", l, r: this.xorExpr() };
-    return l;
+    const terms = [this.xorExpr()];
+    while (this.acceptKw("OR")) terms.push(this.xorExpr());
+    return balanced("OR", terms);
   }
   protected xorExpr(): Expr {
-    let l = this.andExpr();
-    while (this.acceptKw("XOR")) l = { k: "bin", op: "XOR", l, r: this.andExpr() };
-    return l;
+    const terms = [this.andExpr()];
+    while (this.acceptKw("XOR")) terms.push(this.andExpr());
+    return balanced("XOR", terms);
   }
   protected andExpr(): Expr {
-    let l = this.notExpr();
-    while (this.acceptKw("AND")) l = { k: "bin", op: "AND", l, r: this.notExpr() };
-    return l;
+    const terms = [this.notExpr()];
+    while (this.acceptKw("AND")) terms.push(this.notExpr());
+    return balanced("AND", terms);
   }
   protected notExpr(): Expr {
-    if (this.acceptKw("NOT")) return { k: "not", e: this.notExpr() };
+    if (this.acceptKw("NOT")) return this.nested(() => ({ k: "not", e: this.notExpr() }));
     return this.comparison();
   }
 
@@ -369,9 +397,9 @@ export class ExprParser {
         this.pos++;
         return { k: "lit", v: this.intLiteral(t, true) };
       }
-      return { k: "neg", e: this.unary() };
+      return this.nested(() => ({ k: "neg", e: this.unary() }));
     }
-    if (this.acceptSym("+")) return this.unary();
+    if (this.acceptSym("+")) return this.nested(() => this.unary());
     return this.postfix();
   }
   /** True when the token `ahead` starts a postfix operator ('.', '[' , ':'). */

@@ -256,3 +256,18 @@ Deno.test("parser: shortestPath and allShortestPaths in MATCH", () => {
   assert.equal(q.shortest, "all");
   assert.deepEqual(q.rels[0].varLength, { min: 1, max: 1 });
 });
+
+Deno.test("parser: deep nesting is a clear error, not a stack overflow", () => {
+  const deep = "RETURN " + "(".repeat(5000) + "1" + ")".repeat(5000);
+  assert.throws(
+    () => parseQuery(deep),
+    (e) => e instanceof CypherError && /nested too deeply/.test(e.message),
+  );
+  const lists = "RETURN " + "[".repeat(5000) + "]".repeat(5000);
+  assert.throws(() => parseQuery(lists), /nested too deeply/);
+  assert.equal(parseQuery("RETURN " + "(".repeat(100) + "1" + ")".repeat(100)).clauses.length, 1);
+  assert.throws(
+    () => parseQuery("RETURN " + "-".repeat(5000) + "1"),
+    /nested too deeply|Invalid input/,
+  );
+});

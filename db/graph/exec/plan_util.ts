@@ -5,6 +5,7 @@
  */
 import { type Expr, HIDDEN, type NodePattern, type RelPattern } from "../cypher/ast.ts";
 import type { Direction } from "../graph_store.ts";
+import { balanced } from "../cypher/parser_expr.ts";
 
 /** Labels of every node pattern in `x` (a walk over the AST). */
 export function collectLabels(x: unknown, out: Set<string>): void {
@@ -78,10 +79,11 @@ export function conjuncts(e: Expr): Expr[] {
   if (e.k === "bin" && e.op === "AND") return [...conjuncts(e.l), ...conjuncts(e.r)];
   return [e];
 }
-/** AND of all `es` (at least one). */
+/** AND of all `es` (at least one), as a balanced tree. */
 export function andAll(es: Expr[]): Expr {
-  return es.reduce((l, r) => ({ k: "bin", op: "AND", l, r }));
+  return balanced("AND", es);
 }
+
 /** A predicate waiting for its variables to be bound. */
 export interface Pending {
   expr: Expr;

@@ -595,3 +595,13 @@ Deno.test("query: pattern comprehensions", async () => {
   );
   await assert.rejects(run(g, "MATCH (a) RETURN [(a)-->(b) | c]"), /'c' not defined/);
 });
+
+Deno.test("query: very long AND/OR chains evaluate without deep recursion", async () => {
+  const ors = Array.from({ length: 20000 }, (_, i) => `p.age = ${i + 1000}`).join(" OR ");
+  assert.deepEqual(
+    await column(g, `MATCH (p:Person) WHERE ${ors} OR p.name = 'Eve' RETURN p.name`),
+    ["Eve"],
+  );
+  const ands = Array.from({ length: 5000 }, () => "p.age > 0").join(" AND ");
+  assert.deepEqual(await rows(g, `MATCH (p:Person) WHERE ${ands} RETURN count(p)`), [[5]]);
+});
