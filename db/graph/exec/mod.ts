@@ -50,6 +50,23 @@ export async function executeQuery(
   query_text: string,
   opts: QueryOptions,
 ): Promise<QueryResult> {
+  try {
+    return await run(store, query_text, opts);
+  } catch (e) {
+    // Values nested tens of thousands deep (built at run time, e.g. with
+    // reduce) can exhaust the stack in comparisons or formatting.
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      throw new CypherError("Query exceeded the maximum nesting depth of values");
+    }
+    throw e;
+  }
+}
+
+async function run(
+  store: GraphStore,
+  query_text: string,
+  opts: QueryOptions,
+): Promise<QueryResult> {
   const q = parseQuery(query_text);
   const all = [q.clauses, ...q.union.map((u) => u.clauses)].flat();
   if (opts.read_only && all.some((c) => WRITE_CLAUSES.has(c.k))) {

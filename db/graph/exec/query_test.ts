@@ -605,3 +605,10 @@ Deno.test("query: very long AND/OR chains evaluate without deep recursion", asyn
   const ands = Array.from({ length: 5000 }, () => "p.age > 0").join(" AND ");
   assert.deepEqual(await rows(g, `MATCH (p:Person) WHERE ${ands} RETURN count(p)`), [[5]]);
 });
+
+Deno.test("query: absurdly nested run-time values fail cleanly", async () => {
+  await assert.rejects(
+    run(g, "WITH reduce(acc = [], x IN range(1, 200000) | [acc]) AS deep RETURN deep = deep"),
+    (e) => e instanceof CypherError && /nesting depth/.test(e.message),
+  );
+});
