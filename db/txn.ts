@@ -34,6 +34,8 @@ import { err, Errors, type Reply } from "./resp/reply.ts";
 export const MAX_TXN_ATTEMPTS = 16;
 /** Page size of scans done inside commands. */
 export const SCAN_PAGE = 256;
+/** Data records one Txn remembers having read. */
+const MAX_CACHED_READS = 65_536;
 /** Largest page of a scan whose record count is known in advance. */
 const MAX_SCAN_PAGE = 4096;
 
@@ -95,6 +97,8 @@ export class Txn {
   private written = new Set<string>();
   /** Buffered data-record writes (null = delete) by raw key, with the command that made them. */
   #overlay = new Map<string, { value: Uint8Array | null; raw: Uint8Array; command: number }>();
+  /** Data records read from the store by this Txn (null = absent), by raw key. */
+  #read_cache = new Map<string, Uint8Array | null>();
   /** Closures restoring the state before each write, for {@link rollback}. */
   #undo: Array<() => void> = [];
   #command = 0;
@@ -102,6 +106,8 @@ export class Txn {
   readonly preconditions: Precondition[] = [];
   /** Backend reads done (read-only commands with several are re-validated). */
   reads = 0;
+  /** Commands this Txn runs (a group commit's size): a hint for reading ahead. */
+  group_size = 1;
 
   constructor(readonly backend: Backend, readonly now_ms: number) {}
 
@@ -149,28 +155,44 @@ export class Txn {
     return m;
   }
 
-  /** Reads one data record. */
+  /**
+   * Reads one data record: a write buffered earlier in this Txn, else a record
+   * already read by it, else the store. Caching reads is sound for the Txn's
+   * life: its commit is conditional on the key's metadata, which every write
+   * of the key changes.
+   */
   async get(raw: Uint8Array): Promise<Uint8Array | null> {
-    const buffered = this.#overlay.get(latin1(raw));
-    if (buffered) return buffered.value;
-    this.reads++;
-    return await this.backend.get(CF_DEFAULT, raw);
+    return (await this.getMany([raw]))[0];
   }
 
-  /** Reads several data records. */
+  /** True when {@link get} of `raw` would be answered without the store. */
+  isLocal(raw: Uint8Array): boolean {
+    const id = latin1(raw);
+    return this.#overlay.has(id) || this.#read_cache.has(id);
+  }
+
+  /** Reads several data records (see {@link get}). */
   async getMany(raws: Uint8Array[]): Promise<Array<Uint8Array | null>> {
     if (raws.length === 0) return [];
     const out: Array<Uint8Array | null> = new Array(raws.length).fill(null);
     const missing: number[] = [];
     raws.forEach((raw, i) => {
-      const buffered = this.#overlay.get(latin1(raw));
+      const id = latin1(raw);
+      const buffered = this.#overlay.get(id);
       if (buffered) out[i] = buffered.value;
+      else if (this.#read_cache.has(id)) out[i] = this.#read_cache.get(id)!;
       else missing.push(i);
     });
     if (missing.length === 0) return out;
     this.reads++;
-    const read = await this.backend.batchGet(CF_DEFAULT, missing.map((i) => raws[i]));
-    missing.forEach((i, j) => (out[i] = read[j]));
+    const keys = missing.map((i) => raws[i]);
+    const read = keys.length === 1
+      ? [await this.backend.get(CF_DEFAULT, keys[0])]
+      : await this.backend.batchGet(CF_DEFAULT, keys);
+    missing.forEach((i, j) => {
+      out[i] = read[j];
+      if (this.#read_cache.size < MAX_CACHED_READS) this.#read_cache.set(latin1(raws[i]), read[j]);
+    });
     return out;
   }
 
@@ -361,7 +383,9 @@ export async function runWrite(
   keys: Uint8Array[],
   fn: (t: Txn) => Promise<Reply>,
 ): Promise<Reply> {
-  if (keys.length === 1) return await enqueueSingleKeyWrite(db, keys[0], fn);
+  if (keys.length === 1 || keys.every((k) => equal(k, keys[0]))) {
+    return await enqueueSingleKeyWrite(db, keys[0], fn);
+  }
   if (keys.length > 1 && !(await db.backend.sameRegion(keys.map(metaKey)))) {
     return err(Errors.crossRegion);
   }
@@ -440,6 +464,7 @@ async function runGroup(db: DbContext, group: QueuedWrite[]): Promise<boolean> {
   let todo = group;
   for (let attempt = 0; attempt < MAX_TXN_ATTEMPTS && todo.length > 0;) {
     const t = new Txn(db.backend, db.now_ms());
+    t.group_size = todo.length;
     const replies: Reply[] = [];
     const failures = new Map<number, unknown>();
     for (const w of todo) {

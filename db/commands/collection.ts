@@ -5,7 +5,7 @@
  * @module
  */
 import type { RawPair } from "../backend.ts";
-import { str } from "../encoding/bytes.ts";
+import { latin1, str } from "../encoding/bytes.ts";
 import { dataKey, dataPrefix, rangeEnd } from "../encoding/keys.ts";
 import { type Metadata, newMetadata, nextVersion, type RedisType } from "../encoding/metadata.ts";
 import { decodeCursor, encodeCursor } from "../keyspace.ts";
@@ -37,6 +37,11 @@ export async function allData(
   const recs: RawPair[] = await t.scanAll(prefix, rangeEnd(prefix), m.size);
   if (recs.length !== m.size) throw new Error(`metadata size ${m.size} != ${recs.length} records`);
   return recs.map((r) => [r.key.subarray(prefix.length), r.value]);
+}
+
+/** Sub keys (fields, members) without repeats, first occurrence kept, in order. */
+export function uniqueSubs(subs: Uint8Array[]): Uint8Array[] {
+  return [...new Map(subs.map((x) => [latin1(x), x])).values()];
 }
 
 /** Key of one sub-record. */

@@ -19,7 +19,14 @@ import {
 } from "../resp/reply.ts";
 import { runRead, runWrite } from "../txn.ts";
 import { fail, intArg } from "./args.ts";
-import { allData, openCollection, saveCollection, subKey, subScan } from "./collection.ts";
+import {
+  allData,
+  openCollection,
+  saveCollection,
+  subKey,
+  subScan,
+  uniqueSubs,
+} from "./collection.ts";
 import { addLongDouble, formatLongDoubleHuman, isOverflow, parseLongDouble } from "./ldouble.ts";
 import { type Call, type CommandSpec, spec } from "./types.ts";
 
@@ -51,7 +58,7 @@ function hdel(c: Call): Promise<Reply> {
   return runWrite(c.db, [key], async (t) => {
     const m = await t.metaOf(key, H);
     if (!m) return int(0);
-    const uniq = [...new Map(c.args.slice(2).map((f) => [f.join(","), f])).values()];
+    const uniq = uniqueSubs(c.args.slice(2));
     const old = await t.getMany(uniq.map((f) => subKey(key, m, f)));
     let n = 0;
     uniq.forEach((f, i) => {

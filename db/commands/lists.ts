@@ -25,6 +25,9 @@ function itemKey(key: Uint8Array, m: Metadata, index: number): Uint8Array {
   return dataKey(key, m.version, u64(index));
 }
 
+/** Ranges shorter than this are read by key rather than scanned. */
+const POINT_READ_ITEMS = 32;
+
 /** Items at logical positions [from, to] (inclusive, already clamped). */
 async function readRange(
   t: Txn,
@@ -34,6 +37,14 @@ async function readRange(
   to: number,
 ): Promise<Uint8Array[]> {
   if (from > to) return [];
+  if (to - from + 1 <= POINT_READ_ITEMS) {
+    // Point reads: a group commit's earlier writes and reads answer them locally.
+    const keys = [];
+    for (let i = from; i <= to; i++) keys.push(itemKey(key, m, m.head + i));
+    const values = await t.getMany(keys);
+    if (values.some((v) => v === null)) throw new Error("list records missing inside [head, tail)");
+    return values as Uint8Array[];
+  }
   const recs = await t.scanAll(
     itemKey(key, m, m.head + from),
     itemKey(key, m, m.head + to + 1),
@@ -91,6 +102,13 @@ function pop(c: Call, left: boolean): Promise<Reply> | Reply {
     const m = { ...found };
     const n = Math.min(count ?? 1, m.size);
     const from = left ? 0 : m.size - n;
+    // Pops in one group commit take item after item from the same end: read
+    // ahead so the next ones find their items in the Txn's read cache.
+    const ahead = Math.min(m.size, Math.max(n, Math.min(t.group_size, POINT_READ_ITEMS)));
+    const ahead_from = left ? 0 : m.size - ahead;
+    if (!t.isLocal(itemKey(key, m, m.head + from))) {
+      await readRange(t, key, m, ahead_from, ahead_from + ahead - 1);
+    }
     const items = await readRange(t, key, m, from, from + n - 1);
     for (let i = 0; i < n; i++) t.del(itemKey(key, m, m.head + from + i));
     if (left) m.head += n;

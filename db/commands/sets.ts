@@ -7,7 +7,14 @@ import { newMetadata, nextVersion, RedisType } from "../encoding/metadata.ts";
 import { array, bulk, Errors, int, NULL, type Reply, set } from "../resp/reply.ts";
 import { runRead, runWrite, type Txn } from "../txn.ts";
 import { fail, numArg } from "./args.ts";
-import { allData, openCollection, saveCollection, subKey, subScan } from "./collection.ts";
+import {
+  allData,
+  openCollection,
+  saveCollection,
+  subKey,
+  subScan,
+  uniqueSubs,
+} from "./collection.ts";
 import { type Call, type CommandSpec, spec } from "./types.ts";
 
 const S = RedisType.Set;
@@ -19,15 +26,11 @@ async function members(t: Txn, key: Uint8Array): Promise<Uint8Array[]> {
   return m ? (await allData(t, key, m)).map(([sub]) => sub) : [];
 }
 
-function uniq(xs: Uint8Array[]): Uint8Array[] {
-  return [...new Map(xs.map((x) => [latin1(x), x])).values()];
-}
-
 function sadd(c: Call): Promise<Reply> {
   const key = c.args[1];
   return runWrite(c.db, [key], async (t) => {
     const m = await openCollection(t, key, S);
-    const ms = uniq(c.args.slice(2));
+    const ms = uniqueSubs(c.args.slice(2));
     const old = await t.getMany(ms.map((x) => subKey(key, m, x)));
     let n = 0;
     ms.forEach((x, i) => {
@@ -46,7 +49,7 @@ function srem(c: Call): Promise<Reply> {
   return runWrite(c.db, [key], async (t) => {
     const m = await t.metaOf(key, S);
     if (!m) return int(0);
-    const ms = uniq(c.args.slice(2));
+    const ms = uniqueSubs(c.args.slice(2));
     const old = await t.getMany(ms.map((x) => subKey(key, m, x)));
     let n = 0;
     ms.forEach((x, i) => {

@@ -12,7 +12,7 @@ import { array, bulk, err, Errors, int, NULL, type Reply } from "../resp/reply.t
 import { formatDouble } from "../resp/format.ts";
 import { runRead, runWrite } from "../txn.ts";
 import { fail, floatArg, lower, numArg } from "./args.ts";
-import { openCollection, saveCollection, subKey, subScan } from "./collection.ts";
+import { openCollection, saveCollection, subKey, subScan, uniqueSubs } from "./collection.ts";
 import { type Call, type CommandSpec, spec } from "./types.ts";
 import { zrangeCommands } from "./zset_queries.ts";
 import { delMember, loadZset, putMember, scoreReply } from "./zset_store.ts";
@@ -47,7 +47,15 @@ function zadd(c: Call): Promise<Reply> {
     const found = await t.metaOf(key, Z);
     if (!found && f.xx) return f.incr ? NULL : int(0);
     const m = { ...(found ?? await openCollection(t, key, Z)) };
-    const cur = new Map((await loadZset(t, key, found)).map((e) => [latin1(e.member), e.score]));
+    // Only the members named are read (point reads: O(members), not O(zset)).
+    const cur = new Map<string, number>();
+    if (found) {
+      const members = uniqueSubs(pairs.map(([, member]) => member));
+      const raws = await t.getMany(members.map((member) => subKey(key, m, member)));
+      members.forEach((member, i) => {
+        if (raws[i] !== null) cur.set(latin1(member), decodeF64(raws[i]!));
+      });
+    }
     let added = 0, updated = 0;
     let last: number | null = null;
     for (const [score0, member] of pairs) {
@@ -74,7 +82,7 @@ function zadd(c: Call): Promise<Reply> {
         last = score;
       }
     }
-    m.size = cur.size;
+    m.size += added;
     if (added + updated > 0 || t.mutations.length > 0) saveCollection(t, key, m);
     if (f.incr) return last === null ? NULL : scoreReply(last);
     return int(f.ch ? added + updated : added);
@@ -103,7 +111,7 @@ function zrem(c: Call): Promise<Reply> {
     const found = await t.metaOf(key, Z);
     if (!found) return int(0);
     const m = { ...found };
-    const uniq = [...new Map(c.args.slice(2).map((x) => [latin1(x), x])).values()];
+    const uniq = uniqueSubs(c.args.slice(2));
     const raws = await t.getMany(uniq.map((x) => subKey(key, m, x)));
     let n = 0;
     uniq.forEach((member, i) => {
