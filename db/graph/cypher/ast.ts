@@ -171,6 +171,8 @@ export type Clause =
   | { k: "set"; items: SetItem[] }
   | { k: "remove"; items: RemoveItem[] }
   | { k: "delete"; detach: boolean; exprs: Expr[] }
+  /** `FOREACH (x IN list | updating clauses)`. */
+  | { k: "foreach"; variable: string; list: Expr; clauses: Clause[] }
   | { k: "create_index"; label: string; property: string }
   | { k: "drop_index"; label: string; property: string };
 
@@ -186,6 +188,7 @@ export interface Query {
 
 /** Clause kinds that write (rejected by GRAPH.RO_QUERY). */
 export const WRITE_CLAUSES: ReadonlySet<Clause["k"]> = new Set([
+  "foreach",
   "create",
   "merge",
   "set",

@@ -1,7 +1,7 @@
 /**
  * Hand-written recursive-descent parser for the supported openCypher subset
  * (see ast.ts). Keywords are case-insensitive. Errors are {@link CypherError}s
- * with line/column/offset; syntax outside the subset (CALL, FOREACH,
+ * with line/column/offset; syntax outside the subset (CALL,
  * shortestPath, pattern comprehensions, ...) is rejected by name. The
  * expression and pattern half lives in parser_expr.ts.
  * @module
@@ -60,7 +60,6 @@ export function parseExpression(text: string): Expr {
 /** Clause-level keywords outside the subset, with the name used in the error. */
 const UNSUPPORTED_CLAUSES: Record<string, string> = {
   CALL: "CALL",
-  FOREACH: "FOREACH",
   LOAD: "LOAD CSV",
   START: "START",
   USING: "USING",
@@ -190,6 +189,8 @@ class Parser extends ExprParser {
       case "DETACH":
         this.expectKw("DELETE");
         return { k: "delete", detach: true, exprs: this.exprList() };
+      case "FOREACH":
+        return this.foreach();
       case "DROP":
         if (this.isKw("CONSTRAINT")) this.unsupported("DROP CONSTRAINT");
         this.expectKw("INDEX");
@@ -197,6 +198,27 @@ class Parser extends ExprParser {
     }
     this.pos--;
     this.fail("a clause keyword (MATCH, CREATE, MERGE, WITH, RETURN, ...)");
+  }
+
+  /** After FOREACH: `(x IN list | clause ...)`; only updating clauses inside. */
+  private foreach(): Clause {
+    this.expectSym("(");
+    const variable = this.variable();
+    this.expectKw("IN");
+    const list = this.expr();
+    this.expectSym("|");
+    const clauses: Clause[] = [];
+    while (!this.isSym(")")) {
+      const at = this.peek();
+      const c = this.clause();
+      if (!["create", "merge", "set", "remove", "delete", "foreach"].includes(c.k)) {
+        throw syntaxError(this.text, at.offset, "Only updating clauses may be used inside FOREACH");
+      }
+      clauses.push(c);
+    }
+    if (clauses.length === 0) this.fail("an updating clause");
+    this.expectSym(")");
+    return { k: "foreach", variable, list, clauses };
   }
 
   private match(optional: boolean): Clause {

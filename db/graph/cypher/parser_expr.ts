@@ -43,6 +43,7 @@ const CLAUSE_START = new Set([
   "DELETE",
   "DETACH",
   "DROP",
+  "FOREACH",
 ]);
 
 /** Words that can never be a variable in an expression. */

@@ -200,7 +200,10 @@ Deno.test("parser: syntax errors give line and column", () => {
 Deno.test("parser: unsupported features are named", () => {
   const cases: Array<[string, RegExp]> = [
     ["CALL db.labels()", /CALL is not supported/],
-    ["UNWIND [1] AS x FOREACH (y IN [1] | CREATE ())", /FOREACH is not supported/],
+    [
+      "FOREACH (y IN [1] | MATCH (n) CREATE ())",
+      /Only updating clauses may be used inside FOREACH/,
+    ],
     ["MATCH (a), (b) RETURN shortestPath((a)-[*]-(b))", /shortestPath\(\) outside of MATCH/],
     ["MATCH p = shortestPath((a)-[*2..]-(b)) RETURN p", /minimal length of 0 or 1/],
     ["MATCH p = shortestPath((a)-->(b)-->(c)) RETURN p", /single relationship pattern/],
@@ -270,4 +273,13 @@ Deno.test("parser: deep nesting is a clear error, not a stack overflow", () => {
     () => parseQuery("RETURN " + "-".repeat(5000) + "1"),
     /nested too deeply|Invalid input/,
   );
+});
+
+Deno.test("parser: FOREACH with nested updating clauses", () => {
+  const f = only(
+    "MATCH (n) FOREACH (x IN [1, 2] | CREATE (:A {v: x}) FOREACH (y IN [x] | SET n.y = y))",
+    "foreach",
+  );
+  assert.equal(f.variable, "x");
+  assert.deepEqual(f.clauses.map((c) => c.k), ["create", "foreach"]);
 });

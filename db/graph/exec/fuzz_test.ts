@@ -152,6 +152,8 @@ const CLAUSES = [
   "DROP INDEX ON :Person(age)",
   "UNION",
   "UNION ALL",
+  "FOREACH (v IN [1, 2] | SET n.f = v)",
+  "FOREACH (v IN range(1, 2) | CREATE (:F {v: v}) MERGE (:G))",
 ];
 
 Deno.test("fuzz: random clause sequences fail only with CypherError", async () => {
@@ -175,9 +177,9 @@ Deno.test("fuzz: random clause sequences fail only with CypherError", async () =
         }
       },
     ),
-    { numRuns: 1500, seed: 11 },
+    { numRuns: 1000, seed: 11 },
   );
-  assert.ok(ran > 50 && rejected > 100, `ran ${ran}, rejected ${rejected}`);
+  assert.ok(ran > 30 && rejected > 100, `ran ${ran}, rejected ${rejected}`);
 });
 
 Deno.test("fuzz: random fragment soups fail only with CypherError", async () => {

@@ -6,7 +6,7 @@
 import type { Expr } from "../cypher/ast.ts";
 import { CypherError, order, type Value, valueKey } from "../values.ts";
 import type { ExecContext, Row } from "./context.ts";
-import { evaluate, truthy } from "./eval.ts";
+import { evaluate, truthy, typeMismatch } from "./eval.ts";
 import { rowsOf, runPipeline, type Stage } from "./stage.ts";
 
 /** Keeps rows for which `predicate` is true. */
@@ -251,6 +251,27 @@ export class UnionStage implements Stage {
           yield out;
         }
       }
+    }
+  }
+}
+
+/**
+ * FOREACH: per input row and element of the list, runs the inner updating
+ * pipeline with the element bound, then passes the input row on.
+ */
+export class ForeachStage implements Stage {
+  readonly name = "Foreach";
+  constructor(readonly list: Expr, readonly variable: string, readonly children: Stage[]) {}
+  async *run(input: AsyncIterable<Row>, ctx: ExecContext): AsyncIterable<Row> {
+    for await (const row of input) {
+      const v = await evaluate(this.list, row, ctx);
+      if (v !== null && !Array.isArray(v)) throw typeMismatch("List", v);
+      for (const x of v ?? []) {
+        ctx.tick();
+        const inner = new Map(row).set(this.variable, x);
+        for await (const _ of runPipeline(this.children, rowsOf([inner]), ctx)) ctx.tick();
+      }
+      yield row;
     }
   }
 }

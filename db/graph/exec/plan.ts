@@ -32,6 +32,7 @@ import {
   DistinctStage,
   EagerStage,
   FilterStage,
+  ForeachStage,
   LimitStage,
   OptionalStage,
   ProjectStage,
@@ -173,7 +174,10 @@ class Planner {
       this.writeSeen = false;
       this.readSeen = false;
     }
-    if (c.k === "create" || c.k === "merge" || c.k === "set" || c.k === "remove") {
+    if (
+      c.k === "create" || c.k === "merge" || c.k === "set" || c.k === "remove" ||
+      c.k === "foreach"
+    ) {
       this.writeSeen = true;
     }
     switch (c.k) {
@@ -224,11 +228,38 @@ class Planner {
         this.barrier();
         this.stages.push(new DeleteStage(c.exprs, c.detach));
         return null;
+      case "foreach":
+        return this.foreach(c);
       case "create_index":
       case "drop_index":
         this.stages.push(new IndexStage(c.k === "create_index", c.label, c.property));
         return null;
     }
+  }
+
+  /** FOREACH: its clauses are planned as a pipeline run once per list element. */
+  private foreach(c: Extract<Clause, { k: "foreach" }>): null {
+    this.check(c.list, this.scope, false);
+    if (this.scope.has(c.variable)) {
+      throw new CypherError(`Variable \`${c.variable}\` already declared`);
+    }
+    this.barrier();
+    const saved = {
+      scope: this.scope,
+      stages: this.stages,
+      readSeen: this.readSeen,
+      writeSeen: this.writeSeen,
+    };
+    this.scope = new Map(this.scope).set(c.variable, "value");
+    this.stages = [];
+    this.readSeen = false;
+    this.writeSeen = false;
+    for (const inner of c.clauses) this.clause(inner);
+    const inner = this.stages;
+    // Variables created inside FOREACH do not leave it.
+    Object.assign(this, saved);
+    this.stages.push(new ForeachStage(c.list, c.variable, inner));
+    return null;
   }
 
   private checkSetItem(it: SetItem): void {

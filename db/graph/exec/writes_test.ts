@@ -209,3 +209,27 @@ Deno.test("writes: each clause sees all rows' writes of the clause before", asyn
     [[1n, 2n], [2n, 2n]],
   );
 });
+
+Deno.test("writes: FOREACH runs its updates per element; its variables stay inside", async () => {
+  const g = await graphOf("CREATE (:Root {name: 'r'})");
+  const r = await run(
+    g,
+    "MATCH (root:Root) FOREACH (i IN range(1, 3) | CREATE (root)-[:HAS]->(:Leaf {i: i})) " +
+      "RETURN root.name",
+  );
+  assert.deepEqual(r.rows, [["r"]]);
+  assert.equal(r.stats.nodes_created, 3);
+  assert.equal(r.stats.relationships_created, 3);
+  assert.deepEqual(await column(g, "MATCH (:Root)-[:HAS]->(l) RETURN l.i ORDER BY l.i"), [1, 2, 3]);
+  // Nested FOREACH with SET and MERGE; null lists do nothing.
+  await run(
+    g,
+    "MATCH (l:Leaf) FOREACH (x IN CASE WHEN l.i > 1 THEN [l.i] ELSE null END | " +
+      "SET l.big = true MERGE (:Tag {n: x % 2}))",
+  );
+  assert.deepEqual(await column(g, "MATCH (l:Leaf) RETURN l.big ORDER BY l.i"), [null, true, true]);
+  assert.deepEqual(await column(g, "MATCH (t:Tag) RETURN t.n ORDER BY t.n"), [0, 1]);
+  await assert.rejects(run(g, "FOREACH (i IN [1] | CREATE (a)) RETURN a"), /'a' not defined/);
+  await assert.rejects(run(g, "FOREACH (i IN 5 | CREATE ())"), /Type mismatch/);
+  await assert.rejects(run(g, "FOREACH (i IN [1] | CREATE ())", { read_only: true }), /read-only/);
+});
