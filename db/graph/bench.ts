@@ -12,8 +12,10 @@
  *    and relationships, then retried only if it did not happen. Each batch links its own nodes
  *    (nodes of earlier batches would need an index seek per relationship),
  *    so the graph is `nodes / chunk` dense random components.
- * 2. Neighbourhood reads with `--clients` concurrent connections
- *    (GRAPH.RO_QUERY, random start node found through the index): 1-hop
+ * 2. Neighbourhood reads, first from one connection (200 queries: latency
+ *    without queueing), then from `--clients` concurrent connections
+ *    (`--queries` in all; GRAPH.RO_QUERY, random start node found through
+ *    the index): 1-hop
  *    `MATCH (a:N {id: X})-[:R]->(b) RETURN count(b)` and 2-hop
  *    `MATCH (a:N {id: X})-[:R]->()-[:R]->(c) RETURN count(c)`, queries per
  *    second and latency percentiles.
@@ -114,6 +116,9 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
+/** Queries of the single-client latency phase of each read test. */
+const SERIAL_QUERIES = 200;
+
 interface ReadResult {
   queries: number;
   seconds: number;
@@ -196,7 +201,7 @@ async function main(): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "eraft-bench-graph-" });
   const procs: Proc[] = [];
   const chunks = nodes / chunk;
-  const progress = new Progress("bench graph", 3 + chunks);
+  const progress = new Progress("bench graph", 5 + chunks);
   let summary: Record<string, unknown> = {};
   try {
     progress.step("starting meta, 3 stores, db");
@@ -271,23 +276,23 @@ async function main(): Promise<number> {
       );
     }
     const pick = (rand: () => number) => Math.floor(rand() * nodes);
-    progress.step(`1-hop reads: ${clients} clients × ${queries / clients | 0} queries`);
     const per_client = Math.max(1, Math.floor(queries / clients));
-    const one = await readLoad(
-      port,
-      clients,
-      per_client,
-      (r) => `MATCH (a:N {id: ${pick(r)}})-[:R]->(b) RETURN count(b)`,
-    );
-    progress.log(`1-hop: ${one.qps} q/s, p50 ${one.p50_ms} ms, p99 ${one.p99_ms} ms`);
-    progress.step(`2-hop reads: ${clients} clients × ${per_client} queries`);
-    const two = await readLoad(
-      port,
-      clients,
-      per_client,
-      (r) => `MATCH (a:N {id: ${pick(r)}})-[:R]->()-[:R]->(c) RETURN count(c)`,
-    );
-    progress.log(`2-hop: ${two.qps} q/s, p50 ${two.p50_ms} ms, p99 ${two.p99_ms} ms`);
+    const hops: Record<string, (r: () => number) => string> = {
+      one_hop: (r) => `MATCH (a:N {id: ${pick(r)}})-[:R]->(b) RETURN count(b)`,
+      two_hop: (r) => `MATCH (a:N {id: ${pick(r)}})-[:R]->()-[:R]->(c) RETURN count(c)`,
+    };
+    const reads: Record<string, ReadResult> = {};
+    for (const [name, make] of Object.entries(hops)) {
+      // One client first (latency without queueing), then the concurrent load.
+      for (const [n, per] of [[1, SERIAL_QUERIES], [clients, per_client]]) {
+        progress.step(`${name} reads: ${n} client(s) × ${per} queries`);
+        const res = await readLoad(port, n, per, make);
+        reads[`${name}_c${n}`] = res;
+        progress.log(
+          `${name} c=${n}: ${res.qps} q/s, p50 ${res.p50_ms} ms, p99 ${res.p99_ms} ms`,
+        );
+      }
+    }
     summary = {
       cluster: "1 meta + 3 stores (--workers 1) + 1 db, local processes on 127.0.0.1",
       graph: {
@@ -304,8 +309,7 @@ async function main(): Promise<number> {
         edges_per_s: Number((created_edges / load_s).toFixed(0)),
       },
       clients,
-      one_hop: one,
-      two_hop: two,
+      reads,
     };
   } catch (e) {
     for (const p of procs) console.error(`---- ${p.name}\n${p.out.slice(-3000)}`);
