@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { SegmentFile } from "./files.ts";
 import { KvEngine } from "./kv.ts";
 import { b, s, withTempDir } from "./test_util.ts";
 
@@ -220,6 +221,36 @@ Deno.test("kv: ingest replaces a range and writes the final batch", () => {
       assert.equal(s(e.get("write", b("r1"))), "w");
       assert.equal(s(e.get("raft", b("apply"))), "50");
     } finally {
+      e.close();
+    }
+  });
+});
+
+Deno.test("kv: scans read sequential records in few reads, forward and backward", () => {
+  withTempDir((dir) => {
+    const e = KvEngine.open(dir);
+    const reads = { n: 0 };
+    const readAt = SegmentFile.prototype.readAt;
+    try {
+      // Written in descending key order (as LPUSH lays out a list), 100-byte values.
+      const N = 2000;
+      const key = (i: number) => b(`k${String(i).padStart(5, "0")}`);
+      for (let i = N - 1; i >= 0; i--) {
+        e.write(e.newBatch().put("default", key(i), b(`v${i}`.padEnd(100, "."))));
+      }
+      SegmentFile.prototype.readAt = function (offset: number, out: Uint8Array): number {
+        reads.n++;
+        return readAt.call(this, offset, out);
+      };
+      for (const reverse of [false, true]) {
+        reads.n = 0;
+        const got = e.scan("default", key(0), key(N), N, reverse);
+        assert.equal(got.length, N);
+        assert.equal(s(got[0][1])!.slice(0, 5), reverse ? `v${N - 1}` : "v0...");
+        assert.ok(reads.n < N / 20, `${reads.n} reads for ${N} records (reverse: ${reverse})`);
+      }
+    } finally {
+      SegmentFile.prototype.readAt = readAt;
       e.close();
     }
   });

@@ -1,6 +1,7 @@
 /**
  * Reading values: point reads through a bounded LRU cache, sequential reads
- * (scans, snapshots) through a small adaptive read-ahead window, and the
+ * (scans, snapshots) through a small adaptive read-ahead (or read-behind)
+ * window, and the
  * `KvView` that answers get/scan/entries over a set of key trees (the live
  * trees, or a snapshot's copy-on-write clones).
  * @module
@@ -71,16 +72,24 @@ export class ValueReader {
         this.#checkHeader(this.#win, rel, this.#win.length, key_len, loc);
         return this.#win.slice(rel + need_min, rel + need_min + value_len);
       }
-    } else this.#win_size = WINDOW_MIN_BYTES;
-    const seg = this.segment(seg_id);
-    const buf = new Uint8Array(this.#win_size);
-    const n = seg.readAt(off, buf);
-    const value_len = this.#checkHeader(buf, 0, n, key_len, loc);
-    if (need_min + value_len > n) return this.get(loc, key_len);
+    }
+    // Records written one after another are often read in the opposite order
+    // (LPUSH prepends: ascending keys were written last first). A miss just
+    // below the window reads the window that ends here, so the next ones hit.
+    const backward = seg_id === this.#win_seg && off < this.#win_off &&
+      this.#win_off - off <= this.#win_size;
+    if (!inWindow && !backward) this.#win_size = WINDOW_MIN_BYTES;
+    else this.#win_size = Math.min(this.#win_size * 2, WINDOW_MAX_BYTES);
+    const start = backward ? Math.max(0, off + WINDOW_MIN_BYTES - this.#win_size) : off;
+    const buf = new Uint8Array(backward ? off - start + WINDOW_MIN_BYTES : this.#win_size);
+    const n = this.segment(seg_id).readAt(start, buf);
+    const rel_here = off - start;
+    const value_len = this.#checkHeader(buf, rel_here, n, key_len, loc);
+    if (rel_here + need_min + value_len > n) return this.get(loc, key_len);
     this.#win = buf.subarray(0, n);
     this.#win_seg = seg_id;
-    this.#win_off = off;
-    return this.#win.slice(need_min, need_min + value_len);
+    this.#win_off = start;
+    return this.#win.slice(rel_here + need_min, rel_here + need_min + value_len);
   }
 
   /** Checks the op header at buf[at..] (n bytes valid) and returns the value length. */
