@@ -70,22 +70,35 @@ export async function walkKeys(
   return { keys, next: pos };
 }
 
-/** Encodes a resume position (after `user_key`) as a decimal cursor. */
-export function encodeCursor(last: Uint8Array): string {
-  let hex = "01";
-  for (const b of last) hex += b.toString(16).padStart(2, "0");
-  return BigInt("0x" + hex).toString(10);
+/** Resume positions remembered per db process (oldest forgotten first). */
+const MAX_CURSORS = 65_536;
+const cursors = new Map<number, Uint8Array>();
+/** Random high bits, so cursors of two db processes (or two runs) rarely collide. */
+const CURSOR_TAG = Math.floor(Math.random() * 2 ** 20) * 2 ** 32;
+let next_cursor = 1;
+
+/**
+ * Registers a resume position and returns its cursor: a decimal below 2^53,
+ * since clients parse cursors as 64-bit integers (redis-cli uses strtoull) and
+ * a position (a whole raw key) does not fit one. Cursors live in this db
+ * process, like Kvrocks's: another db process answers "invalid cursor".
+ */
+export function encodeCursor(position: Uint8Array): string {
+  const id = CURSOR_TAG + next_cursor;
+  next_cursor = next_cursor % (2 ** 32 - 1) + 1;
+  cursors.delete(id);
+  cursors.set(id, position.slice());
+  if (cursors.size > MAX_CURSORS) cursors.delete(cursors.keys().next().value!);
+  return String(id);
 }
 
-/** Inverse of {@link encodeCursor}; null for "0" (start); throws on garbage. */
+/** The position of a cursor from {@link encodeCursor}; null for "0" (start); throws when unknown. */
 export function decodeCursor(cursor: string): Uint8Array | null {
   if (cursor === "0") return null;
-  if (!/^[1-9][0-9]*$/.test(cursor) || cursor.length > 4096) throw new Error("invalid cursor");
-  const hex = BigInt(cursor).toString(16);
-  if (hex.length % 2 !== 0 || !hex.startsWith("01")) throw new Error("invalid cursor");
-  const out = new Uint8Array(hex.length / 2 - 1);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 + 2 * i, 4 + 2 * i), 16);
-  return out;
+  const id = /^[1-9][0-9]{0,15}$/.test(cursor) ? Number(cursor) : NaN;
+  const position = cursors.get(id);
+  if (position === undefined) throw new Error("invalid cursor");
+  return position;
 }
 
 /** Random raw position in the user keyspace (for RANDOMKEY). */

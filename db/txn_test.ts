@@ -194,3 +194,24 @@ Deno.test("txn: a failing command of a group writes nothing; the others commit",
   assert.equal(await run(db, "LRANGE", "l", "0", "-1"), "*2\r\n$1\r\nb\r\n$1\r\nc\r\n");
   assert.ok(backend.stats.batches <= 3, `${backend.stats.batches} commits for 4 writing commands`);
 });
+
+Deno.test("SCAN and HSCAN cursors fit in 64 bits (redis-cli parses them with strtoull)", async () => {
+  const db = ctx(new MemoryBackend());
+  for (let i = 0; i < 300; i++) await run(db, "SET", `key:${i}`, "v");
+  await run(db, "HSET", "h", ...Array.from({ length: 300 }, (_, i) => [`f${i}`, "v"]).flat());
+  for (const scan of [["SCAN"], ["HSCAN", "h"]]) {
+    const seen = new Set<string>();
+    let cursor = "0";
+    for (let round = 0; round < 100; round++) {
+      const reply = await run(db, ...scan, cursor, "COUNT", "50");
+      const [next, ...items] = reply.split("\r\n").filter((l) => !/^[*$]/.test(l));
+      assert.ok(/^\d+$/.test(next) && BigInt(next) < 2n ** 53n, `cursor ${next}`);
+      items.filter((x) => x !== "" && x !== "v").forEach((x) => seen.add(x));
+      cursor = next;
+      if (cursor === "0") break;
+    }
+    assert.equal(cursor, "0", `${scan[0]} finished`);
+    assert.equal(seen.size, scan[0] === "SCAN" ? 301 : 300, `${scan[0]} saw every item once`);
+  }
+  assert.equal(await run(db, "SCAN", "18446744073709551615"), "-ERR invalid cursor\r\n");
+});
