@@ -616,6 +616,8 @@ export class ClusterBackend implements Backend {
   describe(): BackendDescription {
     const regions = this.cache.all();
     const errors = Object.entries(this.stats.region_errors).sort(([a], [b]) => a < b ? -1 : 1);
+    const clients = [...this.#stores.values()];
+    const sum = (f: (c: StoreClient) => number) => clients.reduce((n, c) => n + f(c), 0);
     return {
       kind: "cluster",
       fields: [
@@ -625,6 +627,9 @@ export class ClusterBackend implements Backend {
         ["eraft_regions_leader_known", regions.filter((r) => r.leader !== null).length],
         ["eraft_stores_known", this.#store_addrs.size],
         ["eraft_store_connections", this.#stores.size],
+        ["eraft_stream_commands", sum((c) => c.stats.stream_commands_sent)],
+        ["eraft_stream_messages", sum((c) => c.stats.stream_messages_sent)],
+        ["eraft_merged_batches", sum((c) => c.stats.merged_batches)],
         ["eraft_rpcs", this.stats.rpcs],
         ["eraft_retries", this.stats.retries],
         ["eraft_leader_hops", this.stats.leader_hops],

@@ -38,6 +38,35 @@ export const MAX_INFLIGHT = 20_000;
 export const STREAM_FALLBACK_MS = 5_000;
 /** Consecutive stream failures without a single response that trigger the fallback. */
 const STREAM_FAILURES_BEFORE_FALLBACK = 3;
+/** Largest RawBatch built by merging queued ones (the store's entry limit is 16 MiB). */
+const MAX_MERGED_BATCH_BYTES = 1024 * 1024;
+
+/** Rough encoded size of a RawBatch's mutations. */
+function batchBytes(b: kvrpcpb.RawBatchRequest): number {
+  let n = 0;
+  for (const m of b.mutations) n += m.key.length + m.value.length + m.end_key.length + 16;
+  return n;
+}
+
+/** Consecutive runs of `items` whose sizes add up to at most MAX_MERGED_BATCH_BYTES. */
+function chunksBySize(items: number[], size: (i: number) => number): number[][] {
+  const out: number[][] = [];
+  let cur: number[] = [];
+  let bytes = 0;
+  for (const i of items) {
+    const b = size(i);
+    if (cur.length > 0 && bytes + b > MAX_MERGED_BATCH_BYTES) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(i);
+    bytes += b;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
 /** Deadline sweep period. */
 const SWEEP_MS = 50;
 
@@ -60,6 +89,8 @@ export interface StoreClientStats {
   stream_commands_sent: number;
   stream_failures: number;
   unary_calls: number;
+  /** RawBatch commands built by merging blind writes (see #mergeBlindBatches). */
+  merged_batches: number;
 }
 
 /** A client of one store address. */
@@ -82,6 +113,7 @@ export class StoreClient {
     stream_commands_sent: 0,
     stream_failures: 0,
     unary_calls: 0,
+    merged_batches: 0,
   };
 
   constructor(readonly addr: string, opts: StoreClientOptions = {}) {
@@ -139,6 +171,7 @@ export class StoreClient {
     clearTimeout(this.#flush_timer);
     this.#flush_timer = undefined;
     if (this.#queue_ids.length === 0 || this.#closed) return;
+    this.#mergeBlindBatches();
     const msg: storepb.BatchCommandsRequest = {
       requests: this.#queue_reqs,
       request_ids: this.#queue_ids,
@@ -152,6 +185,63 @@ export class StoreClient {
     } catch (e) {
       this.#failStream(GrpcStatus.UNAVAILABLE, `stream write failed: ${e}`);
     }
+  }
+
+  /**
+   * Folds the queued RawBatch commands that carry no precondition and address
+   * the same region (id, epoch, peer) into one RawBatch: one Raft entry and
+   * one apply on the store instead of one each (plain SETs from many clients).
+   * A merged command's outcome is every member's: on an error each caller
+   * retries alone under its own dedup id. Without preconditions a member
+   * applied twice that way only rewrites its own bytes again, which a
+   * concurrent writer could have overwritten in between anyway.
+   */
+  #mergeBlindBatches(): void {
+    const groups = new Map<string, number[]>();
+    this.#queue_reqs.forEach((r, i) => {
+      const b = r.raw_batch;
+      if (!b || b.preconditions.length > 0 || !b.context) return;
+      const c = b.context;
+      const e = c.region_epoch;
+      const key = `${c.region_id}/${e?.conf_ver}/${e?.version}/${c.peer?.id}/${c.peer?.store_id}`;
+      const group = groups.get(key);
+      if (group) group.push(i);
+      else groups.set(key, [i]);
+    });
+    const dropped = new Set<number>();
+    for (const group of groups.values()) {
+      for (const chunk of chunksBySize(group, (i) => batchBytes(this.#queue_reqs[i].raw_batch!))) {
+        if (chunk.length < 2) continue;
+        this.stats.merged_batches++;
+        const members = chunk.map((i) => {
+          const id = this.#queue_ids[i];
+          const p = this.#pending.get(id)!;
+          this.#pending.delete(id);
+          return p;
+        });
+        const merged_id = this.#next_id++;
+        this.#pending.set(merged_id, {
+          kind: "raw_batch",
+          resolve: (res) => members.forEach((p) => p.resolve(res)),
+          reject: (e) => members.forEach((p) => p.reject(e)),
+          deadline_at_ms: Math.min(...members.map((p) => p.deadline_at_ms)),
+        });
+        const first = this.#queue_reqs[chunk[0]].raw_batch!;
+        this.#queue_reqs[chunk[0]] = {
+          raw_batch: {
+            context: first.context,
+            mutations: chunk.flatMap((i) => this.#queue_reqs[i].raw_batch!.mutations),
+            preconditions: [],
+            id: 0, // sent once; members retry alone under their own ids
+          },
+        } as storepb.BatchCommandsRequest_Request;
+        this.#queue_ids[chunk[0]] = merged_id;
+        for (const i of chunk.slice(1)) dropped.add(i);
+      }
+    }
+    if (dropped.size === 0) return;
+    this.#queue_reqs = this.#queue_reqs.filter((_, i) => !dropped.has(i));
+    this.#queue_ids = this.#queue_ids.filter((_, i) => !dropped.has(i));
   }
 
   #openStream(): grpc.ClientDuplexStream<object, object> {
