@@ -93,14 +93,16 @@ function query(c: Call, read_only: boolean): Promise<Reply> | Reply {
   });
 }
 
-function explain(c: Call): Promise<Reply> {
+function explain(c: Call): Promise<Reply> | Reply {
+  const opts = parseOptions(c);
+  if ("k" in opts) return opts;
   const key = c.args[1];
   const text = str(c.args[2]);
   return guarded(async () => {
     const lines = await runGraph(
       c.db,
       key,
-      { create: false, latch: false, deadline_ms: deadline(c, DEFAULT_GRAPH_TIMEOUT_MS) },
+      { create: false, latch: false, deadline_ms: deadline(c, opts.timeout_ms) },
       async (store) => {
         if (!store) throw new CommandError(err(EMPTY_KEY_ERROR));
         return await explainQuery(store, text);
