@@ -156,3 +156,51 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "graph e2e: writers on two db processes conflict on one graph and retry; no update lost",
+  ...CROSS_PROCESS,
+  async fn() {
+    const cluster = new NemesisCluster({ stores: 3, dbs: 2 });
+    try {
+      await cluster.start();
+      const conns = [
+        new Redis({ port: cluster.dbPort(0), host: "127.0.0.1", maxRetriesPerRequest: 0 }),
+        new Redis({ port: cluster.dbPort(1), host: "127.0.0.1", maxRetriesPerRequest: 0 }),
+      ];
+      try {
+        await conns[0].call("GRAPH.QUERY", "counter", "CREATE (:C {n: 0})");
+        const per_writer = 25;
+        // Three writers per db process, each a read-modify-write of the same node.
+        await Promise.all(
+          conns.flatMap((r) =>
+            [0, 1, 2].map(async () => {
+              for (let i = 0; i < per_writer; i++) {
+                const out = await r.call(
+                  "GRAPH.QUERY",
+                  "counter",
+                  "MATCH (c:C) SET c.n = c.n + 1 CREATE (:Step)",
+                ) as string[][];
+                assert.ok(out[0].includes("Nodes created: 1"), out[0].join("\n"));
+              }
+            })
+          ),
+        );
+        const total = 2 * 3 * per_writer;
+        const res = await conns[1].call(
+          "GRAPH.RO_QUERY",
+          "counter",
+          "MATCH (c:C) MATCH (s:Step) RETURN c.n, count(s)",
+        ) as unknown[][];
+        assert.deepEqual(res[1], [[total, total]]);
+      } finally {
+        for (const r of conns) r.disconnect();
+      }
+    } catch (e) {
+      console.error(cluster.logs(3000));
+      throw e;
+    } finally {
+      await cluster.close();
+    }
+  },
+});

@@ -908,6 +908,14 @@ export const MAX_GRAPH_BATCH_ITEMS = 10_000;
 /** See {@link MAX_GRAPH_BATCH_ITEMS}. */
 export const MAX_GRAPH_BATCH_BYTES = 32 * 1024 * 1024;
 
+/**
+ * Attempts of one query before giving up on contention even when its time
+ * limit is off (with a limit, the deadline usually ends the retries first).
+ */
+export const MAX_GRAPH_ATTEMPTS = 1000;
+
+const CONTENTION = "ERR too much contention on the graph, try again";
+
 /** The error of a query that ran out of time (FalkorDB's text). */
 export const QUERY_TIMED_OUT = "ERR Query timed out";
 
@@ -916,8 +924,9 @@ export const QUERY_TIMED_OUT = "ERR Query timed out";
  * writes it buffered go out as one RawBatch guarded by the graph's metadata,
  * and a failed guard (another writer got there first) re-runs `fn` from
  * scratch. A run that wrote nothing but read several times is re-validated
- * (its metadata still the same) so it never returns a torn view. `fn` gets
- * null for a missing graph when `opts.create` is false. Throws a
+ * (its metadata still the same) so it never returns a torn view. Runs are
+ * retried with jittered exponential backoff (1–64 ms) until the deadline.
+ * `fn` gets null for a missing graph when `opts.create` is false. Throws a
  * CommandError when attempts or time run out.
  */
 export async function runGraph<T>(
@@ -928,7 +937,7 @@ export async function runGraph<T>(
 ): Promise<T> {
   const release = opts.latch ? await db.latches.acquire([latin1(key)]) : null;
   try {
-    for (let attempt = 0; attempt < MAX_TXN_ATTEMPTS; attempt++) {
+    for (let attempt = 0;; attempt++) {
       const t = new Txn(db.backend, db.now_ms());
       const store = await KvGraphStore.open(t, key, { create: opts.create });
       const result = await fn(store);
@@ -951,10 +960,16 @@ export async function runGraph<T>(
         const out = await db.backend.batch(t.mutations, t.preconditions);
         if (out.ok) return result;
       }
-      if (db.now_ms() >= opts.deadline_ms) throw new CommandError(err(QUERY_TIMED_OUT));
-      await new Promise((r) => setTimeout(r, Math.min(attempt + 1, 10)));
+      // Lost a race with another writer (here or in another db process):
+      // run again until the query's deadline, backing off with jitter so
+      // that competing processes stop colliding in lockstep.
+      if (db.now_ms() >= opts.deadline_ms) {
+        throw new CommandError(err(attempt + 1 >= MAX_TXN_ATTEMPTS ? CONTENTION : QUERY_TIMED_OUT));
+      }
+      if (attempt + 1 >= MAX_GRAPH_ATTEMPTS) throw new CommandError(err(CONTENTION));
+      const backoff_ms = Math.min(64, 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
+      await new Promise((r) => setTimeout(r, backoff_ms));
     }
-    throw new CommandError(err("ERR too much contention on the graph, try again"));
   } finally {
     release?.();
   }
