@@ -115,6 +115,13 @@ Deno.test("GRAPH.RO_QUERY reads, refuses writes and missing graphs; errors are -
     );
     const y = await cmd(c, "GRAPH.RO_QUERY", "g", "MATCH (y:Y) RETURN count(y)");
     assert.deepEqual((y as ClientValue[])[1], [[0]]);
+    // A query writing more than one atomic batch holds stops early, writing nothing.
+    assert.match(
+      error(await cmd(c, "GRAPH.QUERY", "g", "UNWIND range(1, 20000) AS i CREATE (:Big {i: i})")),
+      /^ERR query writes over 10000 records but one atomic batch holds at most 10000 records/,
+    );
+    const big = await cmd(c, "GRAPH.RO_QUERY", "g", "MATCH (b:Big) RETURN count(b)");
+    assert.deepEqual((big as ClientValue[])[1], [[0]]);
   });
 });
 

@@ -233,12 +233,20 @@ export class KvGraphStore implements GraphStore {
 
   #put(sub: Uint8Array, value: Uint8Array): void {
     this.#overlay.set(latin1(sub), value);
-    this.#writes++;
+    this.#wrote();
   }
 
   #del(sub: Uint8Array): void {
     this.#overlay.set(latin1(sub), null);
+    this.#wrote();
+  }
+
+  /** Counts a write; stops a query as soon as its batch could not be committed. */
+  #wrote(): void {
     this.#writes++;
+    // + the metadata put and its precondition.
+    const items = this.#overlay.size + 2;
+    if (items > MAX_GRAPH_BATCH_ITEMS) throw batchTooBig(items, null);
   }
 
   /** The backend's value of a record (cached per attempt). */
@@ -982,13 +990,18 @@ function checkBatchSize(t: Txn): void {
   for (const m of t.mutations) bytes += m.key.length + m.value.length;
   for (const p of t.preconditions) bytes += p.key.length + p.value.length;
   if (items > MAX_GRAPH_BATCH_ITEMS || bytes > MAX_GRAPH_BATCH_BYTES) {
-    throw new CommandError(
-      err(
-        `ERR query writes ${items} records (${bytes} bytes) but one atomic batch holds at most ` +
-          `${MAX_GRAPH_BATCH_ITEMS} records and ${MAX_GRAPH_BATCH_BYTES} bytes ` +
-          `(a node is 1 record + 1 per label and indexed property, a relationship 3): ` +
-          `split it into smaller queries`,
-      ),
-    );
+    throw batchTooBig(items, bytes);
   }
+}
+
+function batchTooBig(items: number, bytes: number | null): CommandError {
+  const what = bytes === null ? `over ${items - 1} records` : `${items} records (${bytes} bytes)`;
+  return new CommandError(
+    err(
+      `ERR query writes ${what} but one atomic batch holds at most ` +
+        `${MAX_GRAPH_BATCH_ITEMS} records and ${MAX_GRAPH_BATCH_BYTES} bytes ` +
+        `(a node is 1 record + 1 per label and indexed property, a relationship 3): ` +
+        `split it into smaller queries`,
+    ),
+  );
 }
