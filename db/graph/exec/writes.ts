@@ -94,9 +94,12 @@ export async function createPath(
     }
     const props = await creationProps(n.properties, out, ctx, forMerge);
     const labels = [...new Set(n.labels)];
+    // Like FalkorDB, CREATE counts a label as added when the graph first gets it.
+    for (const label of labels) {
+      if ((await ctx.store.countNodesByLabel(label)) === 0) ctx.stats.labels_added++;
+    }
     const id = await ctx.store.createNode(labels, props);
     ctx.stats.nodes_created++;
-    ctx.stats.labels_added += labels.length;
     ctx.stats.properties_set += props.size;
     out.set(n.variable, (await ctx.refreshNode(id))!);
     ids.push(id);
