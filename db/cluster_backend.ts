@@ -630,6 +630,7 @@ export class ClusterBackend implements Backend {
         ["eraft_stream_commands", sum((c) => c.stats.stream_commands_sent)],
         ["eraft_stream_messages", sum((c) => c.stats.stream_messages_sent)],
         ["eraft_merged_batches", sum((c) => c.stats.merged_batches)],
+        ["eraft_merged_gets", sum((c) => c.stats.merged_gets)],
         ["eraft_rpcs", this.stats.rpcs],
         ["eraft_retries", this.stats.retries],
         ["eraft_leader_hops", this.stats.leader_hops],

@@ -13,6 +13,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { GrpcStatus, RpcError, ServiceClient } from "@eraft/shared/grpc";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
+import { latin1 } from "./encoding/bytes.ts";
 
 /** The commands E-DB sends, by their BatchCommands oneof name. */
 export interface StoreCommands {
@@ -40,6 +41,35 @@ export const STREAM_FALLBACK_MS = 5_000;
 const STREAM_FAILURES_BEFORE_FALLBACK = 3;
 /** Largest RawBatch built by merging queued ones (the store's entry limit is 16 MiB). */
 const MAX_MERGED_BATCH_BYTES = 1024 * 1024;
+
+/** Keys of one RawBatchGet built by merging queued RawGets. */
+const MAX_MERGED_GETS = 1024;
+
+/** Requests with equal keys address the same region replica at the same epoch. */
+function contextKey(c: kvrpcpb.Context): string {
+  const e = c.region_epoch;
+  return `${c.region_id}/${e?.conf_ver}/${e?.version}/${c.peer?.id}/${c.peer?.store_id}`;
+}
+
+/** Answers each merged RawGet from the RawBatchGet's response. */
+function answerGets(
+  res: kvrpcpb.RawBatchGetResponse,
+  members: Array<{ p: Pending; key: Uint8Array }>,
+): void {
+  const found = new Map<string, kvrpcpb.KvPair>();
+  for (const pair of res.pairs ?? []) found.set(latin1(pair.key), pair);
+  for (const { p, key } of members) {
+    const pair = res.region_error || res.error ? undefined : found.get(latin1(key));
+    const get: kvrpcpb.RawGetResponse = {
+      region_error: res.region_error ?? null,
+      error: res.error ?? "",
+      value: pair?.value ?? new Uint8Array(0),
+      not_found: pair === undefined,
+      type: pair?.type ?? 0,
+    };
+    p.resolve(get);
+  }
+}
 
 /** Rough encoded size of a RawBatch's mutations. */
 function batchBytes(b: kvrpcpb.RawBatchRequest): number {
@@ -91,6 +121,8 @@ export interface StoreClientStats {
   unary_calls: number;
   /** RawBatch commands built by merging blind writes (see #mergeBlindBatches). */
   merged_batches: number;
+  /** RawBatchGet commands built by merging RawGets (see #mergePointReads). */
+  merged_gets: number;
 }
 
 /** A client of one store address. */
@@ -114,6 +146,7 @@ export class StoreClient {
     stream_failures: 0,
     unary_calls: 0,
     merged_batches: 0,
+    merged_gets: 0,
   };
 
   constructor(readonly addr: string, opts: StoreClientOptions = {}) {
@@ -172,6 +205,7 @@ export class StoreClient {
     this.#flush_timer = undefined;
     if (this.#queue_ids.length === 0 || this.#closed) return;
     this.#mergeBlindBatches();
+    this.#mergePointReads();
     const msg: storepb.BatchCommandsRequest = {
       requests: this.#queue_reqs,
       request_ids: this.#queue_ids,
@@ -201,9 +235,7 @@ export class StoreClient {
     this.#queue_reqs.forEach((r, i) => {
       const b = r.raw_batch;
       if (!b || b.preconditions.length > 0 || !b.context) return;
-      const c = b.context;
-      const e = c.region_epoch;
-      const key = `${c.region_id}/${e?.conf_ver}/${e?.version}/${c.peer?.id}/${c.peer?.store_id}`;
+      const key = contextKey(b.context);
       const group = groups.get(key);
       if (group) group.push(i);
       else groups.set(key, [i]);
@@ -239,9 +271,60 @@ export class StoreClient {
         for (const i of chunk.slice(1)) dropped.add(i);
       }
     }
-    if (dropped.size === 0) return;
-    this.#queue_reqs = this.#queue_reqs.filter((_, i) => !dropped.has(i));
-    this.#queue_ids = this.#queue_ids.filter((_, i) => !dropped.has(i));
+    this.#dropQueued(dropped);
+  }
+
+  /**
+   * Folds queued RawGets for one region (id, epoch, peer) and column family
+   * into one RawBatchGet: one request, one read and one response on the store
+   * instead of one each (GETs from many clients). Each caller gets the
+   * RawGetResponse its key would have got, region errors included.
+   */
+  #mergePointReads(): void {
+    const groups = new Map<string, number[]>();
+    this.#queue_reqs.forEach((r, i) => {
+      const g = r.raw_get;
+      if (!g || !g.context) return;
+      const key = `${contextKey(g.context)}/${g.cf}`;
+      const group = groups.get(key);
+      if (group) group.push(i);
+      else groups.set(key, [i]);
+    });
+    const dropped = new Set<number>();
+    for (const group of groups.values()) {
+      for (let at = 0; at + 1 < group.length; at += MAX_MERGED_GETS) {
+        const chunk = group.slice(at, at + MAX_MERGED_GETS);
+        if (chunk.length < 2) continue;
+        this.stats.merged_gets++;
+        const members = chunk.map((i) => {
+          const id = this.#queue_ids[i];
+          const p = this.#pending.get(id)!;
+          this.#pending.delete(id);
+          return { p, key: this.#queue_reqs[i].raw_get!.key };
+        });
+        const merged_id = this.#next_id++;
+        this.#pending.set(merged_id, {
+          kind: "raw_batch_get",
+          resolve: (res) => answerGets(res as kvrpcpb.RawBatchGetResponse, members),
+          reject: (e) => members.forEach(({ p }) => p.reject(e)),
+          deadline_at_ms: Math.min(...members.map(({ p }) => p.deadline_at_ms)),
+        });
+        const first = this.#queue_reqs[chunk[0]].raw_get!;
+        this.#queue_reqs[chunk[0]] = {
+          raw_batch_get: { context: first.context, keys: members.map((m) => m.key), cf: first.cf },
+        } as storepb.BatchCommandsRequest_Request;
+        this.#queue_ids[chunk[0]] = merged_id;
+        for (const i of chunk.slice(1)) dropped.add(i);
+      }
+    }
+    this.#dropQueued(dropped);
+  }
+
+  /** Removes the queue entries at `indexes` (folded into another entry). */
+  #dropQueued(indexes: Set<number>): void {
+    if (indexes.size === 0) return;
+    this.#queue_reqs = this.#queue_reqs.filter((_, i) => !indexes.has(i));
+    this.#queue_ids = this.#queue_ids.filter((_, i) => !indexes.has(i));
   }
 
   #openStream(): grpc.ClientDuplexStream<object, object> {

@@ -89,7 +89,7 @@ Deno.test({
       });
 
       await t.step(
-        "pipelined plain SETs share merged RawBatches; every value reads back",
+        "pipelined plain SETs and GETs share merged RawBatches and RawBatchGets",
         async () => {
           const r = new Redis({
             port,
@@ -99,8 +99,10 @@ Deno.test({
           });
           await r.connect();
           try {
-            const merged = async () =>
-              Number(/eraft_merged_batches:(\d+)/.exec(await r.info("cluster"))![1]);
+            const stat = async (name: string) =>
+              Number(new RegExp(`${name}:(\\d+)`).exec(await r.info("cluster"))![1]);
+            const merged = () => stat("eraft_merged_batches");
+            const mergedGets = () => stat("eraft_merged_gets");
             const before = await merged();
             const p = r.pipeline();
             for (let i = 0; i < 400; i++) p.set(`merge:${i}`, `v${i}`);
@@ -109,6 +111,13 @@ Deno.test({
             const keys = Array.from({ length: 400 }, (_, i) => `merge:${i}`);
             assert.deepEqual(await r.mget(...keys), keys.map((_, i) => `v${i}`));
             assert.ok((await merged()) > before, "concurrent blind writes were merged");
+            // Pipelined GETs (of present and absent keys) are merged into RawBatchGets.
+            const gets_before = await mergedGets();
+            const g = r.pipeline();
+            for (let i = 0; i < 400; i++) g.get(i % 2 === 0 ? `merge:${i}` : `absent:${i}`);
+            const got = (await g.exec())!.map(([e, v]: [Error | null, unknown]) => e ?? v);
+            assert.deepEqual(got, keys.map((_, i) => i % 2 === 0 ? `v${i}` : null));
+            assert.ok((await mergedGets()) > gets_before, "concurrent GETs were merged");
           } finally {
             r.disconnect();
           }
