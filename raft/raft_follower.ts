@@ -119,11 +119,20 @@ export function handleAppendEntries(r: Raft, m: Message): void {
   }));
 }
 
-/** Heartbeats carry a commit index the leader knows we can reach. */
+/**
+ * Heartbeats carry a commit index the leader knows we can reach. The answer
+ * echoes the heartbeat's `index` (the leader's tick count when it sent it):
+ * that is the tick the leader's read lease runs from.
+ */
 export function handleHeartbeat(r: Raft, m: Message): void {
   r.raft_log.commitTo(m.commit);
   r.send(
-    newMessage({ msg_type: MessageType.MsgHeartbeatResponse, to: m.from, context: m.context }),
+    newMessage({
+      msg_type: MessageType.MsgHeartbeatResponse,
+      to: m.from,
+      context: m.context,
+      index: m.index,
+    }),
   );
 }
 
