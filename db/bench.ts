@@ -10,6 +10,7 @@
 import { join } from "node:path";
 import { Progress } from "@eraft/shared/progress";
 import { freePort } from "./testing/redis_server.ts";
+import { type Proc, spawnProc, stopProc, waitOut } from "./testing/procs.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const MAIN = join(ROOT, "main.ts");
@@ -46,33 +47,6 @@ const CASES: Case[] = [
     n_redis: 200_000,
   },
 ];
-
-interface Proc {
-  name: string;
-  child: Deno.ChildProcess;
-  out: string;
-}
-
-function spawn(name: string, cmd: string, args: string[]): Proc {
-  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", stdin: "null" })
-    .spawn();
-  const p: Proc = { name, child, out: "" };
-  for (const s of [child.stdout, child.stderr]) {
-    (async () => {
-      const d = new TextDecoder();
-      for await (const c of s) p.out = (p.out + d.decode(c)).slice(-20_000);
-    })();
-  }
-  return p;
-}
-
-async function waitOut(p: Proc, re: RegExp, timeout_ms = 60_000): Promise<void> {
-  const until = Date.now() + timeout_ms;
-  while (!re.test(p.out)) {
-    if (Date.now() > until) throw new Error(`${p.name} not ready:\n${p.out.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function waitPing(port: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
@@ -119,19 +93,6 @@ async function benchmark(port: number, c: Case, n: number): Promise<Measure> {
   };
 }
 
-async function stop(p: Proc): Promise<void> {
-  try {
-    p.child.kill("SIGTERM");
-  } catch { /* gone */ }
-  const t = setTimeout(() => {
-    try {
-      p.child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, 5000);
-  await p.child.status;
-  clearTimeout(t);
-}
-
 async function main(): Promise<number> {
   for (const tool of ["redis-benchmark", "redis-server", "redis-cli"]) {
     const ok = await new Deno.Command("sh", { args: ["-c", `command -v ${tool}`] }).output();
@@ -152,7 +113,7 @@ async function main(): Promise<number> {
     progress.step("starting redis-server x2, meta, 3 stores, db");
     const redis_always = freePort();
     const redis_none = freePort();
-    procs.push(spawn("redis-always", "redis-server", [
+    procs.push(spawnProc("redis-always", "redis-server", [
       "--port",
       String(redis_always),
       "--bind",
@@ -166,7 +127,7 @@ async function main(): Promise<number> {
       "--dir",
       dir,
     ]));
-    procs.push(spawn("redis-none", "redis-server", [
+    procs.push(spawnProc("redis-none", "redis-server", [
       "--port",
       String(redis_none),
       "--bind",
@@ -178,7 +139,7 @@ async function main(): Promise<number> {
     ]));
     const meta = `127.0.0.1:${freePort()}`;
     const deno = Deno.execPath();
-    const m = spawn("meta", deno, [
+    const m = spawnProc("meta", deno, [
       "run",
       "-A",
       MAIN,
@@ -191,7 +152,7 @@ async function main(): Promise<number> {
     procs.push(m);
     await waitOut(m, /listening on/);
     for (let i = 1; i <= 3; i++) {
-      const s = spawn(`store${i}`, deno, [
+      const s = spawnProc(`store${i}`, deno, [
         "run",
         "-A",
         MAIN,
@@ -209,7 +170,7 @@ async function main(): Promise<number> {
       await waitOut(s, /listening on/);
     }
     const db_port = freePort();
-    const db = spawn("db", deno, [
+    const db = spawnProc("db", deno, [
       "run",
       "-A",
       MAIN,
@@ -255,7 +216,7 @@ async function main(): Promise<number> {
     }
   } finally {
     progress.done();
-    for (const p of procs.reverse()) await stop(p);
+    for (const p of procs.reverse()) await stopProc(p);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   await Deno.mkdir(join(ROOT, "bench-results"), { recursive: true });

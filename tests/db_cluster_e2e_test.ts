@@ -11,28 +11,11 @@ import { type Child, hasCommand, spawnDeno } from "@eraft/shared/testing";
 import { str } from "../db/encoding/bytes.ts";
 import { RespClient } from "../db/testing/resp_client.ts";
 import { freePort } from "./support/cluster.ts";
+import { runTool } from "./support/run_tool.ts";
 import { MetaCluster, waitFor } from "./support/meta_cluster.ts";
 
 const DB_MAIN = new URL("./support/eraft_db.ts", import.meta.url).pathname;
 const CROSS_PROCESS = { sanitizeOps: false, sanitizeResources: false } as const;
-
-async function run(cmd: string, args: string[], stdin?: string): Promise<string> {
-  const p = new Deno.Command(cmd, {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = p.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await p.output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  assert.ok(out.success, `${cmd} ${args.join(" ")} failed:\n${text}`);
-  return text;
-}
 
 Deno.test({
   name: "db e2e: real clients against a real cluster",
@@ -153,13 +136,23 @@ Deno.test({
         name: "redis-cli: --scan and COMMAND DOCS",
         ignore: !hasCommand("redis-cli"),
         async fn() {
-          const scan = await run("redis-cli", ["-p", String(port), "--scan", "--pattern", "io:*"]);
+          const scan = await runTool("redis-cli", [
+            "-p",
+            String(port),
+            "--scan",
+            "--pattern",
+            "io:*",
+          ]);
           const keys = scan.trim().split("\n").sort();
           assert.deepEqual(keys, ["io:a", "io:h", "io:l", "io:p1", "io:p2", "io:z"]);
-          const docs = await run("redis-cli", ["-p", String(port), "COMMAND", "DOCS", "get"]);
+          const docs = await runTool("redis-cli", ["-p", String(port), "COMMAND", "DOCS", "get"]);
           assert.match(docs, /summary/);
           // What an interactive session sends first, then a command, from stdin.
-          const piped = await run("redis-cli", ["-p", String(port)], "COMMAND DOCS\nGET io:a\n");
+          const piped = await runTool(
+            "redis-cli",
+            ["-p", String(port)],
+            "COMMAND DOCS\nGET io:a\n",
+          );
           assert.match(piped, /\b2\b/);
         },
       });
@@ -172,7 +165,7 @@ Deno.test({
           // hammers one hot key (group commits per key carry it).
           const tests =
             "set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange,mset";
-          const out = await run("redis-benchmark", [
+          const out = await runTool("redis-benchmark", [
             "-p",
             String(port),
             "-t",
@@ -188,9 +181,9 @@ Deno.test({
           assert.doesNotMatch(out, /ERR|TRYAGAIN|WRONGTYPE/);
           // Hot-key writes landed once each: 2000 LPUSH + 2000 RPUSH - 2000 LPOP - 2000 RPOP
           // + 2000 LPUSH (for LRANGE) on "mylist"; 2000 INCR on "counter:__rand_int__".
-          const llen = await run("redis-cli", ["-p", String(port), "LLEN", "mylist"]);
+          const llen = await runTool("redis-cli", ["-p", String(port), "LLEN", "mylist"]);
           assert.equal(llen.trim(), "2000");
-          const counter = await run("redis-cli", [
+          const counter = await runTool("redis-cli", [
             "-p",
             String(port),
             "GET",

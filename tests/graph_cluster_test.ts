@@ -8,25 +8,12 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { hasCommand } from "@eraft/shared/testing";
 import { NemesisCluster } from "./nemesis/cluster.ts";
+import { runTool } from "./support/run_tool.ts";
 
 const CROSS_PROCESS = { sanitizeOps: false, sanitizeResources: false } as const;
 
-async function redisCli(port: number, args: string[], stdin?: string): Promise<string> {
-  const p = new Deno.Command("redis-cli", {
-    args: ["-p", String(port), ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = p.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await p.output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  assert.ok(out.success, `redis-cli ${args.join(" ")} failed:\n${text}`);
-  return text;
+function redisCli(port: number, args: string[], stdin?: string): Promise<string> {
+  return runTool("redis-cli", ["-p", String(port), ...args], stdin);
 }
 
 /** redis-cli output without the timing line (it varies). */

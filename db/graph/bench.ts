@@ -28,53 +28,15 @@ import { parseArgs } from "node:util";
 import { Progress } from "@eraft/shared/progress";
 import { encodeCommand, RespClient } from "../testing/resp_client.ts";
 import { freePort } from "../testing/redis_server.ts";
+import { type Proc, spawnProc, stopProc, waitOut } from "../testing/procs.ts";
 import { type ClientValue, frameValue } from "./reply.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const MAIN = join(ROOT, "main.ts");
 
-interface Proc {
-  name: string;
-  child: Deno.ChildProcess;
-  out: string;
-}
-
-function spawn(name: string, args: string[]): Proc {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const p: Proc = { name, child, out: "" };
-  for (const s of [child.stdout, child.stderr]) {
-    (async () => {
-      const d = new TextDecoder();
-      for await (const c of s) p.out = (p.out + d.decode(c)).slice(-20_000);
-    })();
-  }
-  return p;
-}
-
-async function waitOut(p: Proc, re: RegExp, timeout_ms = 60_000): Promise<void> {
-  const until = Date.now() + timeout_ms;
-  while (!re.test(p.out)) {
-    if (Date.now() > until) throw new Error(`${p.name} not ready:\n${p.out.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function stop(p: Proc): Promise<void> {
-  try {
-    p.child.kill("SIGTERM");
-  } catch { /* gone */ }
-  const t = setTimeout(() => {
-    try {
-      p.child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, 5000);
-  await p.child.status;
-  clearTimeout(t);
+/** Runs `eraft ARGS` from this checkout. */
+function spawnEraft(name: string, args: string[]): Proc {
+  return spawnProc(name, Deno.execPath(), ["run", "-A", MAIN, ...args]);
 }
 
 /** One GRAPH command on a connection; throws on an error reply. */
@@ -206,11 +168,11 @@ async function main(): Promise<number> {
   try {
     progress.step("starting meta, 3 stores, db");
     const meta = `127.0.0.1:${freePort()}`;
-    const m = spawn("meta", ["meta", "--addr", meta, "--data", join(dir, "meta")]);
+    const m = spawnEraft("meta", ["meta", "--addr", meta, "--data", join(dir, "meta")]);
     procs.push(m);
     await waitOut(m, /listening on/);
     for (let i = 1; i <= 3; i++) {
-      const s = spawn(`store${i}`, [
+      const s = spawnEraft(`store${i}`, [
         "store",
         "--addr",
         `127.0.0.1:${freePort()}`,
@@ -225,7 +187,7 @@ async function main(): Promise<number> {
       await waitOut(s, /listening on/);
     }
     const port = freePort();
-    const db = spawn("db", ["db", "--addr", `127.0.0.1:${port}`, "--meta", meta]);
+    const db = spawnEraft("db", ["db", "--addr", `127.0.0.1:${port}`, "--meta", meta]);
     procs.push(db);
     await waitOut(db, /db listening on/);
     // Let region 1 reach 3 replicas before loading.
@@ -316,7 +278,7 @@ async function main(): Promise<number> {
     throw e;
   } finally {
     progress.done();
-    for (const p of procs.reverse()) await stop(p);
+    for (const p of procs.reverse()) await stopProc(p);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   const text = JSON.stringify(summary, null, 2);

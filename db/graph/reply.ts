@@ -19,6 +19,7 @@
  * @module
  */
 import { array, bulk, int, NULL, type Reply } from "../resp/reply.ts";
+import type { QueryStats } from "./exec/context.ts";
 import { EdgeValue, NodeValue, PathValue, type PropertyValue, type Value } from "./values.ts";
 
 /** C's `printf("%.15g", d)` (how RedisGraph replies floats). */
@@ -115,19 +116,8 @@ export function formatValue(v: Value): Reply {
   return bulk(valueText(v));
 }
 
-/** The counters a reply reports (the engine's QueryStats has these fields). */
-export interface ReplyStats {
-  labels_added: number;
-  labels_removed: number;
-  nodes_created: number;
-  nodes_deleted: number;
-  properties_set: number;
-  properties_removed: number;
-  relationships_created: number;
-  relationships_deleted: number;
-  indices_created: number;
-  indices_deleted: number;
-}
+/** The counters a reply reports: the engine's QueryStats without its `wrote` flag. */
+export type ReplyStats = Omit<QueryStats, "wrote">;
 
 /** The statistics lines (counters in FalkorDB's order, then cache flag and time). */
 export function statsLines(stats: ReplyStats, elapsed_ms: number): string[] {
