@@ -52,17 +52,9 @@ export async function evaluate(e: Expr, row: Row, ctx: ExecContext): Promise<Val
   if (!needsAsync(e)) return evalSync(e, row, ctx);
   switch (e.k) {
     case "lit":
-      return e.v;
-    case "param": {
-      const v = ctx.params.get(e.name);
-      if (v === undefined) throw new CypherError(`Missing parameters: $${e.name}`);
-      return v;
-    }
-    case "var": {
-      const v = row.get(e.name);
-      if (v === undefined) throw new CypherError(`'${e.name}' not defined`);
-      return v;
-    }
+    case "param":
+    case "var":
+      return evalSync(e, row, ctx); // leaves never need the store (needsAsync is false)
     case "prop":
       return property(await evaluate(e.e, row, ctx), e.key, ctx);
     case "index":
