@@ -10,10 +10,9 @@
 import { join } from "node:path";
 import { Progress } from "@eraft/shared/progress";
 import { freePort } from "./testing/redis_server.ts";
-import { type Proc, spawnProc, stopProc, waitOut } from "./testing/procs.ts";
+import { type Proc, spawnProc, startEraftCluster, stopProc } from "./testing/procs.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const MAIN = join(ROOT, "main.ts");
 
 interface Case {
   name: string;
@@ -137,51 +136,7 @@ async function main(): Promise<number> {
       "--appendonly",
       "no",
     ]));
-    const meta = `127.0.0.1:${freePort()}`;
-    const deno = Deno.execPath();
-    const m = spawnProc("meta", deno, [
-      "run",
-      "-A",
-      MAIN,
-      "meta",
-      "--addr",
-      meta,
-      "--data",
-      join(dir, "meta"),
-    ]);
-    procs.push(m);
-    await waitOut(m, /listening on/);
-    for (let i = 1; i <= 3; i++) {
-      const s = spawnProc(`store${i}`, deno, [
-        "run",
-        "-A",
-        MAIN,
-        "store",
-        "--addr",
-        `127.0.0.1:${freePort()}`,
-        "--data",
-        join(dir, `store${i}`),
-        "--meta",
-        meta,
-        "--workers",
-        "1",
-      ]);
-      procs.push(s);
-      await waitOut(s, /listening on/);
-    }
-    const db_port = freePort();
-    const db = spawnProc("db", deno, [
-      "run",
-      "-A",
-      MAIN,
-      "db",
-      "--addr",
-      `127.0.0.1:${db_port}`,
-      "--meta",
-      meta,
-    ]);
-    procs.push(db);
-    await waitOut(db, /db listening on/);
+    const db_port = await startEraftCluster(dir, procs);
     await Promise.all([waitPing(db_port), waitPing(redis_always), waitPing(redis_none)]);
     progress.step("letting the region reach 3 replicas, warm-up");
     // Let the region reach 3 replicas before measuring.

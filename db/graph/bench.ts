@@ -27,17 +27,10 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Progress } from "@eraft/shared/progress";
 import { encodeCommand, RespClient } from "../testing/resp_client.ts";
-import { freePort } from "../testing/redis_server.ts";
-import { type Proc, spawnProc, stopProc, waitOut } from "../testing/procs.ts";
+import { type Proc, startEraftCluster, stopProc } from "../testing/procs.ts";
 import { type ClientValue, frameValue } from "./reply.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const MAIN = join(ROOT, "main.ts");
-
-/** Runs `eraft ARGS` from this checkout. */
-function spawnEraft(name: string, args: string[]): Proc {
-  return spawnProc(name, Deno.execPath(), ["run", "-A", MAIN, ...args]);
-}
 
 /** One GRAPH command on a connection; throws on an error reply. */
 async function call(c: RespClient, ...args: string[]): Promise<ClientValue> {
@@ -167,29 +160,7 @@ async function main(): Promise<number> {
   let summary: Record<string, unknown> = {};
   try {
     progress.step("starting meta, 3 stores, db");
-    const meta = `127.0.0.1:${freePort()}`;
-    const m = spawnEraft("meta", ["meta", "--addr", meta, "--data", join(dir, "meta")]);
-    procs.push(m);
-    await waitOut(m, /listening on/);
-    for (let i = 1; i <= 3; i++) {
-      const s = spawnEraft(`store${i}`, [
-        "store",
-        "--addr",
-        `127.0.0.1:${freePort()}`,
-        "--data",
-        join(dir, `store${i}`),
-        "--meta",
-        meta,
-        "--workers",
-        "1",
-      ]);
-      procs.push(s);
-      await waitOut(s, /listening on/);
-    }
-    const port = freePort();
-    const db = spawnEraft("db", ["db", "--addr", `127.0.0.1:${port}`, "--meta", meta]);
-    procs.push(db);
-    await waitOut(db, /db listening on/);
+    const port = await startEraftCluster(dir, procs);
     // Let region 1 reach 3 replicas before loading.
     await new Promise((r) => setTimeout(r, 5000));
 
