@@ -36,6 +36,7 @@ import { routingEvent } from "./metrics.ts";
 import { MetaClient, MetaError } from "./meta_client.ts";
 import { type CachedRegion, RegionCache, regionContains } from "./region_cache.ts";
 import { type CommandKind, StoreClient, type StoreCommands } from "./store_client.ts";
+import { FrameDirectory } from "@eraft/shared/frame_directory";
 
 /** Options of {@link ClusterBackend}. */
 export interface ClusterBackendOptions {
@@ -50,6 +51,11 @@ export interface ClusterBackendOptions {
   backoff_max_ms?: number;
   /** Skip the BatchCommands stream (unary RPCs only). */
   unary_only?: boolean;
+  /**
+   * Send BatchCommands over the stores' frame listeners when meta lists one
+   * (default true); false keeps every stream on gRPC.
+   */
+  frames?: boolean;
 }
 
 /**
@@ -110,6 +116,8 @@ export class ClusterBackend implements Backend {
   readonly #backoff_base_ms: number;
   readonly #backoff_max_ms: number;
   readonly #unary_only: boolean;
+  /** Frame addresses by store id, or null when frames are off. */
+  readonly #frames: FrameDirectory | null;
   #closed = false;
   readonly stats: ClusterStats = {
     rpcs: 0,
@@ -128,13 +136,24 @@ export class ClusterBackend implements Backend {
     this.#backoff_base_ms = opts.backoff_base_ms ?? 5;
     this.#backoff_max_ms = opts.backoff_max_ms ?? 500;
     this.#unary_only = opts.unary_only ?? false;
+    this.#frames = opts.frames === false
+      ? null
+      : new FrameDirectory(async (id) => (await this.meta.getStore(id)).frame_address ?? "");
   }
 
-  /** The client of one store address (created on first use). */
-  storeClient(addr: string): StoreClient {
+  /**
+   * The client of one store address (created on first use); with the store's
+   * id it may use the store's frame listener.
+   */
+  storeClient(addr: string, store_id?: number): StoreClient {
     let c = this.#stores.get(addr);
     if (!c) {
-      c = new StoreClient(addr, { unary_only: this.#unary_only });
+      const frames = store_id === undefined ? null : this.#frames;
+      c = new StoreClient(addr, {
+        unary_only: this.#unary_only,
+        frame_addr: frames ? () => frames.get(store_id!) : undefined,
+        frame_failed: frames ? () => frames.forget(store_id!) : undefined,
+      });
       this.#stores.set(addr, c);
     }
     return c;
@@ -289,7 +308,7 @@ export class ClusterBackend implements Backend {
       this.#count("rpcs");
       try {
         const left_ms = Math.max(1, deadline_at_ms - Date.now());
-        res = await this.storeClient(addr).call(
+        res = await this.storeClient(addr, peer.store_id).call(
           kind,
           req,
           Math.min(this.#rpc_deadline_ms, left_ms),
@@ -629,6 +648,7 @@ export class ClusterBackend implements Backend {
         ["eraft_store_connections", this.#stores.size],
         ["eraft_stream_commands", sum((c) => c.stats.stream_commands_sent)],
         ["eraft_stream_messages", sum((c) => c.stats.stream_messages_sent)],
+        ["eraft_frame_messages", sum((c) => c.stats.frame_messages_sent)],
         ["eraft_merged_batches", sum((c) => c.stats.merged_batches)],
         ["eraft_merged_gets", sum((c) => c.stats.merged_gets)],
         ["eraft_rpcs", this.stats.rpcs],
@@ -647,6 +667,7 @@ export class ClusterBackend implements Backend {
     await this.#settleLoads().catch(() => {});
     for (const c of this.#stores.values()) c.close();
     this.#stores.clear();
+    this.#frames?.close();
     if (this.#own_meta) this.meta.close();
   }
 }

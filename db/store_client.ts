@@ -7,11 +7,18 @@
  * error (the caller retries, writes keep their dedup id) and is reopened on
  * the next command; a store that cannot serve the stream at all is used
  * through the unary RPCs for a while instead.
+ *
+ * When the store's frame address is known (`frame_addr`), the stream is a
+ * frame connection (shared/frame.ts) carrying the same messages without
+ * HTTP/2; a broken one reports `frame_failed` so the address is looked up
+ * again, and the next stream is gRPC until it is.
  * @module
  */
 import type * as grpc from "@grpc/grpc-js";
 import { GrpcStatus, RpcError, ServiceClient } from "@eraft/shared/grpc";
 import { Immediate } from "@eraft/shared/immediate";
+import { FrameConn, FrameKind } from "@eraft/shared/frame";
+import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
 import { latin1 } from "./encoding/bytes.ts";
@@ -112,13 +119,22 @@ interface Pending {
 export interface StoreClientOptions {
   /** Use the unary RPCs only (tests, or stores without BatchCommands). */
   unary_only?: boolean;
+  /** The store's frame address, or null: use the gRPC stream. */
+  frame_addr?: () => string | null;
+  /** A frame connection broke (the address may be stale). */
+  frame_failed?: () => void;
 }
+
+/** What carries the BatchCommands stream: gRPC or a frame connection. */
+type Link = { grpc: grpc.ClientDuplexStream<object, object> } | { frames: FrameConn };
 
 /** Counters for tests and INFO. */
 export interface StoreClientStats {
   stream_messages_sent: number;
   stream_commands_sent: number;
   stream_failures: number;
+  /** Stream messages that went over a frame connection (a subset of stream_messages_sent). */
+  frame_messages_sent: number;
   unary_calls: number;
   /** RawBatch commands built by merging blind writes (see #mergeBlindBatches). */
   merged_batches: number;
@@ -129,8 +145,8 @@ export interface StoreClientStats {
 /** A client of one store address. */
 export class StoreClient {
   readonly #client: ServiceClient;
-  readonly #unary_only: boolean;
-  #stream: grpc.ClientDuplexStream<object, object> | null = null;
+  readonly #opts: StoreClientOptions;
+  #link: Link | null = null;
   readonly #pending = new Map<number, Pending>();
   #next_id = 1;
   #queue_reqs: storepb.BatchCommandsRequest_Request[] = [];
@@ -146,6 +162,7 @@ export class StoreClient {
     stream_messages_sent: 0,
     stream_commands_sent: 0,
     stream_failures: 0,
+    frame_messages_sent: 0,
     unary_calls: 0,
     merged_batches: 0,
     merged_gets: 0,
@@ -153,7 +170,7 @@ export class StoreClient {
 
   constructor(readonly addr: string, opts: StoreClientOptions = {}) {
     this.#client = new ServiceClient("storepb.Store", addr);
-    this.#unary_only = opts.unary_only ?? false;
+    this.#opts = opts;
   }
 
   /** Sends one command; rejects with RpcError (see `retryable`) on failure or deadline. */
@@ -167,7 +184,7 @@ export class StoreClient {
         new RpcError(GrpcStatus.CANCELLED, "client closed", this.addr, UNARY_METHOD[kind]),
       );
     }
-    if (this.#unary_only || Date.now() < this.#fallback_until_ms) {
+    if (this.#opts.unary_only || Date.now() < this.#fallback_until_ms) {
       this.stats.unary_calls++;
       return this.#client.unary<StoreCommands[K][1]>(UNARY_METHOD[kind], req, deadline_ms);
     }
@@ -216,7 +233,13 @@ export class StoreClient {
     this.#queue_reqs = [];
     this.#queue_ids = [];
     try {
-      this.#openStream().write(msg);
+      const link = this.#openLink();
+      if ("grpc" in link) link.grpc.write(msg);
+      else {
+        const body = encodeMessage("storepb.BatchCommandsRequest", msg);
+        if (!link.frames.send(FrameKind.BatchRequest, body)) throw new Error("connection full");
+        this.stats.frame_messages_sent++;
+      }
       this.stats.stream_messages_sent++;
       this.stats.stream_commands_sent += msg.request_ids.length;
     } catch (e) {
@@ -330,47 +353,89 @@ export class StoreClient {
     this.#queue_ids = this.#queue_ids.filter((_, i) => !indexes.has(i));
   }
 
-  #openStream(): grpc.ClientDuplexStream<object, object> {
-    if (this.#stream) return this.#stream;
+  /**
+   * The link to send on. A gRPC stream gives way to frames once the frame
+   * address is known: it is half-closed and still delivers its answers.
+   */
+  #openLink(): Link {
+    const current = this.#link;
+    if (current && "frames" in current) return current;
+    const frame_addr = this.#opts.frame_addr?.() ?? null;
+    if (current && frame_addr === null) return current;
+    if (current && "grpc" in current) current.grpc.end();
+    const link = frame_addr === null ? this.#grpcLink() : this.#frameLink(frame_addr);
+    this.#link = link;
+    return link;
+  }
+
+  #frameLink(addr: string): Link {
+    const link: { frames: FrameConn } = {
+      frames: FrameConn.dial(addr, {
+        on_frame: (kind, body) => {
+          if (this.#link !== link) return;
+          let msg: storepb.BatchCommandsResponse;
+          try {
+            if (kind !== FrameKind.BatchResponse) throw new Error(`frame kind ${kind}`);
+            msg = decodeMessage("storepb.BatchCommandsResponse", body);
+          } catch (e) {
+            link.frames.close();
+            return this.#failStream(GrpcStatus.INTERNAL, `bad frame from ${addr}: ${e}`);
+          }
+          this.#onResponse(msg);
+        },
+        on_close: (reason) => {
+          if (this.#link !== link || reason === null) return;
+          this.#opts.frame_failed?.();
+          this.#failStream(GrpcStatus.UNAVAILABLE, reason);
+        },
+      }),
+    };
+    return link;
+  }
+
+  #grpcLink(): Link {
     const stream = this.#client.duplex("BatchCommands");
-    this.#stream = stream;
-    stream.on("data", (msg: storepb.BatchCommandsResponse) => {
-      this.#failures_in_a_row = 0;
-      const ids = msg.request_ids ?? [];
-      const responses = msg.responses ?? [];
-      for (let i = 0; i < ids.length; i++) {
-        const p = this.#pending.get(ids[i]);
-        if (!p) continue; // timed out earlier: nobody waits for it any more
-        this.#pending.delete(ids[i]);
-        const res = (responses[i] as Record<string, unknown> | undefined)?.[p.kind];
-        if (res) p.resolve(res);
-        else {
-          p.reject(
-            new RpcError(GrpcStatus.INTERNAL, `store answered no ${p.kind}`, this.addr, p.kind),
-          );
-        }
-      }
-    });
+    const link: Link = { grpc: stream };
+    // A retired stream still answers what was sent on it (ids are unique).
+    stream.on("data", (msg: storepb.BatchCommandsResponse) => this.#onResponse(msg));
     stream.on("error", (e: grpc.ServiceError) => {
-      if (this.#stream === stream) {
+      if (this.#link === link) {
         this.#failStream(e.code ?? GrpcStatus.UNAVAILABLE, e.details ?? String(e));
       }
     });
     stream.on("end", () => {
-      if (this.#stream === stream) this.#failStream(GrpcStatus.UNAVAILABLE, "stream ended");
+      if (this.#link === link) this.#failStream(GrpcStatus.UNAVAILABLE, "stream ended");
     });
-    return stream;
+    return link;
+  }
+
+  /** Answers the commands a response message carries. */
+  #onResponse(msg: storepb.BatchCommandsResponse): void {
+    this.#failures_in_a_row = 0;
+    const ids = msg.request_ids ?? [];
+    const responses = msg.responses ?? [];
+    for (let i = 0; i < ids.length; i++) {
+      const p = this.#pending.get(ids[i]);
+      if (!p) continue; // timed out earlier: nobody waits for it any more
+      this.#pending.delete(ids[i]);
+      const res = (responses[i] as Record<string, unknown> | undefined)?.[p.kind];
+      if (res) p.resolve(res);
+      else {
+        p.reject(
+          new RpcError(GrpcStatus.INTERNAL, `store answered no ${p.kind}`, this.addr, p.kind),
+        );
+      }
+    }
   }
 
   /** Fails every command in flight on the stream (retryable) and drops the stream. */
   #failStream(code: grpc.status, details: string): void {
-    const stream = this.#stream;
-    this.#stream = null;
-    if (stream) {
-      try {
-        stream.cancel();
-      } catch { /* already gone */ }
-    }
+    const link = this.#link;
+    this.#link = null;
+    try {
+      if (link && "grpc" in link) link.grpc.cancel();
+      if (link && "frames" in link) link.frames.close();
+    } catch { /* already gone */ }
     this.stats.stream_failures++;
     this.#failures_in_a_row++;
     if (

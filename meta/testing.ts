@@ -30,7 +30,14 @@ export function region(
 
 /** An Up store. */
 export function store(id: number): metapb.Store {
-  return { id, address: `s${id}`, state: 0, version: "0.1.0", start_timestamp_ms: 0 };
+  return {
+    id,
+    address: `s${id}`,
+    frame_address: "",
+    state: 0,
+    version: "0.1.0",
+    start_timestamp_ms: 0,
+  };
 }
 
 import { prng } from "@eraft/shared/testing";

@@ -17,6 +17,9 @@ export const storeCommand: CommandSpec = {
   summary: "run an E-STORE node (regions in Web Workers over the file engine)",
   flags: {
     addr: str("gRPC listen address host:port", "127.0.0.1:20160"),
+    "frame-addr": str(
+      "frame listener host:port for BatchCommands and Raft without HTTP/2 (default: the gRPC host, any port; empty: none)",
+    ),
     data: str("data directory", "data/store1"),
     meta: str("meta addresses host:port,...: register, heartbeat, take operators"),
     workers: str("region worker count", String(navigator.hardwareConcurrency)),
@@ -65,6 +68,7 @@ export function storeOptions(flags: Flags): StoreNodeOptions {
   };
   const metrics_addr = stringFlag(flags, "metrics-addr");
   if (metrics_addr !== "") opts.metrics_addr = metrics_addr;
+  if (flags["frame-addr"] !== undefined) opts.frame_addr = stringFlag(flags, "frame-addr");
   if (flags["test-control-port"] !== undefined) {
     opts.test_control_port = intFlag(flags, "test-control-port", 0, 65535);
   }
@@ -98,6 +102,7 @@ async function runStore(flags: Flags): Promise<number> {
   }
   if (node.control_addr) console.log(`test control on ${node.control_addr}`);
   if (node.metrics) console.log(`metrics on http://${node.metrics.addr}/metrics`);
+  if (node.frame_addr) console.log(`frames on ${node.frame_addr}`);
   console.log(`store ${opts.store_id} listening on ${node.addr}`);
   const signal = await new Promise<Deno.Signal>((resolve) => {
     const on = (sig: Deno.Signal) => () => resolve(sig);

@@ -37,10 +37,10 @@ interface Env {
 }
 
 async function withCluster(
-  opts: { unary_only?: boolean; deadline_ms?: number; stores?: number },
+  opts: { unary_only?: boolean; frames?: boolean; deadline_ms?: number; stores?: number },
   fn: (env: Env) => Promise<void>,
 ): Promise<void> {
-  const c = await FakeCluster.start(opts.stores ?? 3);
+  const c = await FakeCluster.start(opts.stores ?? 3, { frames: opts.frames });
   const be = new ClusterBackend({
     meta: [c.meta_addr],
     unary_only: opts.unary_only,
@@ -56,11 +56,12 @@ async function withCluster(
   }
 }
 
-for (const unary_only of [false, true]) {
-  const mode = unary_only ? "unary" : "stream";
+for (const mode of ["stream", "unary", "frames"] as const) {
+  const unary_only = mode === "unary";
+  const frames = mode === "frames";
 
   Deno.test(`db cluster (${mode}): writes and reads go to the leader`, async () => {
-    await withCluster({ unary_only }, async ({ c, be }) => {
+    await withCluster({ unary_only, frames }, async ({ c, be }) => {
       assert.deepEqual(await be.batch([put("a", "1"), put("b", "2")], []), { ok: true });
       assert.equal(str((await be.get(CF, b("a")))!), "1");
       assert.equal(await be.get(CF, b("zz")), null);
@@ -72,7 +73,8 @@ for (const unary_only of [false, true]) {
   });
 
   Deno.test(`db cluster (${mode}): a retried batch keeps its id and applies once`, async () => {
-    await withCluster({ unary_only }, async ({ c, be }) => {
+    await withCluster({ unary_only, frames }, async ({ c, be }) => {
+      await warmFrames(be, frames);
       let failed = 0;
       c.hook = (r) => {
         if (r.kind === "raw_batch" && r.store_id === 1 && failed < 2) {
@@ -94,6 +96,46 @@ for (const unary_only of [false, true]) {
     });
   });
 }
+
+/** Frame messages sent so far (INFO cluster's eraft_frame_messages). */
+function frameMessages(be: ClusterBackend): number {
+  return Number(be.describe().fields.find(([k]) => k === "eraft_frame_messages")![1]);
+}
+
+/** With frames on, reads until the leader's client has moved to frames (bounded). */
+async function warmFrames(be: ClusterBackend, frames: boolean): Promise<void> {
+  for (let i = 0; frames && frameMessages(be) === 0; i++) {
+    assert.ok(i < 200, "the client never moved to the frame listener");
+    await be.get(CF, b("warm"));
+  }
+}
+
+Deno.test("db cluster (frames): the stream moves to the frame listener meta names", async () => {
+  await withCluster({ frames: true }, async ({ c, be }) => {
+    await warmFrames(be, true);
+    const before = frameMessages(be);
+    assert.deepEqual(await be.batch([put("f", "1")], []), { ok: true });
+    assert.equal(str((await be.get(CF, b("f")))!), "1");
+    assert.equal(frameMessages(be), before + 2, "both commands went over frames");
+    assert.ok(c.seen.every((s) => s.store_id === 1 && s.via_stream));
+  });
+});
+
+Deno.test("db cluster (frames): a frame connection that dies fails over like a stream", async () => {
+  await withCluster({ frames: true }, async ({ c, be }) => {
+    await warmFrames(be, true);
+    let failed = 0;
+    c.hook = (r) => {
+      if (r.kind === "raw_batch" && r.store_id === 1 && failed < 1) {
+        failed++;
+        return { apply_then_fail: true };
+      }
+    };
+    assert.deepEqual(await be.batch([put("k", "v")], []), { ok: true });
+    assert.equal(c.applied.size, 1, "applied once although the connection died");
+    assert.equal(str((await be.get(CF, b("k")))!), "v");
+  });
+});
 
 Deno.test("db cluster: NotLeader with a hint hops to the new leader", async () => {
   await withCluster({}, async ({ c, be }) => {

@@ -11,6 +11,8 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { type GrpcServer, startGrpcServer } from "@eraft/shared/grpc";
+import { FrameKind, type FrameListener, listenFrames } from "@eraft/shared/frame";
+import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
 import type * as errorpb from "@eraft/proto/gen/errorpb.ts";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type { Peer, Region } from "@eraft/proto/gen/metapb.ts";
@@ -68,6 +70,9 @@ export class FakeCluster {
   /** Whether peers carry `addr` (false makes the client use GetStore). */
   peer_addrs = true;
   readonly store_addrs = new Map<number, string>();
+  /** Frame listener addresses (only when started with frames). */
+  readonly frame_addrs = new Map<number, string>();
+  #frame_listeners: FrameListener[] = [];
   /** Request ids applied, with the outcome answered. */
   readonly applied = new Map<number, kvrpcpb.RawBatchResponse>();
   /** Batches that arrived again with an id already applied. */
@@ -83,8 +88,12 @@ export class FakeCluster {
 
   private constructor() {}
 
-  /** Starts meta and `stores` stores; region 1 covers everything, led by store 1. */
-  static async start(stores = 3): Promise<FakeCluster> {
+  /**
+   * Starts meta and `stores` stores; region 1 covers everything, led by store 1.
+   * With `frames`, each store also serves BatchCommands on a frame listener
+   * that meta's GetStore advertises.
+   */
+  static async start(stores = 3, opts: { frames?: boolean } = {}): Promise<FakeCluster> {
     const c = new FakeCluster();
     for (let s = 1; s <= stores; s++) {
       const server = await startGrpcServer({
@@ -93,6 +102,11 @@ export class FakeCluster {
       });
       c.#servers.push(server);
       c.store_addrs.set(s, server.address);
+      if (opts.frames) {
+        const frames = c.#frameListener(s);
+        c.#frame_listeners.push(frames);
+        c.frame_addrs.set(s, frames.address);
+      }
     }
     const meta = await startGrpcServer({
       addr: "127.0.0.1:0",
@@ -351,27 +365,59 @@ export class FakeCluster {
       RawBatch: unary("raw_batch"),
       RawBatchGet: unary("raw_batch_get"),
       BatchCommands: (call: grpc.ServerDuplexStream<object, object>) => {
-        let dead = false;
-        call.on("data", (msg: storepb.BatchCommandsRequest) => {
-          msg.requests.forEach((req, i) => {
-            this.#serve(store_id, req, true).then((res) => {
-              if (dead) return;
-              if (res === "fail") {
-                dead = true;
-                call.emit("error", { code: grpc.status.UNAVAILABLE, details: "injected failure" });
-                return;
-              }
-              call.write({ responses: [res], request_ids: [msg.request_ids[i]] });
-            });
-          });
+        const session = this.#batchSession(store_id, (res) => call.write(res), () => {
+          call.emit("error", { code: grpc.status.UNAVAILABLE, details: "injected failure" });
         });
+        call.on("data", (msg: storepb.BatchCommandsRequest) => session.onBatch(msg));
         call.on("end", () => {
-          if (!dead) call.end();
+          if (!session.dead) call.end();
         });
-        call.on("error", () => (dead = true));
-        call.on("cancelled", () => (dead = true));
+        call.on("error", () => (session.dead = true));
+        call.on("cancelled", () => (session.dead = true));
       },
     };
+  }
+
+  /** Serves one BatchCommands stream; an injected failure kills it (`fail`). */
+  #batchSession(
+    store_id: number,
+    send: (res: storepb.BatchCommandsResponse) => void,
+    fail: () => void,
+  ) {
+    const session = {
+      dead: false,
+      onBatch: (msg: storepb.BatchCommandsRequest) => {
+        msg.requests.forEach((req, i) => {
+          this.#serve(store_id, req, true).then((res) => {
+            if (session.dead) return;
+            if (res === "fail") {
+              session.dead = true;
+              fail();
+              return;
+            }
+            send({ responses: [res], request_ids: [msg.request_ids[i]] });
+          });
+        });
+      },
+    };
+    return session;
+  }
+
+  /** The frame listener of a store: BatchCommands over shared/frame.ts. */
+  #frameListener(store_id: number): FrameListener {
+    return listenFrames("127.0.0.1:0", (peer) => {
+      const session = this.#batchSession(
+        store_id,
+        (res) =>
+          peer.send(FrameKind.BatchResponse, encodeMessage("storepb.BatchCommandsResponse", res)),
+        () => peer.close(),
+      );
+      return {
+        on_frame: (_kind, body) =>
+          session.onBatch(decodeMessage("storepb.BatchCommandsRequest", body)),
+        on_close: () => (session.dead = true),
+      };
+    });
   }
 
   #metaHandlers(): grpc.UntypedServiceImplementation {
@@ -428,7 +474,14 @@ export class FakeCluster {
         if (!addr) return { header: { cluster_id: 1, error: { type: 1, message: "no store" } } };
         return {
           header: ok,
-          store: { id: r.store_id, address: addr, state: 0, version: "", start_timestamp_ms: 0 },
+          store: {
+            id: r.store_id,
+            address: addr,
+            frame_address: this.frame_addrs.get(r.store_id as number) ?? "",
+            state: 0,
+            version: "",
+            start_timestamp_ms: 0,
+          },
           stats: null,
         };
       }),
@@ -437,6 +490,7 @@ export class FakeCluster {
 
   /** Stops every server. */
   async stop(): Promise<void> {
+    await Promise.all(this.#frame_listeners.map((f) => f.close()));
     await Promise.all(this.#servers.map((s) => s.shutdown(500)));
   }
 }

@@ -31,6 +31,12 @@ export interface Store {
    * Unix ms the store process started.
    */
   start_timestamp_ms: number;
+  /**
+   * host:port of the store's frame listener: BatchCommands and Raft messages
+   * as length-prefixed protobuf frames without HTTP/2 (shared/frame.ts).
+   * Empty when the store has none; clients then use the gRPC address.
+   */
+  frame_address: string;
 }
 
 /**

@@ -17,6 +17,7 @@ import type * as mpb from "@eraft/proto/gen/metaservicepb.ts";
 import { ErrorType, OperatorKind } from "@eraft/proto/gen/metaservicepb.ts";
 import { userKeyBoundary } from "@eraft/shared/keyspace";
 import { compareBytes, formatKey } from "@eraft/shared/bytes";
+import { FrameDirectory } from "@eraft/shared/frame_directory";
 import type { RegionInfo, WorkerRequest, WorkerResponse } from "../protocol.ts";
 import { MetaCallError, type MetaClient } from "./meta_client.ts";
 import { StoreNode, type StoreNodeOptions } from "./node.ts";
@@ -87,9 +88,14 @@ export async function startWithMeta(
     await meta.putStore({
       id: store_id,
       address: node.addr,
+      frame_address: node.frame_addr,
       state: 0,
       version: STORE_VERSION,
       start_timestamp_ms: Date.now(),
+    });
+    node.transport.frames = new FrameDirectory(async (id) => {
+      const res = await meta.call<mpb.GetStoreResponse>("GetStore", { store_id: id });
+      return res.store?.frame_address ?? "";
     });
     const agent = new MetaAgent(node, meta, agent_opts, opts.data_dir);
     agent.start();
@@ -132,6 +138,7 @@ async function bootstrapIfNeeded(
     const store = {
       id: node.store_id,
       address: node.addr,
+      frame_address: node.frame_addr,
       state: 0,
       version: STORE_VERSION,
       start_timestamp_ms: Date.now(),

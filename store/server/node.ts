@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import { PeerRole } from "@eraft/proto/gen/metapb.ts";
 import { type GrpcServer, type ServiceBinding, startGrpcServer } from "@eraft/shared/grpc";
+import type { FrameListener } from "@eraft/shared/frame";
 import {
   instrumentGrpc,
   type MetricsServer,
@@ -26,12 +27,18 @@ import { StoreMetrics } from "./metrics.ts";
 import { storeHandlers } from "./store_service.ts";
 import { Supervisor } from "./supervisor.ts";
 import { startTestControl } from "./test_control.ts";
+import { startFrameService } from "./frame_service.ts";
 import { RaftTransport } from "./transport.ts";
 
 /** Everything a store process is configured with. */
 export interface StoreNodeOptions {
   /** gRPC listen address, host:port. */
   addr: string;
+  /**
+   * Frame listener address (shared/frame.ts), host:port; port 0 picks a free
+   * port. Default: the gRPC host, any port. "" runs no frame listener.
+   */
+  frame_addr?: string;
   data_dir: string;
   store_id: number;
   workers: number;
@@ -112,6 +119,8 @@ export class StoreNode {
   #stopped = false;
   /** The metrics endpoint, when `metrics_addr` was given. */
   metrics: MetricsServer | null = null;
+  /** The frame listener, unless turned off. */
+  frames: FrameListener | null = null;
 
   private constructor(
     readonly store_id: number,
@@ -124,6 +133,11 @@ export class StoreNode {
   /** The gRPC address clients and peers dial. */
   get addr(): string {
     return this.server.address;
+  }
+
+  /** The frame listener's address, "" when there is none. */
+  get frame_addr(): string {
+    return this.frames?.address ?? "";
   }
 
   /** `127.0.0.1:port` of the test control endpoint, if started. */
@@ -160,8 +174,9 @@ export class StoreNode {
       log: opts.log,
     });
     link.transport = transport;
+    const api = new KvApi(supervisor);
     let services: ServiceBinding[] = [
-      { service: "storepb.Store", handlers: storeHandlers(new KvApi(supervisor)) },
+      { service: "storepb.Store", handlers: storeHandlers(api) },
       { service: "storepb.RaftTransport", handlers: transport.handlers() },
       ...(opts.extra_services ?? []),
     ];
@@ -173,7 +188,10 @@ export class StoreNode {
     const server = await startGrpcServer({ addr: opts.addr, services });
     // Port 0 picks a free port: workers put the real address into the peers they create.
     config_base.store_addr = server.address;
+    const frame_addr = opts.frame_addr ?? `${hostOf(server.address)}:0`;
+    let frames: FrameListener | null = null;
     try {
+      if (frame_addr !== "") frames = startFrameService(frame_addr, api, transport, opts.log);
       await supervisor.start();
       if (opts.initial_cluster) {
         if (!opts.initial_cluster.has(opts.store_id)) {
@@ -185,6 +203,7 @@ export class StoreNode {
         ? null
         : await startTestControl(opts.test_control_port, opts.store_id, supervisor, filter);
       const node = new StoreNode(opts.store_id, supervisor, transport, server, control);
+      node.frames = frames;
       if (opts.metrics_addr !== undefined) {
         node.metrics = await startMetricsServer(opts.metrics_addr, opts.metrics_routes).catch(
           async (err) => {
@@ -195,6 +214,7 @@ export class StoreNode {
       }
       return node;
     } catch (err) {
+      await frames?.close();
       transport.close();
       await supervisor.stop();
       await server.shutdown(0);
@@ -207,12 +227,19 @@ export class StoreNode {
     if (this.#stopped) return;
     this.#stopped = true;
     const closing = this.server.shutdown(1000);
+    const frames_closing = this.frames?.close();
     this.transport.close();
     await this.supervisor.stop();
     await closing;
+    await frames_closing;
     await this.control?.shutdown();
     await this.metrics?.close();
   }
+}
+
+/** The host part of host:port. */
+function hostOf(addr: string): string {
+  return addr.slice(0, addr.lastIndexOf(":"));
 }
 
 function workerConfigBase(opts: StoreNodeOptions): Omit<WorkerConfig, "worker_id" | "dir"> {

@@ -9,12 +9,19 @@
  * unreachable and the link reconnects after a backoff (doubling up to
  * `reconnect_ms_max`); messages arriving during the backoff are dropped and
  * reported the same way, so a dead store never costs unbounded memory.
+ *
+ * When the destination's frame address is known (`frame_addr`), the link is a
+ * frame connection (shared/frame.ts) instead of the gRPC stream: the same
+ * batches without HTTP/2. A broken frame link reports `frame_failed`, so the
+ * address is looked up again.
  * @module
  */
 import assert from "node:assert/strict";
 import type * as grpc from "@grpc/grpc-js";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import { ServiceClient } from "@eraft/shared/grpc";
+import { FrameConn, FrameKind } from "@eraft/shared/frame";
+import { encodeMessage } from "@eraft/shared/proto";
 
 /** Settings of one link. */
 export interface RaftStreamOptions {
@@ -27,7 +34,14 @@ export interface RaftStreamOptions {
   reconnect_ms_max: number;
   /** Called for every message that was dropped (unique per flush). */
   on_unreachable: (region_id: number, to_peer_id: number) => void;
+  /** The destination's frame address, or null: use the gRPC stream. */
+  frame_addr?: () => string | null;
+  /** A frame link broke (the address may be stale). */
+  frame_failed?: () => void;
 }
+
+/** The connection carrying the batches: a gRPC client stream or a frame connection. */
+type Link = { grpc: grpc.ClientWritableStream<object> } | { frames: FrameConn };
 
 /** A stream that lived this long was healthy: the next reconnect is immediate-ish. */
 const HEALTHY_STREAM_MS = 5_000;
@@ -37,7 +51,7 @@ export class RaftStream {
   readonly #opts: RaftStreamOptions;
   readonly #client: ServiceClient;
   #queue: raft_serverpb.RaftMessage[] = [];
-  #stream: grpc.ClientWritableStream<object> | null = null;
+  #link: Link | null = null;
   #stream_started_ms = 0;
   #draining = false;
   /** A flush is queued for the end of the current task (batches what that task sent). */
@@ -63,7 +77,7 @@ export class RaftStream {
   /** Queues messages; they leave on the next event-loop turn. */
   send(msgs: raft_serverpb.RaftMessage[]): void {
     if (this.#closed) return;
-    if (this.#stream === null && Date.now() < this.#retry_at_ms) {
+    if (this.#link === null && Date.now() < this.#retry_at_ms) {
       this.#drop(msgs); // link down and backing off
       return;
     }
@@ -77,9 +91,10 @@ export class RaftStream {
   close(): void {
     this.#closed = true;
     this.#queue = [];
-    const stream = this.#stream;
-    this.#stream = null;
-    stream?.cancel();
+    const link = this.#link;
+    this.#link = null;
+    if (link && "grpc" in link) link.grpc.cancel();
+    if (link && "frames" in link) link.frames.close();
     this.#client.close();
   }
 
@@ -94,7 +109,9 @@ export class RaftStream {
 
   #flush(): void {
     if (this.#closed || this.#queue.length === 0) return;
-    const stream = this.#stream ?? this.#connect();
+    const link = this.#upgrade(this.#link) ?? this.#connect();
+    if ("frames" in link) return this.#flushFrames(link.frames);
+    const stream = link.grpc;
     while (this.#queue.length > 0) {
       const msgs = this.#queue.splice(0, this.#opts.max_batch_msgs);
       const ok = stream.write({ msgs });
@@ -103,28 +120,62 @@ export class RaftStream {
         this.#draining = true;
         stream.once("drain", () => {
           this.#draining = false;
-          if (this.#stream === stream) this.#scheduleFlush();
+          if (this.#link === link) this.#scheduleFlush();
         });
         return;
       }
     }
   }
 
-  #connect(): grpc.ClientWritableStream<object> {
-    const { stream, done } = this.#client.clientStream<raft_serverpb.Done>("Raft");
-    this.#stream = stream;
-    this.#stream_started_ms = Date.now();
-    stream.on("error", () => {}); // reported through `done`
-    done.then(
-      () => this.#onBroken(stream),
-      () => this.#onBroken(stream),
-    );
-    return stream;
+  /** Frames never block the caller; a connection too far behind drops what it cannot take. */
+  #flushFrames(fc: FrameConn): void {
+    while (this.#queue.length > 0) {
+      const msgs = this.#queue.splice(0, this.#opts.max_batch_msgs);
+      const body = encodeMessage("raft_serverpb.RaftMessageBatch", { msgs });
+      if (!fc.send(FrameKind.RaftBatch, body)) this.#drop(msgs);
+    }
   }
 
-  #onBroken(stream: grpc.ClientWritableStream<object>): void {
-    if (this.#stream !== stream || this.#closed) return;
-    this.#stream = null;
+  /** A gRPC link ends once the frame address is known (the next connect uses frames). */
+  #upgrade(link: Link | null): Link | null {
+    if (link === null || "frames" in link || (this.#opts.frame_addr?.() ?? null) === null) {
+      return link;
+    }
+    this.#link = null;
+    link.grpc.end();
+    return null;
+  }
+
+  #connect(): Link {
+    this.#stream_started_ms = Date.now();
+    const frame_addr = this.#opts.frame_addr?.() ?? null;
+    if (frame_addr !== null) {
+      const link: Link = {
+        frames: FrameConn.dial(frame_addr, {
+          on_frame: () => {}, // the Raft direction has no answers
+          on_close: (reason) => {
+            if (reason !== null) this.#opts.frame_failed?.();
+            this.#onBroken(link);
+          },
+        }),
+      };
+      this.#link = link;
+      return link;
+    }
+    const { stream, done } = this.#client.clientStream<raft_serverpb.Done>("Raft");
+    const link: Link = { grpc: stream };
+    this.#link = link;
+    stream.on("error", () => {}); // reported through `done`
+    done.then(
+      () => this.#onBroken(link),
+      () => this.#onBroken(link),
+    );
+    return link;
+  }
+
+  #onBroken(link: Link): void {
+    if (this.#link !== link || this.#closed) return;
+    this.#link = null;
     this.#draining = false;
     const lived_ms = Date.now() - this.#stream_started_ms;
     if (lived_ms > HEALTHY_STREAM_MS) this.#backoff_ms = this.#opts.reconnect_ms_min;

@@ -73,59 +73,89 @@ function busyResponse(
   return {};
 }
 
-function serveBatch(api: KvApi, call: grpc.ServerDuplexStream<object, object>): void {
-  let inflight = 0;
-  let ended = false;
-  let closed = false;
-  let out: storepb.BatchCommandsResponse = { responses: [], request_ids: [] };
-  // Responses of one turn go out together on the next macrotask; setTimeout(0)
-  // would add ~2 ms to every command (Deno's timer granularity).
-  const flusher = new Immediate(() => flush());
-  const close = () => {
-    closed = true;
-    flusher.close();
-  };
-  const flush = () => {
-    if (!closed && out.responses.length > 0) call.write(out);
-    out = { responses: [], request_ids: [] };
-    if (ended && inflight === 0 && !closed) {
-      close();
-      call.end();
-    }
-  };
-  const reply = (id: number, res: storepb.BatchCommandsResponse_Response) => {
-    out.responses.push(res);
-    out.request_ids.push(id);
-    flusher.schedule();
-  };
-  call.on("data", (batch: storepb.BatchCommandsRequest) => {
+/**
+ * The serving side of one BatchCommands stream, whatever carries it (the
+ * gRPC stream or a frame connection): dispatches each batch's commands
+ * concurrently and sends their responses as they complete, gathered into
+ * one message per macrotask.
+ */
+export class BatchSession {
+  #inflight = 0;
+  #ended = false;
+  #closed = false;
+  #out: storepb.BatchCommandsResponse = { responses: [], request_ids: [] };
+  // setTimeout(0) would add ~2 ms to every command (Deno's timer granularity).
+  readonly #flusher = new Immediate(() => this.#flush());
+
+  /**
+   * `send` writes one response message; `on_done` runs once after `end()`
+   * when every answer went out.
+   */
+  constructor(
+    readonly api: KvApi,
+    readonly send: (res: storepb.BatchCommandsResponse) => void,
+    readonly on_done: () => void,
+  ) {}
+
+  /** Starts a batch's commands; the text of the error for a malformed batch, else null. */
+  onBatch(batch: storepb.BatchCommandsRequest): string | null {
     const reqs = batch.requests ?? [];
     const ids = batch.request_ids ?? [];
-    if (reqs.length !== ids.length) {
-      close();
-      call.emit("error", {
-        code: grpc.status.INVALID_ARGUMENT,
-        details: `${reqs.length} requests but ${ids.length} request_ids`,
-      });
-      return;
-    }
+    if (reqs.length !== ids.length) return `${reqs.length} requests but ${ids.length} request_ids`;
     for (let i = 0; i < reqs.length; i++) {
-      if (inflight >= MAX_STREAM_INFLIGHT) {
-        reply(ids[i], busyResponse(reqs[i]));
+      if (this.#inflight >= MAX_STREAM_INFLIGHT) {
+        this.#reply(ids[i], busyResponse(reqs[i]));
         continue;
       }
-      inflight++;
-      dispatchCommand(api, reqs[i]).catch(() => busyResponse(reqs[i])).then((res) => {
-        inflight--;
-        reply(ids[i], res);
+      this.#inflight++;
+      dispatchCommand(this.api, reqs[i]).catch(() => busyResponse(reqs[i])).then((res) => {
+        this.#inflight--;
+        this.#reply(ids[i], res);
       });
     }
+    return null;
+  }
+
+  /** The client sends no more: finish once every command answered. */
+  end(): void {
+    this.#ended = true;
+    if (this.#inflight === 0) this.#flush();
+    else this.#flusher.schedule();
+  }
+
+  /** Drops answers still to come (the stream is gone). */
+  close(): void {
+    this.#closed = true;
+    this.#flusher.close();
+  }
+
+  #reply(id: number, res: storepb.BatchCommandsResponse_Response): void {
+    this.#out.responses.push(res);
+    this.#out.request_ids.push(id);
+    this.#flusher.schedule();
+  }
+
+  #flush(): void {
+    if (this.#closed) return;
+    const out = this.#out;
+    this.#out = { responses: [], request_ids: [] };
+    if (out.responses.length > 0) this.send(out);
+    if (this.#ended && this.#inflight === 0) {
+      this.close();
+      this.on_done();
+    }
+  }
+}
+
+function serveBatch(api: KvApi, call: grpc.ServerDuplexStream<object, object>): void {
+  const session = new BatchSession(api, (res) => call.write(res), () => call.end());
+  call.on("data", (batch: storepb.BatchCommandsRequest) => {
+    const err = session.onBatch(batch);
+    if (err === null) return;
+    session.close();
+    call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: err });
   });
-  call.on("end", () => {
-    ended = true;
-    if (inflight === 0) flush();
-    else flusher.schedule();
-  });
-  call.on("error", close);
-  call.on("cancelled", close);
+  call.on("end", () => session.end());
+  call.on("error", () => session.close());
+  call.on("cancelled", () => session.close());
 }

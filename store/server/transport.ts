@@ -18,6 +18,7 @@ import * as grpc from "@grpc/grpc-js";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import { MessageType } from "@eraft/proto/gen/eraftpb.ts";
 import { ServiceClient } from "@eraft/shared/grpc";
+import type { FrameDirectory } from "@eraft/shared/frame_directory";
 import { FaultFilter } from "./fault_filter.ts";
 import { RaftStream } from "./raft_stream.ts";
 import { SnapshotAssembler, snapshotChunks } from "./snapshot_chunks.ts";
@@ -60,6 +61,11 @@ const DEFAULTS = {
 /** The Raft transport of one store. */
 export class RaftTransport {
   readonly filter: FaultFilter;
+  /**
+   * Frame addresses of the other stores (set once meta is known). A store
+   * whose address is unknown gets its messages over the gRPC `Raft` stream.
+   */
+  frames: FrameDirectory | null = null;
   readonly #opts: RaftTransportOptions & typeof DEFAULTS;
   readonly #streams = new Map<string, RaftStream>();
   readonly #snapshot_clients = new Map<string, ServiceClient>();
@@ -96,7 +102,7 @@ export class RaftTransport {
       if (list === undefined) by_addr.set(to.addr, list = []);
       list.push(msg);
     }
-    for (const [addr, list] of by_addr) this.#streamTo(addr).send(list);
+    for (const [addr, list] of by_addr) this.#streamTo(addr, list[0].to_peer!.store_id).send(list);
   }
 
   /** Messages queued for `addr` (for tests and stats). */
@@ -135,11 +141,13 @@ export class RaftTransport {
     this.#delay_timers.add(timer);
   }
 
-  #streamTo(addr: string): RaftStream {
+  #streamTo(addr: string, store_id: number): RaftStream {
     let stream = this.#streams.get(addr);
     if (stream === undefined) {
       stream = new RaftStream({
         addr,
+        frame_addr: () => this.frames?.get(store_id) ?? null,
+        frame_failed: () => this.frames?.forget(store_id),
         max_queue_msgs: this.#opts.max_queue_msgs,
         max_batch_msgs: this.#opts.max_batch_msgs,
         reconnect_ms_min: 100,
@@ -206,15 +214,18 @@ export class RaftTransport {
     stream.end();
   }
 
+  /** Delivers an incoming batch (from the gRPC stream or a frame connection). */
+  receive(batch: raft_serverpb.RaftMessageBatch): void {
+    const msgs: raft_serverpb.RaftMessage[] = [];
+    for (const m of batch.msgs ?? []) {
+      if (!this.#accept(m)) continue;
+      msgs.push(m); // already plain and compact (decoded with every field present)
+    }
+    if (msgs.length > 0) this.#opts.sink.deliverRaft(msgs);
+  }
+
   #serveRaft(call: grpc.ServerReadableStream<object, object>, done: grpc.sendUnaryData<object>) {
-    call.on("data", (batch: raft_serverpb.RaftMessageBatch) => {
-      const msgs: raft_serverpb.RaftMessage[] = [];
-      for (const m of batch.msgs ?? []) {
-        if (!this.#accept(m)) continue;
-        msgs.push(m); // already plain and compact (shared/grpc deserializes that way)
-      }
-      if (msgs.length > 0) this.#opts.sink.deliverRaft(msgs);
-    });
+    call.on("data", (batch: raft_serverpb.RaftMessageBatch) => this.receive(batch));
     call.on("error", () => {}); // the peer went away; it reconnects
     call.on("end", () => done(null, {}));
   }

@@ -1,0 +1,76 @@
+/**
+ * The store's frame listener (shared/frame.ts): `BatchCommands` and Raft
+ * message batches as length-prefixed protobuf frames, served by the same
+ * code as their gRPC forms (`BatchSession`, `RaftTransport.receive`). A
+ * connection that sends a malformed frame is closed; the store goes on.
+ * @module
+ */
+import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
+import type * as storepb from "@eraft/proto/gen/storepb.ts";
+import { FrameKind, type FrameListener, type FramePeer, listenFrames } from "@eraft/shared/frame";
+import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
+import type { KvApi } from "./kv_api.ts";
+import { BatchSession } from "./store_service.ts";
+import type { RaftTransport } from "./transport.ts";
+
+/** Starts listening on `addr` (port 0: any free port). */
+export function startFrameService(
+  addr: string,
+  api: KvApi,
+  transport: RaftTransport,
+  log?: (line: string) => void,
+): FrameListener {
+  return listenFrames(addr, (peer) => serveConnection(peer, api, transport, log));
+}
+
+function serveConnection(
+  peer: FramePeer,
+  api: KvApi,
+  transport: RaftTransport,
+  log?: (line: string) => void,
+) {
+  let session: BatchSession | null = null;
+  const refuse = (why: string) => {
+    log?.(`frame connection from ${peer.remote} closed: ${why}`);
+    peer.close();
+  };
+  const sendResponse = (res: storepb.BatchCommandsResponse) => {
+    if (!peer.send(FrameKind.BatchResponse, encodeMessage("storepb.BatchCommandsResponse", res))) {
+      refuse("client does not read its responses");
+    }
+  };
+  return {
+    on_frame(kind: number, body: Uint8Array) {
+      if (kind === FrameKind.BatchRequest) {
+        const batch = decodeOrNull<storepb.BatchCommandsRequest>(
+          "storepb.BatchCommandsRequest",
+          body,
+        );
+        if (batch === null) return refuse("malformed BatchCommandsRequest");
+        session ??= new BatchSession(api, sendResponse, () => {});
+        const err = session.onBatch(batch);
+        if (err !== null) refuse(err);
+      } else if (kind === FrameKind.RaftBatch) {
+        const batch = decodeOrNull<raft_serverpb.RaftMessageBatch>(
+          "raft_serverpb.RaftMessageBatch",
+          body,
+        );
+        if (batch === null) return refuse("malformed RaftMessageBatch");
+        transport.receive(batch);
+      } else {
+        refuse(`unknown frame kind ${kind}`);
+      }
+    },
+    on_close() {
+      session?.close();
+    },
+  };
+}
+
+function decodeOrNull<T>(type: string, body: Uint8Array): T | null {
+  try {
+    return decodeMessage<T>(type, body);
+  } catch {
+    return null;
+  }
+}
