@@ -580,7 +580,7 @@ export class ClusterBackend implements Backend {
           () => this.#locate(keys[0]),
           (e) => {
             if (!fits(e)) throw new RegroupSignal();
-            return { mutations, preconditions, id };
+            return { mutations, preconditions, id, members: [] };
           },
           deadline_at_ms,
           () => (uncertain = true),

@@ -252,15 +252,17 @@ export class StoreClient {
    * the same region (id, epoch, peer) into one RawBatch: one Raft entry and
    * one apply on the store instead of one each (plain SETs from many clients).
    * A merged command's outcome is every member's: on an error each caller
-   * retries alone under its own dedup id. Without preconditions a member
-   * applied twice that way only rewrites its own bytes again, which a
-   * concurrent writer could have overwritten in between anyway.
+   * retries alone under its own dedup id, which the merged batch carries per
+   * member (`members`), so the store applies each member at most once
+   * whichever of the two reaches the log first. (Re-applying a SET after
+   * later writes to its key would undo them: not linearizable.)
    */
   #mergeBlindBatches(): void {
     const groups = new Map<string, number[]>();
     this.#queue_reqs.forEach((r, i) => {
       const b = r.raw_batch;
-      if (!b || b.preconditions.length > 0 || !b.context) return;
+      // Members need their own dedup ids; a merged batch is not merged again.
+      if (!b || !b.context || b.preconditions.length > 0 || !b.id || b.members?.length) return;
       const key = contextKey(b.context);
       const group = groups.get(key);
       if (group) group.push(i);
@@ -284,13 +286,15 @@ export class StoreClient {
           reject: (e) => members.forEach((p) => p.reject(e)),
           deadline_at_ms: Math.min(...members.map((p) => p.deadline_at_ms)),
         });
-        const first = this.#queue_reqs[chunk[0]].raw_batch!;
+        const batches = chunk.map((i) => this.#queue_reqs[i].raw_batch!);
         this.#queue_reqs[chunk[0]] = {
           raw_batch: {
-            context: first.context,
-            mutations: chunk.flatMap((i) => this.#queue_reqs[i].raw_batch!.mutations),
+            context: batches[0].context,
+            mutations: batches.flatMap((b) => b.mutations),
             preconditions: [],
-            id: 0, // sent once; members retry alone under their own ids
+            id: 0,
+            // Each member keeps its dedup id: one retried alone never applies twice.
+            members: batches.map((b) => ({ id: b.id, mutation_count: b.mutations.length })),
           },
         } as storepb.BatchCommandsRequest_Request;
         this.#queue_ids[chunk[0]] = merged_id;

@@ -56,6 +56,8 @@ export type WorkerRequest =
     preconditions: kvrpcpb.Precondition[];
     /** Client request id for apply-time deduplication; 0 = none. */
     request_id: number;
+    /** Members of a merged batch, each deduplicated on its own (request_id is 0). */
+    members?: kvrpcpb.BatchMember[];
   }
   | { op: "transfer_leader"; peer: metapb.Peer }
   | { op: "change_peer"; change_type: ConfChangeType; peer: metapb.Peer }

@@ -137,6 +137,25 @@ Deno.test("db cluster (frames): a frame connection that dies fails over like a s
   });
 });
 
+Deno.test("db cluster: merged blind writes retried after a lost answer apply once each", async () => {
+  await withCluster({}, async ({ c, be }) => {
+    await be.batch([put("warm", "1")], []);
+    let lost = 0;
+    c.hook = (r) => {
+      // The merged batch (id 0, members inside) applies, then its answer is lost.
+      if (r.kind === "raw_batch" && r.id === 0 && lost === 0) {
+        lost++;
+        return { apply_then_fail: true };
+      }
+    };
+    const writes = ["m1", "m2", "m3"].map((k) => be.batch([put(k, `v-${k}`)], []));
+    for (const w of writes) assert.deepEqual(await w, { ok: true });
+    assert.equal(lost, 1, "the three writes went out as one merged batch");
+    assert.equal(c.duplicates, 3, "each member's retry was recognized as applied");
+    for (const k of ["m1", "m2", "m3"]) assert.equal(str((await be.get(CF, b(k)))!), `v-${k}`);
+  });
+});
+
 Deno.test("db cluster: NotLeader with a hint hops to the new leader", async () => {
   await withCluster({}, async ({ c, be }) => {
     await be.batch([put("a", "1")], []);

@@ -18,6 +18,7 @@ import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type { Peer, Region } from "@eraft/proto/gen/metapb.ts";
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
 import { MemoryBackend } from "../memory_backend.ts";
+import type { Mutation } from "../backend.ts";
 import { latin1 } from "../encoding/bytes.ts";
 
 /** What an injection hook may do to one request. */
@@ -318,16 +319,18 @@ export class FakeCluster {
         this.duplicates++;
         return { raw_batch: this.applied.get(r.id)! };
       }
+      // Decoded messages keep proto3 defaults on the prototype: copy field by field.
+      const mutations = r.mutations.map((m) => ({
+        op: m.op ?? 0,
+        cf: m.cf || cf,
+        key: m.key,
+        value: m.value ?? EMPTY,
+        type: m.type ?? 0,
+        end_key: m.end_key ?? EMPTY,
+      }));
+      if (r.members?.length) return { raw_batch: await this.#applyMembers(r, mutations) };
       const out = await this.data.batch(
-        // Decoded messages keep proto3 defaults on the prototype: copy field by field.
-        r.mutations.map((m) => ({
-          op: m.op ?? 0,
-          cf: m.cf || cf,
-          key: m.key,
-          value: m.value ?? EMPTY,
-          type: m.type ?? 0,
-          end_key: m.end_key ?? EMPTY,
-        })),
+        mutations,
         (r.preconditions ?? []).map((p) => ({
           kind: p.kind ?? 0,
           cf: p.cf || cf,
@@ -345,6 +348,26 @@ export class FakeCluster {
       return { raw_batch: res };
     }
     return {};
+  }
+
+  /** A merged batch: each member applies once, under its own id (as the store does). */
+  async #applyMembers(
+    r: kvrpcpb.RawBatchRequest,
+    mutations: Mutation[],
+  ): Promise<kvrpcpb.RawBatchResponse> {
+    const res = { region_error: null, error: "", precondition_failed: false, failed_index: 0 };
+    let at = 0;
+    for (const m of r.members) {
+      const mine = mutations.slice(at, at + m.mutation_count);
+      at += m.mutation_count;
+      if (this.applied.has(m.id)) {
+        this.duplicates++;
+        continue;
+      }
+      await this.data.batch(mine, []);
+      this.applied.set(m.id, res);
+    }
+    return res;
   }
 
   #storeHandlers(store_id: number): grpc.UntypedServiceImplementation {

@@ -163,6 +163,22 @@ export interface RawBatchRequest {
    * Request id for deduplication, as RawPutRequest.id.
    */
   id: number;
+  /**
+   * Set by a client that merged independent batches without preconditions
+   * into this one (`id` is then 0): each member's own request id and how
+   * many of `mutations` are its, in order. The store deduplicates every
+   * member on its own, so a member retried alone after an unknown outcome
+   * never applies twice.
+   */
+  members: BatchMember[];
+}
+
+/**
+ * One member of a merged RawBatchRequest.
+ */
+export interface BatchMember {
+  id: number;
+  mutation_count: number;
 }
 
 export interface RawBatchResponse {

@@ -106,6 +106,11 @@ export interface RaftCmdRequest {
   mutations: kvrpcpb.Mutation[];
   preconditions: kvrpcpb.Precondition[];
   admin_request?: AdminRequest | null;
+  /**
+   * The members of a merged write (kvrpcpb.RawBatchRequest.members), each
+   * deduplicated on its own at apply time.
+   */
+  members: kvrpcpb.BatchMember[];
 }
 
 export interface RaftCmdResponse {

@@ -22,6 +22,7 @@ import {
   checkBound,
   checkCf,
   checkKey,
+  checkMembers,
   checkMutation,
   checkPrecondition,
   checkRequestId,
@@ -157,6 +158,7 @@ export class KvApi {
       const mutations = (r.mutations ?? []).map(checkMutation);
       const preconditions = (r.preconditions ?? []).map(checkPrecondition);
       if (mutations.length === 0) throw new InvalidArgument("batch has no mutations");
+      const members = checkMembers(r, mutations.length, preconditions.length);
       let bytes = 0;
       for (const m of mutations) bytes += m.key.length + m.value.length + m.end_key.length;
       checkBatchSize(mutations.length + preconditions.length, bytes);
@@ -167,6 +169,7 @@ export class KvApi {
           toPlain<kvrpcpb.Precondition>("kvrpcpb.Precondition", p)
         ),
         request_id: checkRequestId(r.id),
+        members,
       };
     }, (res) => ({
       precondition_failed: res.precondition_failed ?? false,

@@ -122,3 +122,36 @@ export function checkBatchSize(count: number, total_bytes: number): void {
     );
   }
 }
+
+/**
+ * The members of a merged RawBatch: only without preconditions and without a
+ * batch id, non-zero ids, and mutation counts that add up to the batch's.
+ */
+export function checkMembers(
+  r: kvrpcpb.RawBatchRequest,
+  mutation_count: number,
+  precondition_count: number,
+): kvrpcpb.BatchMember[] {
+  const members = r.members ?? [];
+  if (members.length === 0) return [];
+  if (precondition_count > 0 || (r.id ?? 0) !== 0) {
+    throw new InvalidArgument("a merged batch (members) has no preconditions and no id");
+  }
+  let total = 0;
+  const out = members.map((m) => {
+    const id = checkRequestId(m.id);
+    if (id === 0) throw new InvalidArgument("a batch member needs a non-zero id");
+    const count = m.mutation_count ?? 0;
+    if (!Number.isInteger(count) || count < 1) {
+      throw new InvalidArgument(`batch member ${id} has no mutations`);
+    }
+    total += count;
+    return { id, mutation_count: count };
+  });
+  if (total !== mutation_count) {
+    throw new InvalidArgument(
+      `batch members count ${total} mutations, the batch has ${mutation_count}`,
+    );
+  }
+  return out;
+}

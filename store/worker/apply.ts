@@ -110,20 +110,57 @@ function applyWrite(
   const outside = keysOutside(peer, cmd);
   if (outside) return { region_error: keyNotInRegion(outside, peer.region) };
   const request_id = cmd.header?.request_id ?? 0;
-  const kv = host.engines.kv;
-  if (request_id !== 0 && kv.get("raft", dedupKey(peer.region_id, request_id)) !== undefined) {
+  if (request_id !== 0 && applied(host, peer, request_id)) {
     return {}; // a retry of a request already applied: answer as the first time
   }
   for (const [i, p] of cmd.preconditions.entries()) {
     if (!preconditionHolds(host, p)) return { precondition_failed: true, failed_index: i };
   }
-  for (const m of cmd.mutations) addMutation(peer, m, batch);
-  if (request_id !== 0) {
-    const at = new Uint8Array(8);
-    new DataView(at.buffer).setBigUint64(0, BigInt(index));
-    batch.put("raft", dedupKey(peer.region_id, request_id), at);
+  const members = cmd.members ?? [];
+  if (members.length > 0) {
+    applyMembers(host, peer, cmd, batch, index);
+    return {};
   }
+  for (const m of cmd.mutations) addMutation(peer, m, batch);
+  if (request_id !== 0) recordApplied(peer, request_id, batch, index);
   return {};
+}
+
+/** True when client request `request_id` was applied in the region before. */
+function applied(host: ApplyHost, peer: Peer, request_id: number): boolean {
+  return host.engines.kv.get("raft", dedupKey(peer.region_id, request_id)) !== undefined;
+}
+
+function recordApplied(peer: Peer, request_id: number, batch: WriteBatch, index: number): void {
+  const at = new Uint8Array(8);
+  new DataView(at.buffer).setBigUint64(0, BigInt(index));
+  batch.put("raft", dedupKey(peer.region_id, request_id), at);
+}
+
+/**
+ * A merged batch: each member's mutations apply unless that member was
+ * applied before (it may have been retried alone, or the merged batch may
+ * arrive after the member's own retry), and each member is recorded under
+ * its own id.
+ */
+function applyMembers(
+  host: ApplyHost,
+  peer: Peer,
+  cmd: raft_cmdpb.RaftCmdRequest,
+  batch: WriteBatch,
+  index: number,
+): void {
+  let at = 0;
+  for (const member of cmd.members) {
+    const end = at + member.mutation_count;
+    assert.ok(end <= cmd.mutations.length, "batch members cover more than the mutations");
+    if (!applied(host, peer, member.id)) {
+      for (let i = at; i < end; i++) addMutation(peer, cmd.mutations[i], batch);
+      recordApplied(peer, member.id, batch, index);
+    }
+    at = end;
+  }
+  assert.equal(at, cmd.mutations.length, "batch members cover fewer than the mutations");
 }
 
 function preconditionHolds(host: ApplyHost, p: kvrpcpb.Precondition): boolean {

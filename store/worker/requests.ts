@@ -95,7 +95,12 @@ export function proposeRequest(
   }
   let data: Uint8Array;
   if (req.op === "write") {
-    data = encodeCmd({ header, mutations: req.mutations, preconditions: req.preconditions });
+    data = encodeCmd({
+      header,
+      mutations: req.mutations,
+      preconditions: req.preconditions,
+      members: req.members ?? [],
+    });
   } else if (req.op === "split") {
     data = encodeCmd({
       header,

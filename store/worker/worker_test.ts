@@ -267,3 +267,38 @@ Deno.test("worker: a leader estimates its region's key count and size", async ()
     assert.ok(peer.approximate_size_bytes >= 30 * 100, `size ${peer.approximate_size_bytes}`);
   });
 });
+
+/** A merged batch (kvrpcpb.RawBatchRequest.members): one put per member id. */
+function merged(puts: Array<[id: number, key: string, value: string]>): WorkerRequest {
+  const parts = puts.map(([, k, v]) => put(k, v) as WorkerRequest & { op: "write" });
+  return {
+    op: "write",
+    mutations: parts.flatMap((p) => p.mutations),
+    preconditions: [],
+    request_id: 0,
+    members: puts.map(([id]) => ({ id, mutation_count: 1 })),
+  };
+}
+
+Deno.test("worker: a merged batch skips a member already applied alone (no stale overwrite)", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    assert.deepEqual(await c.leaderRequest(1, put("k", "first", 77)), {});
+    assert.deepEqual(await c.leaderRequest(1, put("k", "newer")), {});
+    // The merged batch reaches the log after member 77's own retry did.
+    assert.deepEqual(await c.leaderRequest(1, merged([[77, "k", "first"], [78, "j", "x"]])), {});
+    const kv = c.workers.get(c.leaderOf(1)!)!.engines.kv;
+    assert.equal(dec(kv.get("default", enc("k"))?.subarray(1)), "newer");
+    assert.equal(dec(kv.get("default", enc("j"))?.subarray(1)), "x");
+  });
+});
+
+Deno.test("worker: a member retried alone after its merged batch applied is deduplicated", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    assert.deepEqual(await c.leaderRequest(1, merged([[90, "k", "first"], [91, "j", "y"]])), {});
+    assert.deepEqual(await c.leaderRequest(1, put("k", "newer")), {});
+    // The client saw no answer for the merged batch and retries member 90 alone.
+    assert.deepEqual(await c.leaderRequest(1, put("k", "first", 90)), {});
+    const kv = c.workers.get(c.leaderOf(1)!)!.engines.kv;
+    assert.equal(dec(kv.get("default", enc("k"))?.subarray(1)), "newer");
+  });
+});
