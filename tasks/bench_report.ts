@@ -213,6 +213,59 @@ export function svg(rows: Row[]): string {
   }\n</svg>\n`;
 }
 
+/** One speed goal of the E-DB issue, checked against references measured in the same run. */
+export interface Goal {
+  goal: string;
+  eraft_ops_per_s: number;
+  reference: string;
+  reference_ops_per_s: number;
+  ratio: number;
+  target: number;
+  met: boolean;
+}
+
+/**
+ * The E-DB goals: SET at 50 clients ≥ 1.5× a 3-member etcd's put rate, GET at
+ * 50 clients ≥ 0.3× redis-server. Each compares with the reference's best
+ * rate in the run (etcd at any concurrency, either redis configuration), so
+ * a goal is never met by picking a weak reference. Missing rows skip a goal.
+ */
+export function goals(rows: Row[]): Goal[] {
+  const ops = (suite: Row["suite"], config: string, system: string) =>
+    rows.find((r) => r.suite === suite && r.config === config && r.system === system)?.ops_per_s;
+  const best = (pred: (r: Row) => boolean) => {
+    const hits = rows.filter(pred).sort((a, b) => b.ops_per_s - a.ops_per_s);
+    return hits.length === 0 ? null : hits[0];
+  };
+  const out: Goal[] = [];
+  const add = (goal: string, eraft: number | undefined, ref: Row | null, target: number) => {
+    if (eraft === undefined || ref === null) return;
+    const ratio = eraft / ref.ops_per_s;
+    out.push({
+      goal,
+      eraft_ops_per_s: eraft,
+      reference: `${ref.system} ${ref.config}`,
+      reference_ops_per_s: ref.ops_per_s,
+      ratio,
+      target,
+      met: ratio >= target,
+    });
+  };
+  add(
+    "db SET c=50 vs 3-member etcd put",
+    ops("db", "SET c=50", "eraft"),
+    best((r) => r.suite === "store" && r.system === "etcd" && r.config.startsWith("put ")),
+    1.5,
+  );
+  add(
+    "db GET c=50 vs redis-server GET c=50",
+    ops("db", "GET c=50", "eraft"),
+    best((r) => r.suite === "db" && r.config === "GET c=50" && r.system.startsWith("redis")),
+    0.3,
+  );
+  return out;
+}
+
 /** Prints the table and writes summary.json and summary.svg; 1 when nothing was found. */
 export function writeReport(dir: string): number {
   const rows = collectRows(dir);
@@ -221,7 +274,17 @@ export function writeReport(dir: string): number {
     return 1;
   }
   console.log(`\n== bench summary (ratios: eraft / reference)\n${table(rows)}`);
-  Deno.writeTextFileSync(join(dir, "summary.json"), JSON.stringify({ rows }, null, 2) + "\n");
+  const checked = goals(rows);
+  for (const g of checked) {
+    console.log(
+      `goal ${g.goal}: ${fmt(g.eraft_ops_per_s)} / ${fmt(g.reference_ops_per_s)} (${g.reference})` +
+        ` = ${g.ratio.toFixed(2)}x, target ${g.target}x: ${g.met ? "met" : "NOT met"}`,
+    );
+  }
+  Deno.writeTextFileSync(
+    join(dir, "summary.json"),
+    JSON.stringify({ rows, goals: checked }, null, 2) + "\n",
+  );
   Deno.writeTextFileSync(join(dir, "summary.svg"), svg(rows));
   console.log(`\nwrote ${join(dir, "summary.json")} and ${join(dir, "summary.svg")}`);
   return 0;
