@@ -4,7 +4,12 @@
  * `eraft_db_command_duration_seconds`) and `INFO commandstats` / `INFO stats`.
  * @module
  */
-import { counter, histogram } from "@eraft/shared/metrics";
+import {
+  HotCounter,
+  type HotCounterChild,
+  HotHistogram,
+  type HotHistogramChild,
+} from "@eraft/shared/metrics";
 
 /** One command's totals. */
 export interface CommandStat {
@@ -18,29 +23,58 @@ export const COMMAND_STATS: Map<string, CommandStat> = new Map();
 /** Distinct command labels kept before the rest are counted as "other". */
 const MAX_COMMANDS = 400;
 
-const commands = counter("eraft_db_commands_total", "RESP commands processed", [
+const commands = new HotCounter("eraft_db_commands_total", "RESP commands processed", [
   "command",
   "result",
 ]);
-const seconds = histogram("eraft_db_command_duration_seconds", "RESP command latency", [
+const seconds = new HotHistogram("eraft_db_command_duration_seconds", "RESP command latency", [
   "command",
 ]);
 
+/** Everything one command name updates, resolved once per name. */
+interface CommandMetrics {
+  stat: CommandStat;
+  ok: HotCounterChild;
+  error: HotCounterChild;
+  latency: HotHistogramChild;
+}
+
+/** By the command name as sent (not lower-cased): most clients send one spelling. */
+const BY_NAME = new Map<string, CommandMetrics>();
+const LATIN1 = new TextDecoder("latin1");
+
+function metricsOf(sent: string): CommandMetrics {
+  let m = BY_NAME.get(sent);
+  if (m !== undefined) return m;
+  let cmd = sent.toLowerCase();
+  if (!/^[a-z][a-z0-9_|.-]{0,31}$/.test(cmd)) cmd = "other";
+  if (!COMMAND_STATS.has(cmd) && COMMAND_STATS.size >= MAX_COMMANDS) cmd = "other";
+  let stat = COMMAND_STATS.get(cmd);
+  if (stat === undefined) {
+    stat = { calls: 0, failed: 0, usec: 0 };
+    COMMAND_STATS.set(cmd, stat);
+  }
+  m = {
+    stat,
+    ok: commands.child(cmd, "ok"),
+    error: commands.child(cmd, "error"),
+    latency: seconds.child(cmd),
+  };
+  // Spellings are bounded like the labels: past the limit they are not remembered.
+  if (BY_NAME.size < 4 * MAX_COMMANDS) BY_NAME.set(sent, m);
+  return m;
+}
+
 /** Records one finished command (`name` as sent; lower-cased here). */
 export function commandDone(name: Uint8Array | undefined, secs: number, failed: boolean): void {
-  let cmd = name === undefined ? "" : new TextDecoder().decode(name).toLowerCase();
-  if (!/^[a-z][a-z0-9_|.-]{0,31}$/.test(cmd)) cmd = "other";
-  let st = COMMAND_STATS.get(cmd);
-  if (st === undefined) {
-    if (COMMAND_STATS.size >= MAX_COMMANDS) cmd = "other";
-    st = COMMAND_STATS.get(cmd) ?? { calls: 0, failed: 0, usec: 0 };
-    COMMAND_STATS.set(cmd, st);
-  }
-  st.calls++;
-  st.usec += secs * 1e6;
-  if (failed) st.failed++;
-  commands.inc({ command: cmd, result: failed ? "error" : "ok" });
-  seconds.observe({ command: cmd }, secs);
+  const m = metricsOf(name === undefined || name.length > 64 ? "" : LATIN1.decode(name));
+  m.stat.calls++;
+  m.stat.usec += secs * 1e6;
+  if (failed) {
+    m.stat.failed++;
+    m.error.inc();
+  } else m.ok.inc();
+  m.latency.observe(secs);
 }
 
 /** `INFO commandstats` lines, Redis's format. */
@@ -52,7 +86,7 @@ export function commandStatsLines(): string[] {
   );
 }
 
-const routing = counter(
+const routing = new HotCounter(
   "eraft_db_routing_events_total",
   "Cluster backend routing: rpcs, retries, leader_hops, meta_lookups, transport_errors, region_error_<kind>",
   ["event"],
@@ -60,5 +94,5 @@ const routing = counter(
 
 /** Counts one routing event of the cluster backend (its INFO cluster counters, process-wide). */
 export function routingEvent(event: string): void {
-  routing.inc({ event });
+  routing.child(event).inc();
 }

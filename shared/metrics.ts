@@ -78,6 +78,146 @@ export function histogram(
   return new client.Histogram({ name, help, labelNames, buckets, registers: [registry] });
 }
 
+/** One label set of a {@link HotCounter}. */
+export interface HotCounterChild {
+  inc(n?: number): void;
+}
+
+/** One label set of a {@link HotHistogram}. */
+export interface HotHistogramChild {
+  observe(value: number): void;
+}
+
+/** What prom-client's registry renders of a metric (its `get()` result). */
+interface RenderedMetric {
+  name: string;
+  help: string;
+  type: "counter" | "histogram";
+  aggregator: "sum";
+  values: Array<{ labels: Record<string, string | number>; value: number; metricName?: string }>;
+}
+
+/**
+ * Base of the hot-path metrics: label sets resolved once by `child(...)`
+ * (callers keep the child), then updated with no label hashing, which in
+ * prom-client costs more per update than a db command's own bookkeeping.
+ * Exposed in the same registry and text format as prom-client's metrics.
+ */
+abstract class HotMetric<C> {
+  protected readonly children = new Map<string, { labels: Record<string, string>; c: C }>();
+
+  constructor(readonly name: string, readonly help: string, readonly labelNames: string[]) {
+    registry.registerMetric(this as unknown as client.Metric);
+  }
+
+  /** The child of one label set, `values` in `labelNames` order. */
+  child(...values: string[]): C {
+    const key = values.join("\u0000");
+    let entry = this.children.get(key);
+    if (entry === undefined) {
+      const labels: Record<string, string> = {};
+      this.labelNames.forEach((n, i) => (labels[n] = values[i] ?? ""));
+      entry = { labels, c: this.create() };
+      this.children.set(key, entry);
+    }
+    return entry.c;
+  }
+
+  protected abstract create(): C;
+
+  /** Forgets every label set (prom-client's `reset`). */
+  reset(): void {
+    this.children.clear();
+  }
+}
+
+/** A counter for per-request paths (see HotMetric). */
+export class HotCounter extends HotMetric<HotCounterChild & { value: number }> {
+  protected create(): HotCounterChild & { value: number } {
+    const c = { value: 0, inc: (n = 1) => (c.value += n) };
+    return c;
+  }
+
+  /** prom-client's metric interface: what the registry renders. */
+  get(): Promise<RenderedMetric> {
+    const values = [...this.children.values()].map(({ labels, c }) => ({ labels, value: c.value }));
+    return Promise.resolve({
+      name: this.name,
+      help: this.help,
+      type: "counter",
+      aggregator: "sum",
+      values,
+    });
+  }
+}
+
+interface HistogramState extends HotHistogramChild {
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+/** A histogram for per-request paths (see HotMetric); buckets as prom-client's. */
+export class HotHistogram extends HotMetric<HistogramState> {
+  constructor(
+    name: string,
+    help: string,
+    labelNames: string[],
+    readonly buckets: number[] = LATENCY_BUCKETS,
+  ) {
+    super(name, help, labelNames);
+  }
+
+  protected create(): HistogramState {
+    const bounds = this.buckets;
+    const h: HistogramState = {
+      counts: bounds.map(() => 0),
+      sum: 0,
+      count: 0,
+      observe: (v: number) => {
+        let i = 0;
+        while (i < bounds.length && v > bounds[i]) i++;
+        if (i < bounds.length) h.counts[i]++;
+        h.sum += v;
+        h.count++;
+      },
+    };
+    return h;
+  }
+
+  /** prom-client's metric interface: cumulative buckets, +Inf, sum and count. */
+  get(): Promise<RenderedMetric> {
+    const values: RenderedMetric["values"] = [];
+    for (const { labels, c } of this.children.values()) {
+      let cumulative = 0;
+      this.buckets.forEach((le, i) => {
+        cumulative += c.counts[i];
+        values.push({
+          labels: { le, ...labels },
+          value: cumulative,
+          metricName: `${this.name}_bucket`,
+        });
+      });
+      values.push({
+        labels: { le: "+Inf", ...labels },
+        value: c.count,
+        metricName: `${this.name}_bucket`,
+      });
+      values.push({ labels, value: c.sum, metricName: `${this.name}_sum` });
+      values.push(
+        { labels, value: c.count, metricName: `${this.name}_count` },
+      );
+    }
+    return Promise.resolve({
+      name: this.name,
+      help: this.help,
+      type: "histogram",
+      aggregator: "sum",
+      values,
+    });
+  }
+}
+
 /** Sum of a counter (or gauge) over all its label sets. */
 export async function total(metric: client.Metric): Promise<number> {
   const got = await metric.get();
