@@ -57,6 +57,8 @@ export class FrameConn {
   #closed = false;
   /** Bytes received but not yet a whole frame. */
   #partial: Uint8Array = new Uint8Array(0);
+  /** Whether the bytes after `#partial` in its buffer are ours to fill (spare capacity). */
+  #owns_tail = false;
 
   private constructor(opts: FrameConnOptions) {
     this.#opts = {
@@ -189,16 +191,32 @@ export class FrameConn {
     }
   }
 
-  /** Adds received bytes to the unparsed ones (always a fresh buffer: bodies are handed out). */
+  /**
+   * Adds received bytes to the unparsed ones. Bodies already handed out are
+   * never written over: unparsed bytes live after them, and growing copies
+   * into a new buffer, sized for the frame being received so a large frame
+   * is copied once rather than once per read.
+   */
   #append(chunk: Uint8Array): void {
-    if (this.#partial.length === 0) {
+    const p = this.#partial;
+    if (p.length === 0) {
       this.#partial = chunk.slice();
+      this.#owns_tail = false; // an exact copy: no spare bytes
       return;
     }
-    const joined = new Uint8Array(this.#partial.length + chunk.length);
-    joined.set(this.#partial);
-    joined.set(chunk, this.#partial.length);
-    this.#partial = joined;
+    const end = p.byteOffset + p.length;
+    if (end + chunk.length <= p.buffer.byteLength && this.#owns_tail) {
+      new Uint8Array(p.buffer, end, chunk.length).set(chunk);
+      this.#partial = new Uint8Array(p.buffer, p.byteOffset, p.length + chunk.length);
+      return;
+    }
+    const declared = p.length >= 4 ? new DataView(p.buffer, p.byteOffset, 4).getUint32(0) + 4 : 0;
+    const need = p.length + chunk.length;
+    const grown = new Uint8Array(Math.max(need, Math.min(declared, this.#opts.max_frame_bytes)));
+    grown.set(p);
+    grown.set(chunk, p.length);
+    this.#partial = grown.subarray(0, need);
+    this.#owns_tail = true;
   }
 
   /** Hands every whole frame to `on_frame`; a protocol error's text, else null. */

@@ -143,3 +143,29 @@ Deno.test("send refuses frames past max_queued_bytes instead of buffering withou
   await client.until(() => client.closed !== null, "the peer hung up");
   probe.close();
 });
+
+Deno.test("bodies handed out stay intact while later bytes arrive (large frames between small)", async () => {
+  const bodies: Uint8Array[] = [];
+  const listener = listenFrames("127.0.0.1:0", () => ({
+    on_frame: (_kind, body) => bodies.push(body), // kept, not copied
+    on_close: () => {},
+  }));
+  const client = new Recorder();
+  const fc = FrameConn.dial(listener.address, client.options());
+  const expected: Uint8Array[] = [];
+  for (let i = 0; i < 12; i++) {
+    const size = i % 3 === 0 ? 3_000_000 + i : 1 + i * 7;
+    const body = new Uint8Array(size).fill(i + 1);
+    body[0] = 200 + i;
+    expected.push(body);
+    fc.send(1, body);
+    if (i % 4 === 3) await new Promise((r) => setTimeout(r, 0)); // separate writes
+  }
+  await client.until(() => bodies.length === expected.length, "every frame");
+  bodies.forEach((b, i) => {
+    assert.equal(b.length, expected[i].length, `frame ${i} length`);
+    assert.ok(b.every((x, j) => x === expected[i][j]), `frame ${i} bytes intact`);
+  });
+  fc.close();
+  await listener.close();
+});
