@@ -25,8 +25,11 @@ function flush(): void {
 
 function post(msg: FromWorker): void {
   outbox.push(msg);
-  // The worker closes right after these: they cannot wait for a later turn.
-  if (msg.kind === "stopped" || msg.kind === "fatal") flush();
+  // The worker closes right after "stopped" and "fatal": they cannot wait for a
+  // later turn. Raft messages leave at once too: a leader sends its appends
+  // before its own fsync, which blocks this thread, so the followers' fsyncs
+  // run in parallel with it instead of after it.
+  if (msg.kind === "stopped" || msg.kind === "fatal" || msg.kind === "send") flush();
   else if (!flush_queued) {
     flush_queued = true;
     queueMicrotask(flush); // when the current task ends
