@@ -87,7 +87,16 @@ export class RegionWorker implements ApplyHost {
   readonly #max_catch_up_ticks: number;
   #stopped = false;
 
-  constructor(readonly config: WorkerConfig, readonly post: (msg: FromWorker) => void) {
+  /**
+   * `post` queues a message for the main thread; `flush` sends what is queued
+   * now (the loop calls it before blocking in fsync, so answers and Raft
+   * messages ready by then do not wait for the disk).
+   */
+  constructor(
+    readonly config: WorkerConfig,
+    readonly post: (msg: FromWorker) => void,
+    readonly flush: () => void = () => {},
+  ) {
     this.#max_catch_up_ticks = 3 * config.election_timeout_ticks;
     this.engines = WorkerEngines.open(config.dir);
     for (const r of loadRegions(this.engines)) {
@@ -451,7 +460,10 @@ export class RegionWorker implements ApplyHost {
     // Applied KV state is not synced here: it is rebuilt from the log after a power
     // loss, and the KV file is synced before the log is ever compacted.
     // A Ready that only moved the commit index needs no fsync (raft's must_sync).
-    if (readies.some(([, rd]) => rd.must_sync) && this.engines.raft.dirty) this.engines.raft.sync();
+    if (readies.some(([, rd]) => rd.must_sync) && this.engines.raft.dirty) {
+      this.flush();
+      this.engines.raft.sync();
+    }
     readies.forEach(([peer, rd], i) => !early[i] && this.#queueMessages(peer, rd));
     this.#flushOutbox();
     for (const [peer, rd] of readies) {

@@ -25,10 +25,9 @@ function flush(): void {
 
 function post(msg: FromWorker): void {
   outbox.push(msg);
-  // The worker closes right after "stopped" and "fatal": they cannot wait for a
-  // later turn. Raft messages leave at once too: a leader sends its appends
-  // before its own fsync, which blocks this thread, so the followers' fsyncs
-  // run in parallel with it instead of after it.
+  // The worker closes right after "stopped" and "fatal": they cannot wait for
+  // a later turn. Raft messages (one "send" per loop phase) leave at once: the
+  // loop may go on to block in an fsync or apply a long batch first.
   if (msg.kind === "stopped" || msg.kind === "fatal" || msg.kind === "send") flush();
   else if (!flush_queued) {
     flush_queued = true;
@@ -43,7 +42,7 @@ function handle(msg: ToWorker): void {
   }
   if (msg.kind === "start") {
     if (worker !== null) return;
-    worker = new RegionWorker(msg.config, post);
+    worker = new RegionWorker(msg.config, post, flush);
     worker.start();
     return;
   }
