@@ -104,7 +104,7 @@ interface RenderedMetric {
  * Exposed in the same registry and text format as prom-client's metrics.
  */
 abstract class HotMetric<C> {
-  protected readonly children = new Map<string, { labels: Record<string, string>; c: C }>();
+  protected readonly children: Map<string, { labels: Record<string, string>; c: C }> = new Map();
 
   constructor(readonly name: string, readonly help: string, readonly labelNames: string[]) {
     registry.registerMetric(this as unknown as client.Metric);
