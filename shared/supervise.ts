@@ -22,6 +22,7 @@
  *   a hard exit 5 s later if that hangs).
  * @module
  */
+import { DENO_RUN_ARGS } from "./runtime_flags.ts";
 
 /** The environment variable marking the supervised child; its value is the parent's pid. */
 export const SUPERVISED_ENV = "ERAFT_SUPERVISED_CHILD";
@@ -53,7 +54,7 @@ export function selfCommand(): { cmd: string; args: string[] } {
   const main = Deno.mainModule.startsWith("file:")
     ? new URL(Deno.mainModule).pathname
     : Deno.mainModule;
-  return { cmd: Deno.execPath(), args: ["run", "-A", main, ...Deno.args] };
+  return { cmd: Deno.execPath(), args: [...DENO_RUN_ARGS, main, ...Deno.args] };
 }
 
 /**

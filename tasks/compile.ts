@@ -15,6 +15,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { ERAFT_V8_FLAGS } from "@eraft/shared/runtime_flags";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /** The entry and the files compile must embed beside its static graph. */
@@ -69,6 +70,7 @@ async function main(args: string[]): Promise<number> {
   const r = await deno([
     "compile",
     "-A",
+    `--v8-flags=${ERAFT_V8_FLAGS.join(",")}`,
     ...INCLUDE.flatMap((f) => ["--include", f]),
     ...(values.target ? ["--target", values.target] : []),
     "--output",

@@ -12,6 +12,7 @@
  */
 import { join } from "node:path";
 import { type CommandSpec, type Flags, intFlag, stringFlag } from "@eraft/shared/cli";
+import { DENO_RUN_ARGS } from "@eraft/shared/runtime_flags";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const META_PORT = 2379;
@@ -48,7 +49,7 @@ class Proc {
 
   constructor(readonly name: string, args: string[]) {
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, ...args],
+      args: [...DENO_RUN_ARGS, MAIN, ...args],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

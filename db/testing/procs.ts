@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { freePort } from "./redis_server.ts";
+import { DENO_RUN_ARGS } from "@eraft/shared/runtime_flags";
 
 /** A running child and the tail of its output. */
 export interface Proc {
@@ -55,7 +56,7 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** Runs `eraft ARGS` from this checkout. */
 export function spawnEraft(name: string, args: string[]): Proc {
-  return spawnProc(name, Deno.execPath(), ["run", "-A", MAIN, ...args]);
+  return spawnProc(name, Deno.execPath(), [...DENO_RUN_ARGS, MAIN, ...args]);
 }
 
 /**

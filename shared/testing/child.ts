@@ -4,6 +4,7 @@
  * always kill and reap it.
  * @module
  */
+import { DENO_RUN_ARGS } from "../runtime_flags.ts";
 
 /** A running child process with its collected output. */
 export class Child {
@@ -98,7 +99,7 @@ export class Child {
 
 /** Starts `deno run -A script ...args` as a child with piped output. */
 export function spawnDeno(name: string, script: string, args: string[] = []): Child {
-  return spawnCommand(name, Deno.execPath(), ["run", "-A", script, ...args]);
+  return spawnCommand(name, Deno.execPath(), [...DENO_RUN_ARGS, script, ...args]);
 }
 
 /** Starts any executable as a child with piped output. */
