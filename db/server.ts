@@ -5,6 +5,7 @@
  * error; it never takes the server down.
  * @module
  */
+import { acceptEach, splitHostPort } from "@eraft/shared/net";
 import { type Backend, BackendUnavailableError } from "./backend.ts";
 import { dispatch, requestKeys } from "./commands/table.ts";
 import { DEFAULT_GRAPH_TIMEOUT_MS, GRAPH_TIMEOUT_CONFIG } from "./commands/graph.ts";
@@ -63,16 +64,10 @@ async function writeAll(conn: Deno.Conn, b: Uint8Array): Promise<void> {
   while (off < b.length) off += await conn.write(b.subarray(off));
 }
 
-function splitAddr(addr: string): { hostname: string; port: number } {
-  const i = addr.lastIndexOf(":");
-  if (i < 0) throw new Error(`addr must be host:port, got ${addr}`);
-  return { hostname: addr.slice(0, i) || "127.0.0.1", port: Number(addr.slice(i + 1)) };
-}
-
 /** Starts the server; resolves once it listens. */
 export function startDbServer(opts: DbServerOptions): Promise<DbServer> {
   const limits: DbLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const listener = Deno.listen({ ...splitAddr(opts.addr), transport: "tcp" });
+  const listener = Deno.listen({ ...splitHostPort(opts.addr), transport: "tcp" });
   const db: DbContext = {
     backend: opts.backend,
     latches: new Latches(),
@@ -94,23 +89,15 @@ export function startDbServer(opts: DbServerOptions): Promise<DbServer> {
   const sweeper = opts.sweeper === null ? null : new Sweeper(db, opts.sweeper ?? {});
   sweeper?.start();
 
-  const accept = (async () => {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return; // listener closed
-      }
-      const id = next_id++;
-      conns.set(id, conn);
-      const task = serveConn(conn, id, db, state, limits).finally(() => {
-        conns.delete(id);
-        tasks.delete(task);
-      });
-      tasks.add(task);
-    }
-  })();
+  const accept = acceptEach(listener, (conn) => {
+    const id = next_id++;
+    conns.set(id, conn);
+    const task = serveConn(conn, id, db, state, limits).finally(() => {
+      conns.delete(id);
+      tasks.delete(task);
+    });
+    tasks.add(task);
+  });
 
   return Promise.resolve({
     port: state.port,

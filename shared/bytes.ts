@@ -41,3 +41,16 @@ export function formatKey(key: Uint8Array, max_chars = 64): string {
   }
   return out;
 }
+
+/** The bytes of `parts`, one after another, in one new array. */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

@@ -14,6 +14,8 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { concatBytes } from "./bytes.ts";
+import { acceptEach, splitHostPort } from "./net.ts";
 
 /** The first bytes a dialer writes: names the protocol and its version. */
 export const FRAME_PREAMBLE: Uint8Array = new TextEncoder().encode("eraftF01");
@@ -152,7 +154,7 @@ export class FrameConn {
     this.#writing = true;
     try {
       while (this.#out.length > 0 && !this.#closed) {
-        const bytes = concat(this.#out, this.#out_bytes);
+        const bytes = this.#out.length === 1 ? this.#out[0] : concatBytes(this.#out);
         this.#out = [];
         this.#out_bytes = 0;
         let off = 0;
@@ -253,27 +255,6 @@ export class FrameConn {
   }
 }
 
-/** Parses `host:port` (the host may be empty: 127.0.0.1). */
-export function splitHostPort(addr: string): { hostname: string; port: number } {
-  const i = addr.lastIndexOf(":");
-  const port = Number(addr.slice(i + 1));
-  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`address must be host:port, got '${addr}'`);
-  }
-  return { hostname: addr.slice(0, i) || "127.0.0.1", port };
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /** The far end of an accepted connection, as its server sees it. */
 export interface FramePeer {
   /** host:port of the dialer. */
@@ -300,33 +281,25 @@ export function listenFrames(
 ): FrameListener {
   const listener = Deno.listen({ ...splitHostPort(addr), transport: "tcp" });
   const open = new Set<FrameConn>();
-  const accepting = (async () => {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return; // listener closed
-      }
-      const remote = conn.remoteAddr as Deno.NetAddr;
-      let fc: FrameConn | null = null;
-      const peer: FramePeer = {
-        remote: `${remote.hostname}:${remote.port}`,
-        send: (kind, body) => fc?.send(kind, body) ?? false,
-        close: () => fc?.close(),
-      };
-      const opts = serve(peer);
-      const accepted = FrameConn.accept(conn, {
-        ...opts,
-        on_close: (reason) => {
-          open.delete(accepted);
-          opts.on_close(reason);
-        },
-      });
-      fc = accepted;
-      open.add(accepted);
-    }
-  })();
+  const accepting = acceptEach(listener, (conn) => {
+    const remote = conn.remoteAddr as Deno.NetAddr;
+    let fc: FrameConn | null = null;
+    const peer: FramePeer = {
+      remote: `${remote.hostname}:${remote.port}`,
+      send: (kind, body) => fc?.send(kind, body) ?? false,
+      close: () => fc?.close(),
+    };
+    const opts = serve(peer);
+    const accepted = FrameConn.accept(conn, {
+      ...opts,
+      on_close: (reason) => {
+        open.delete(accepted);
+        opts.on_close(reason);
+      },
+    });
+    fc = accepted;
+    open.add(accepted);
+  });
   const bound = listener.addr as Deno.NetAddr;
   let closed = false;
   return {

@@ -10,6 +10,7 @@
  */
 import client from "prom-client";
 import type * as grpc from "@grpc/grpc-js";
+import { splitHostPort } from "./net.ts";
 
 export { client };
 
@@ -319,11 +320,9 @@ export type Route = (req: Request, url: URL) => Response | Promise<Response> | n
 
 /** Serves `/metrics` (and `routes`) on `addr` (`host:port`, port 0 = any free port). */
 export function startMetricsServer(addr: string, routes: Route[] = []): Promise<MetricsServer> {
-  const i = addr.lastIndexOf(":");
-  const hostname = addr.slice(0, i) || "127.0.0.1";
-  const port = Number(addr.slice(i + 1));
   return new Promise((resolve, reject) => {
     try {
+      const { hostname, port } = splitHostPort(addr);
       const server = Deno.serve({
         hostname,
         port,

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { concatBytes } from "@eraft/shared/bytes";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -45,15 +47,7 @@ export function fromLatin1(s: string): Uint8Array {
 
 /** Concatenates byte arrays. */
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** Unsigned lexicographic comparison: negative, zero or positive. */

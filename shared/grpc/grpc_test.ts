@@ -190,6 +190,6 @@ Deno.test("grpc: the client pool shares one client per address and closes them a
 Deno.test("grpc: a bad listen address is a clear error", async () => {
   await assert.rejects(
     startGrpcServer({ addr: "nonsense", services: [] }),
-    /invalid address 'nonsense'/,
+    /address must be host:port, got 'nonsense'/,
   );
 });

@@ -17,6 +17,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import * as http2 from "node:http2";
+import { splitHostPort } from "../net.ts";
 import { serviceDefinition } from "./service.ts";
 
 /** Calls after which the server recycles a connection (see module doc). */
@@ -68,18 +69,10 @@ export class GrpcServer {
   }
 }
 
-function splitAddr(addr: string): { host: string; port: number } {
-  const at = addr.lastIndexOf(":");
-  const port = Number(addr.slice(at + 1));
-  if (at <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`invalid address '${addr}': expected host:port`);
-  }
-  return { host: addr.slice(0, at), port };
-}
-
 /** Starts a server with the given services bound; resolves once it listens. */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
-  const { host } = splitAddr(opts.addr);
+  const { hostname: host, port: wanted_port } = splitHostPort(opts.addr);
+  const bind_addr = `${host}:${wanted_port}`;
   const age_ms = opts.max_connection_age_ms ?? 0;
   const max_calls = opts.max_calls_per_connection ?? MAX_CALLS_PER_CONNECTION_DEFAULT;
   const max_bytes = opts.max_message_bytes ?? 64 * 1024 * 1024;
@@ -97,7 +90,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     server.addService(serviceDefinition(binding.service), binding.handlers);
   }
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(opts.addr, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+    server.bindAsync(bind_addr, grpc.ServerCredentials.createInsecure(), (err, bound) => {
       if (err) reject(new Error(`cannot listen on ${opts.addr}: ${err.message}`));
       else resolve(bound);
     });

@@ -14,6 +14,7 @@ import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import { PeerRole } from "@eraft/proto/gen/metapb.ts";
 import { type GrpcServer, type ServiceBinding, startGrpcServer } from "@eraft/shared/grpc";
 import type { FrameListener } from "@eraft/shared/frame";
+import { splitHostPort } from "@eraft/shared/net";
 import {
   instrumentGrpc,
   type MetricsServer,
@@ -188,7 +189,7 @@ export class StoreNode {
     const server = await startGrpcServer({ addr: opts.addr, services });
     // Port 0 picks a free port: workers put the real address into the peers they create.
     config_base.store_addr = server.address;
-    const frame_addr = opts.frame_addr ?? `${hostOf(server.address)}:0`;
+    const frame_addr = opts.frame_addr ?? `${splitHostPort(server.address).hostname}:0`;
     let frames: FrameListener | null = null;
     try {
       if (frame_addr !== "") frames = startFrameService(frame_addr, api, transport, opts.log);
@@ -235,11 +236,6 @@ export class StoreNode {
     await this.control?.shutdown();
     await this.metrics?.close();
   }
-}
-
-/** The host part of host:port. */
-function hostOf(addr: string): string {
-  return addr.slice(0, addr.lastIndexOf(":"));
 }
 
 function workerConfigBase(opts: StoreNodeOptions): Omit<WorkerConfig, "worker_id" | "dir"> {
