@@ -101,6 +101,11 @@ Deno.test({
             const got = (await g.exec())!.map(([e, v]: [Error | null, unknown]) => e ?? v);
             assert.deepEqual(got, keys.map((_, i) => i % 2 === 0 ? `v${i}` : null));
             assert.ok((await mergedGets()) > gets_before, "concurrent GETs were merged");
+            // The stores advertise frame listeners: the stream has moved off gRPC.
+            const frames_before = await stat("eraft_frame_messages");
+            assert.ok(frames_before > 0, "BatchCommands went over the store's frame listener");
+            await r.get("merge:0");
+            assert.ok((await stat("eraft_frame_messages")) > frames_before);
           } finally {
             r.disconnect();
           }
