@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
 import { ServiceClient } from "@eraft/shared/grpc";
+import { FrameConn, FrameKind } from "@eraft/shared/frame";
+import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
 import { StoreNode } from "./node.ts";
 import { MAX_KEY_BYTES, MAX_SCAN_LIMIT, MAX_VALUE_BYTES } from "./validate.ts";
 
@@ -211,4 +213,49 @@ Deno.test("restarting with fewer workers still starts every worker directory", a
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the frame listener serves BatchCommands; a malformed frame closes only its connection", async () => {
+  await withNode(async (_c, node) => {
+    assert.ok(node.frame_addr !== "", "a frame listener by default");
+    // A garbage BatchRequest body: that connection is closed with a reason.
+    const bad = { closed: null as string | null };
+    const garbage = FrameConn.dial(node.frame_addr, {
+      on_frame: () => {},
+      on_close: (reason) => (bad.closed = reason ?? "closed locally"),
+    });
+    garbage.send(FrameKind.BatchRequest, new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]));
+    await waitFor(() => bad.closed !== null);
+    assert.match(bad.closed!, /closed by peer/);
+    // Another connection is served: puts then gets, answered by request id.
+    const got = new Map<number, storepb.BatchCommandsResponse_Response>();
+    const good = FrameConn.dial(node.frame_addr, {
+      on_frame: (kind, body) => {
+        assert.equal(kind, FrameKind.BatchResponse);
+        const res = decodeMessage<storepb.BatchCommandsResponse>(
+          "storepb.BatchCommandsResponse",
+          body,
+        );
+        res.request_ids.forEach((id, i) => got.set(Number(id), res.responses[i]));
+      },
+      on_close: () => {},
+    });
+    const send = (msg: storepb.BatchCommandsRequest) =>
+      good.send(FrameKind.BatchRequest, encodeMessage("storepb.BatchCommandsRequest", msg));
+    send({
+      requests: [{
+        raw_put: { context: CTX, key: enc("f"), value: enc("framed"), cf: "", id: 0, type: 0 },
+      }],
+      request_ids: [1],
+    } as storepb.BatchCommandsRequest);
+    await waitFor(() => got.has(1));
+    send({
+      requests: [{ raw_get: { context: CTX, key: enc("f"), cf: "" } }],
+      request_ids: [2],
+    } as storepb.BatchCommandsRequest);
+    await waitFor(() => got.has(2));
+    assert.equal(got.get(1)?.raw_put?.error, "");
+    assert.equal(dec(got.get(2)!.raw_get!.value), "framed");
+    good.close();
+  });
 });
