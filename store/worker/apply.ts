@@ -15,6 +15,7 @@ import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as raft_cmdpb from "@eraft/proto/gen/raft_cmdpb.ts";
 import { decodeConfChange } from "@eraft/raft";
 import { compareBytes } from "@eraft/shared/bytes";
+import { crc32c } from "@node-rs/crc32";
 import type { WriteBatch } from "../engine/mod.ts";
 import type { WorkerEngines } from "../engine/engines.ts";
 import type { WorkerResponse } from "../protocol.ts";
@@ -110,7 +111,8 @@ function applyWrite(
   const outside = keysOutside(peer, cmd);
   if (outside) return { region_error: keyNotInRegion(outside, peer.region) };
   const request_id = cmd.header?.request_id ?? 0;
-  if (request_id !== 0 && applied(host, peer, request_id)) {
+  const digest = request_id === 0 ? 0 : mutationsDigest(cmd.mutations, 0, cmd.mutations.length);
+  if (request_id !== 0 && applied(host, peer, request_id, digest)) {
     return {}; // a retry of a request already applied: answer as the first time
   }
   for (const [i, p] of cmd.preconditions.entries()) {
@@ -122,19 +124,62 @@ function applyWrite(
     return {};
   }
   for (const m of cmd.mutations) addMutation(peer, m, batch);
-  if (request_id !== 0) recordApplied(peer, request_id, batch, index);
+  if (request_id !== 0) recordApplied(peer, request_id, batch, index, digest);
   return {};
 }
 
-/** True when client request `request_id` was applied in the region before. */
-function applied(host: ApplyHost, peer: Peer, request_id: number): boolean {
-  return host.engines.kv.get("raft", dedupKey(peer.region_id, request_id)) !== undefined;
+/**
+ * True when client request `request_id` with these mutations (`digest`) was
+ * applied in the region before. A record with the same id but another digest
+ * is a different request whose random id collided: it applies. (Records
+ * written before digests existed hold 8 bytes and match any digest.)
+ */
+function applied(host: ApplyHost, peer: Peer, request_id: number, digest: number): boolean {
+  const rec = host.engines.kv.get("raft", dedupKey(peer.region_id, request_id));
+  if (rec === undefined) return false;
+  if (rec.length < DEDUP_RECORD_BYTES) return true;
+  return new DataView(rec.buffer, rec.byteOffset, rec.length).getUint32(8) === digest;
 }
 
-function recordApplied(peer: Peer, request_id: number, batch: WriteBatch, index: number): void {
-  const at = new Uint8Array(8);
-  new DataView(at.buffer).setBigUint64(0, BigInt(index));
-  batch.put("raft", dedupKey(peer.region_id, request_id), at);
+/** A dedup record: u64 apply index, u32 digest of the request's mutations. */
+const DEDUP_RECORD_BYTES = 12;
+
+function recordApplied(
+  peer: Peer,
+  request_id: number,
+  batch: WriteBatch,
+  index: number,
+  digest: number,
+): void {
+  const rec = new Uint8Array(DEDUP_RECORD_BYTES);
+  const view = new DataView(rec.buffer);
+  view.setBigUint64(0, BigInt(index));
+  view.setUint32(8, digest);
+  batch.put("raft", dedupKey(peer.region_id, request_id), rec);
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * CRC-32C over mutations [from, to): what a retry must repeat exactly. A
+ * member retried alone digests the same as its slice of a merged batch.
+ */
+function mutationsDigest(mutations: kvrpcpb.Mutation[], from: number, to: number): number {
+  let crc = 0;
+  const head = new Uint8Array(9);
+  const view = new DataView(head.buffer);
+  for (let i = from; i < to; i++) {
+    const m = mutations[i];
+    head[0] = m.op;
+    view.setUint32(1, m.key.length);
+    view.setUint32(5, m.value.length);
+    crc = crc32c(head, crc);
+    crc = crc32c(utf8.encode(m.cf), crc);
+    crc = crc32c(m.key, crc);
+    crc = crc32c(m.value, crc);
+    crc = crc32c(m.end_key, crc);
+  }
+  return crc >>> 0;
 }
 
 /**
@@ -154,9 +199,10 @@ function applyMembers(
   for (const member of cmd.members) {
     const end = at + member.mutation_count;
     assert.ok(end <= cmd.mutations.length, "batch members cover more than the mutations");
-    if (!applied(host, peer, member.id)) {
+    const digest = mutationsDigest(cmd.mutations, at, end);
+    if (!applied(host, peer, member.id, digest)) {
       for (let i = at; i < end; i++) addMutation(peer, cmd.mutations[i], batch);
-      recordApplied(peer, member.id, batch, index);
+      recordApplied(peer, member.id, batch, index, digest);
     }
     at = end;
   }
