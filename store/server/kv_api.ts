@@ -164,10 +164,19 @@ export class KvApi {
       checkBatchSize(mutations.length + preconditions.length, bytes);
       return {
         op: "write",
-        mutations: mutations.map((m) => toPlain<kvrpcpb.Mutation>("kvrpcpb.Mutation", m)),
-        preconditions: preconditions.map((p) =>
-          toPlain<kvrpcpb.Precondition>("kvrpcpb.Precondition", p)
-        ),
+        // check* built plain objects with every field; only the byte arrays
+        // must become exact-size copies (a view would clone its whole frame).
+        mutations: mutations.map((m) => ({
+          ...m,
+          key: copyBytes(m.key),
+          value: copyBytes(m.value),
+          end_key: copyBytes(m.end_key),
+        })),
+        preconditions: preconditions.map((p) => ({
+          ...p,
+          key: copyBytes(p.key),
+          value: copyBytes(p.value),
+        })),
         request_id: checkRequestId(r.id),
         members,
       };
