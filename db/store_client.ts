@@ -105,6 +105,13 @@ function chunksBySize(items: number[], size: (i: number) => number): number[][] 
   return out;
 }
 
+/** Consecutive runs of `items` of at most `max` each. */
+function chunksByCount(items: number[], max: number): number[][] {
+  const out: number[][] = [];
+  for (let at = 0; at < items.length; at += max) out.push(items.slice(at, at + max));
+  return out;
+}
+
 /** Deadline sweep period. */
 const SWEEP_MS = 50;
 
@@ -258,50 +265,34 @@ export class StoreClient {
    * later writes to its key would undo them: not linearizable.)
    */
   #mergeBlindBatches(): void {
-    const groups = new Map<string, number[]>();
-    this.#queue_reqs.forEach((r, i) => {
-      const b = r.raw_batch;
-      // Members need their own dedup ids; a merged batch is not merged again.
-      if (!b || !b.context || b.preconditions.length > 0 || !b.id || b.members?.length) return;
-      const key = contextKey(b.context);
-      const group = groups.get(key);
-      if (group) group.push(i);
-      else groups.set(key, [i]);
-    });
-    const dropped = new Set<number>();
-    for (const group of groups.values()) {
-      for (const chunk of chunksBySize(group, (i) => batchBytes(this.#queue_reqs[i].raw_batch!))) {
-        if (chunk.length < 2) continue;
-        this.stats.merged_batches++;
-        const members = chunk.map((i) => {
-          const id = this.#queue_ids[i];
-          const p = this.#pending.get(id)!;
-          this.#pending.delete(id);
-          return p;
-        });
-        const merged_id = this.#next_id++;
-        this.#pending.set(merged_id, {
+    this.stats.merged_batches += this.#mergeQueued(
+      (r) => {
+        const b = r.raw_batch;
+        // Members need their own dedup ids; a merged batch is not merged again.
+        if (!b || !b.context || b.preconditions.length > 0 || !b.id || b.members?.length) {
+          return null;
+        }
+        return contextKey(b.context);
+      },
+      (group) => chunksBySize(group, (i) => batchBytes(this.#queue_reqs[i].raw_batch!)),
+      (reqs, members) => {
+        const batches = reqs.map((r) => r.raw_batch!);
+        return {
+          req: {
+            raw_batch: {
+              context: batches[0].context,
+              mutations: batches.flatMap((b) => b.mutations),
+              preconditions: [],
+              id: 0,
+              // Each member keeps its dedup id: one retried alone never applies twice.
+              members: batches.map((b) => ({ id: b.id, mutation_count: b.mutations.length })),
+            },
+          } as storepb.BatchCommandsRequest_Request,
           kind: "raw_batch",
           resolve: (res) => members.forEach((p) => p.resolve(res)),
-          reject: (e) => members.forEach((p) => p.reject(e)),
-          deadline_at_ms: Math.min(...members.map((p) => p.deadline_at_ms)),
-        });
-        const batches = chunk.map((i) => this.#queue_reqs[i].raw_batch!);
-        this.#queue_reqs[chunk[0]] = {
-          raw_batch: {
-            context: batches[0].context,
-            mutations: batches.flatMap((b) => b.mutations),
-            preconditions: [],
-            id: 0,
-            // Each member keeps its dedup id: one retried alone never applies twice.
-            members: batches.map((b) => ({ id: b.id, mutation_count: b.mutations.length })),
-          },
-        } as storepb.BatchCommandsRequest_Request;
-        this.#queue_ids[chunk[0]] = merged_id;
-        for (const i of chunk.slice(1)) dropped.add(i);
-      }
-    }
-    this.#dropQueued(dropped);
+        };
+      },
+    );
   }
 
   /**
@@ -311,43 +302,84 @@ export class StoreClient {
    * RawGetResponse its key would have got, region errors included.
    */
   #mergePointReads(): void {
+    this.stats.merged_gets += this.#mergeQueued(
+      (r) => {
+        const g = r.raw_get;
+        return g && g.context ? `${contextKey(g.context)}/${g.cf}` : null;
+      },
+      (group) => chunksByCount(group, MAX_MERGED_GETS),
+      (reqs, members) => {
+        const gets = reqs.map((r) => r.raw_get!);
+        const keyed = members.map((p, j) => ({ p, key: gets[j].key }));
+        return {
+          req: {
+            raw_batch_get: {
+              context: gets[0].context,
+              keys: gets.map((g) => g.key),
+              cf: gets[0].cf,
+            },
+          } as storepb.BatchCommandsRequest_Request,
+          kind: "raw_batch_get",
+          resolve: (res) => answerGets(res as kvrpcpb.RawBatchGetResponse, keyed),
+        };
+      },
+    );
+  }
+
+  /**
+   * Folds queued commands into merged ones, each in place of its first
+   * member: `keyOf` groups the mergeable entries (null leaves one alone),
+   * `chunksOf` splits a group, and `fold` builds a chunk's merged request and
+   * how its answer resolves the members. A failure rejects every member; the
+   * merged deadline is the earliest member's. Returns the merged count.
+   */
+  #mergeQueued(
+    keyOf: (r: storepb.BatchCommandsRequest_Request) => string | null,
+    chunksOf: (group: number[]) => number[][],
+    fold: (
+      reqs: storepb.BatchCommandsRequest_Request[],
+      members: Pending[],
+    ) => {
+      req: storepb.BatchCommandsRequest_Request;
+      kind: CommandKind;
+      resolve(res: unknown): void;
+    },
+  ): number {
     const groups = new Map<string, number[]>();
     this.#queue_reqs.forEach((r, i) => {
-      const g = r.raw_get;
-      if (!g || !g.context) return;
-      const key = `${contextKey(g.context)}/${g.cf}`;
+      const key = keyOf(r);
+      if (key === null) return;
       const group = groups.get(key);
       if (group) group.push(i);
       else groups.set(key, [i]);
     });
     const dropped = new Set<number>();
+    let merged = 0;
     for (const group of groups.values()) {
-      for (let at = 0; at + 1 < group.length; at += MAX_MERGED_GETS) {
-        const chunk = group.slice(at, at + MAX_MERGED_GETS);
+      for (const chunk of chunksOf(group)) {
         if (chunk.length < 2) continue;
-        this.stats.merged_gets++;
+        merged++;
         const members = chunk.map((i) => {
           const id = this.#queue_ids[i];
           const p = this.#pending.get(id)!;
           this.#pending.delete(id);
-          return { p, key: this.#queue_reqs[i].raw_get!.key };
+          return p;
         });
+        const { req, kind, resolve } = fold(chunk.map((i) => this.#queue_reqs[i]), members);
         const merged_id = this.#next_id++;
         this.#pending.set(merged_id, {
-          kind: "raw_batch_get",
-          resolve: (res) => answerGets(res as kvrpcpb.RawBatchGetResponse, members),
-          reject: (e) => members.forEach(({ p }) => p.reject(e)),
-          deadline_at_ms: Math.min(...members.map(({ p }) => p.deadline_at_ms)),
+          kind,
+          resolve,
+          reject: (e) => members.forEach((p) => p.reject(e)),
+          deadline_at_ms: Math.min(...members.map((p) => p.deadline_at_ms)),
         });
-        const first = this.#queue_reqs[chunk[0]].raw_get!;
-        this.#queue_reqs[chunk[0]] = {
-          raw_batch_get: { context: first.context, keys: members.map((m) => m.key), cf: first.cf },
-        } as storepb.BatchCommandsRequest_Request;
+        this.#queue_reqs[chunk[0]] = req;
         this.#queue_ids[chunk[0]] = merged_id;
         for (const i of chunk.slice(1)) dropped.add(i);
       }
     }
     this.#dropQueued(dropped);
+    return merged;
   }
 
   /** Removes the queue entries at `indexes` (folded into another entry). */
