@@ -12,6 +12,7 @@ import { str } from "../db/encoding/bytes.ts";
 import { RespClient } from "../db/testing/resp_client.ts";
 import { freePort } from "./support/cluster.ts";
 import { runTool } from "./support/run_tool.ts";
+import { withIoredis } from "./support/ioredis.ts";
 import { MetaCluster, waitFor } from "./support/meta_cluster.ts";
 
 const DB_MAIN = new URL("./support/eraft_db.ts", import.meta.url).pathname;
@@ -40,14 +41,7 @@ Deno.test({
       await db.waitFor(/db listening on/, 60_000);
 
       await t.step("ioredis: strings, hashes, lists, zsets, pipeline", async () => {
-        const r = new Redis({
-          port,
-          host: "127.0.0.1",
-          lazyConnect: true,
-          maxRetriesPerRequest: 1,
-        });
-        await r.connect();
-        try {
+        await withIoredis(port, async (r) => {
           assert.equal(await r.set("io:a", "1"), "OK");
           assert.equal(await r.get("io:a"), "1");
           assert.equal(await r.incr("io:a"), 2);
@@ -66,22 +60,13 @@ Deno.test({
             "1",
             "2",
           ]]]);
-        } finally {
-          r.disconnect();
-        }
+        });
       });
 
       await t.step(
         "pipelined plain SETs and GETs share merged RawBatches and RawBatchGets",
         async () => {
-          const r = new Redis({
-            port,
-            host: "127.0.0.1",
-            lazyConnect: true,
-            maxRetriesPerRequest: 1,
-          });
-          await r.connect();
-          try {
+          await withIoredis(port, async (r) => {
             const stat = async (name: string) =>
               Number(new RegExp(`${name}:(\\d+)`).exec(await r.info("cluster"))![1]);
             const merged = () => stat("eraft_merged_batches");
@@ -106,9 +91,7 @@ Deno.test({
             assert.ok(frames_before > 0, "BatchCommands went over the store's frame listener");
             await r.get("merge:0");
             assert.ok((await stat("eraft_frame_messages")) > frames_before);
-          } finally {
-            r.disconnect();
-          }
+          });
         },
       );
 

@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { hasCommand } from "@eraft/shared/testing";
 import { NemesisCluster } from "./nemesis/cluster.ts";
 import { runTool } from "./support/run_tool.ts";
+import { withIoredis } from "./support/ioredis.ts";
 
 const CROSS_PROCESS = { sanitizeOps: false, sanitizeResources: false } as const;
 
@@ -96,14 +97,7 @@ Deno.test({
       }
 
       await t.step("ioredis: a 2 000-node graph, hops, indexes, DEL", async () => {
-        const r = new Redis({
-          port,
-          host: "127.0.0.1",
-          lazyConnect: true,
-          maxRetriesPerRequest: 1,
-        });
-        await r.connect();
-        try {
+        await withIoredis(port, async (r) => {
           const idx = await r.call("GRAPH.QUERY", "chain", "CREATE INDEX FOR (n:N) ON (n.i)");
           assert.deepEqual((idx as string[][])[0].slice(0, 1), ["Indices created: 1"]);
           const made = await r.call(
@@ -131,9 +125,7 @@ Deno.test({
             () => r.call("GRAPH.RO_QUERY", "chain", "MATCH (n) RETURN n"),
             /Invalid graph operation on empty key/,
           );
-        } finally {
-          r.disconnect();
-        }
+        });
       });
     } catch (e) {
       console.error(cluster.logs(3000));
