@@ -91,7 +91,7 @@ export class FrameConn {
         fc.#scheduleFlush();
         void fc.#readLoop(conn, false);
       },
-      (err) => fc.#fail(`connect to ${addr}: ${err instanceof Error ? err.message : err}`),
+      (err) => fc.#finish(`connect to ${addr}: ${err instanceof Error ? err.message : err}`),
     );
     return fc;
   }
@@ -161,7 +161,7 @@ export class FrameConn {
         while (off < bytes.length) off += await conn.write(bytes.subarray(off));
       }
     } catch (err) {
-      this.#fail(`write: ${err instanceof Error ? err.message : err}`);
+      this.#finish(`write: ${err instanceof Error ? err.message : err}`);
     } finally {
       this.#writing = false;
     }
@@ -173,23 +173,23 @@ export class FrameConn {
     try {
       for (;;) {
         const n = await conn.read(scratch);
-        if (n === null) return this.#fail("connection closed by peer");
+        if (n === null) return this.#finish("connection closed by peer");
         if (this.#closed) return;
         this.#append(scratch.subarray(0, n));
         if (need_preamble) {
           if (this.#partial.length < FRAME_PREAMBLE.length) continue;
           const head = this.#partial.subarray(0, FRAME_PREAMBLE.length);
           if (!FRAME_PREAMBLE.every((b, i) => head[i] === b)) {
-            return this.#fail("protocol error: not an eraft frame connection");
+            return this.#finish("protocol error: not an eraft frame connection");
           }
           this.#partial = this.#partial.subarray(FRAME_PREAMBLE.length);
           need_preamble = false;
         }
         const err = this.#deliverFrames();
-        if (err !== null) return this.#fail(err);
+        if (err !== null) return this.#finish(err);
       }
     } catch (err) {
-      this.#fail(`read: ${err instanceof Error ? err.message : err}`);
+      this.#finish(`read: ${err instanceof Error ? err.message : err}`);
     }
   }
 
@@ -237,10 +237,6 @@ export class FrameConn {
     }
     this.#partial = buf;
     return null;
-  }
-
-  #fail(reason: string): void {
-    this.#finish(reason);
   }
 
   #finish(reason: string | null): void {
