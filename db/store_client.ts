@@ -17,6 +17,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { GrpcStatus, RpcError, ServiceClient } from "@eraft/shared/grpc";
 import { Immediate } from "@eraft/shared/immediate";
+import { chunksBySize } from "@eraft/shared/chunks";
 import { FrameConn, FrameKind } from "@eraft/shared/frame";
 import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
@@ -49,6 +50,9 @@ export const STREAM_FALLBACK_MS = 5_000;
 const STREAM_FAILURES_BEFORE_FALLBACK = 3;
 /** Largest RawBatch built by merging queued ones (the store's entry limit is 16 MiB). */
 const MAX_MERGED_BATCH_BYTES = 1024 * 1024;
+
+/** Estimated bytes of one stream message at most (splits a flush of large commands). */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /** Keys of one RawBatchGet built by merging queued RawGets. */
 const MAX_MERGED_GETS = 1024;
@@ -86,30 +90,13 @@ function batchBytes(b: kvrpcpb.RawBatchRequest): number {
   return n;
 }
 
-/** Consecutive runs of `items` whose sizes add up to at most MAX_MERGED_BATCH_BYTES. */
-function chunksBySize(items: number[], size: (i: number) => number): number[][] {
-  const out: number[][] = [];
-  let cur: number[] = [];
-  let bytes = 0;
-  for (const i of items) {
-    const b = size(i);
-    if (cur.length > 0 && bytes + b > MAX_MERGED_BATCH_BYTES) {
-      out.push(cur);
-      cur = [];
-      bytes = 0;
-    }
-    cur.push(i);
-    bytes += b;
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
-}
-
-/** Consecutive runs of `items` of at most `max` each. */
-function chunksByCount(items: number[], max: number): number[][] {
-  const out: number[][] = [];
-  for (let at = 0; at < items.length; at += max) out.push(items.slice(at, at + max));
-  return out;
+/** Rough encoded size of one queued command. */
+function requestBytes(r: storepb.BatchCommandsRequest_Request): number {
+  if (r.raw_batch) return batchBytes(r.raw_batch) + 64;
+  if (r.raw_batch_get) return r.raw_batch_get.keys.reduce((n, k) => n + k.length + 8, 64);
+  if (r.raw_get) return r.raw_get.key.length + 64;
+  if (r.raw_scan) return r.raw_scan.start_key.length + r.raw_scan.end_key.length + 64;
+  return 64;
 }
 
 /** Deadline sweep period. */
@@ -233,22 +220,21 @@ export class StoreClient {
     if (this.#queue_ids.length === 0 || this.#closed) return;
     this.#mergeBlindBatches();
     this.#mergePointReads();
-    const msg: storepb.BatchCommandsRequest = {
-      requests: this.#queue_reqs,
-      request_ids: this.#queue_ids,
-    };
+    const reqs = this.#queue_reqs;
+    const ids = this.#queue_ids;
     this.#queue_reqs = [];
     this.#queue_ids = [];
     try {
       const link = this.#openLink();
-      if ("grpc" in link) link.grpc.write(msg);
-      else {
-        const body = encodeMessage("storepb.BatchCommandsRequest", msg);
-        if (!link.frames.send(FrameKind.BatchRequest, body)) throw new Error("connection full");
-        this.stats.frame_messages_sent++;
+      // Several messages when the commands are large: each stays far below
+      // the 64 MiB message and frame limits.
+      const indexes = reqs.map((_, i) => i);
+      for (const chunk of chunksBySize(indexes, (i) => requestBytes(reqs[i]), MAX_MESSAGE_BYTES)) {
+        this.#write(link, {
+          requests: chunk.map((i) => reqs[i]),
+          request_ids: chunk.map((i) => ids[i]),
+        });
       }
-      this.stats.stream_messages_sent++;
-      this.stats.stream_commands_sent += msg.request_ids.length;
     } catch (e) {
       this.#failStream(GrpcStatus.UNAVAILABLE, `stream write failed: ${e}`);
     }
@@ -274,7 +260,12 @@ export class StoreClient {
         }
         return contextKey(b.context);
       },
-      (group) => chunksBySize(group, (i) => batchBytes(this.#queue_reqs[i].raw_batch!)),
+      (group) =>
+        chunksBySize(
+          group,
+          (i) => batchBytes(this.#queue_reqs[i].raw_batch!),
+          MAX_MERGED_BATCH_BYTES,
+        ),
       (reqs, members) => {
         const batches = reqs.map((r) => r.raw_batch!);
         return {
@@ -307,7 +298,7 @@ export class StoreClient {
         const g = r.raw_get;
         return g && g.context ? `${contextKey(g.context)}/${g.cf}` : null;
       },
-      (group) => chunksByCount(group, MAX_MERGED_GETS),
+      (group) => chunksBySize(group, () => 0, Infinity, MAX_MERGED_GETS),
       (reqs, members) => {
         const gets = reqs.map((r) => r.raw_get!);
         const keyed = members.map((p, j) => ({ p, key: gets[j].key }));
@@ -387,6 +378,18 @@ export class StoreClient {
     if (indexes.size === 0) return;
     this.#queue_reqs = this.#queue_reqs.filter((_, i) => !indexes.has(i));
     this.#queue_ids = this.#queue_ids.filter((_, i) => !indexes.has(i));
+  }
+
+  /** Writes one message on `link`; throws when the link cannot take it. */
+  #write(link: Link, msg: storepb.BatchCommandsRequest): void {
+    if ("grpc" in link) link.grpc.write(msg);
+    else {
+      const body = encodeMessage("storepb.BatchCommandsRequest", msg);
+      if (!link.frames.send(FrameKind.BatchRequest, body)) throw new Error("connection full");
+      this.stats.frame_messages_sent++;
+    }
+    this.stats.stream_messages_sent++;
+    this.stats.stream_commands_sent += msg.request_ids.length;
   }
 
   /**

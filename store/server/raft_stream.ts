@@ -22,6 +22,7 @@ import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import { ServiceClient } from "@eraft/shared/grpc";
 import { FrameConn, FrameKind } from "@eraft/shared/frame";
 import { encodeMessage } from "@eraft/shared/proto";
+import { chunksBySize } from "@eraft/shared/chunks";
 
 /** Settings of one link. */
 export interface RaftStreamOptions {
@@ -42,6 +43,16 @@ export interface RaftStreamOptions {
 
 /** The connection carrying the batches: a gRPC client stream or a frame connection. */
 type Link = { grpc: grpc.ClientWritableStream<object> } | { frames: FrameConn };
+
+/** Estimated bytes of one batch at most. */
+const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+
+/** Rough encoded size of a message: its entries' data plus headers. */
+function messageBytes(m: raft_serverpb.RaftMessage): number {
+  let n = 256;
+  for (const e of m.message?.entries ?? []) n += e.data.length + 32;
+  return n;
+}
 
 /** A stream that lived this long was healthy: the next reconnect is immediate-ish. */
 const HEALTHY_STREAM_MS = 5_000;
@@ -110,13 +121,20 @@ export class RaftStream {
   #flush(): void {
     if (this.#closed || this.#queue.length === 0) return;
     const link = this.#upgrade(this.#link) ?? this.#connect();
-    if ("frames" in link) return this.#flushFrames(link.frames);
+    // Batches stay far below the 64 MiB message and frame limits.
+    const batches = chunksBySize(
+      this.#queue.splice(0),
+      messageBytes,
+      MAX_BATCH_BYTES,
+      this.#opts.max_batch_msgs,
+    );
+    if ("frames" in link) return this.#flushFrames(link.frames, batches);
     const stream = link.grpc;
-    while (this.#queue.length > 0) {
-      const msgs = this.#queue.splice(0, this.#opts.max_batch_msgs);
+    for (const [n, msgs] of batches.entries()) {
       const ok = stream.write({ msgs });
       if (!ok) {
         // Backpressure: wait for the stream before writing more; the queue stays bounded.
+        this.#queue = [...batches.slice(n + 1).flat(), ...this.#queue];
         this.#draining = true;
         stream.once("drain", () => {
           this.#draining = false;
@@ -128,9 +146,8 @@ export class RaftStream {
   }
 
   /** Frames never block the caller; a connection too far behind drops what it cannot take. */
-  #flushFrames(fc: FrameConn): void {
-    while (this.#queue.length > 0) {
-      const msgs = this.#queue.splice(0, this.#opts.max_batch_msgs);
+  #flushFrames(fc: FrameConn, batches: raft_serverpb.RaftMessage[][]): void {
+    for (const msgs of batches) {
       const body = encodeMessage("raft_serverpb.RaftMessageBatch", { msgs });
       if (!fc.send(FrameKind.RaftBatch, body)) this.#drop(msgs);
     }
