@@ -110,10 +110,6 @@ export class FrameConn {
     return this.#out_bytes;
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /**
    * Queues one frame; it leaves with the others of this task. False when the
    * connection is closed or holds `max_queued_bytes` unsent already.
