@@ -540,10 +540,15 @@ export class RegionWorker implements ApplyHost {
     }
   }
 
+  /**
+   * Hands the queued Raft messages to the main thread now: the loop may go on
+   * to block in an fsync or apply a long batch before its task ends.
+   */
   #flushOutbox(): void {
     if (this.#outbox.length === 0) return;
     this.post({ kind: "send", msgs: this.#outbox });
     this.#outbox = [];
+    this.flush();
   }
 
   #handleSoftState(peer: Peer, rd: Ready): void {

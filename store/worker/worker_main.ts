@@ -25,10 +25,9 @@ function flush(): void {
 
 function post(msg: FromWorker): void {
   outbox.push(msg);
-  // The worker closes right after "stopped" and "fatal": they cannot wait for
-  // a later turn. Raft messages (one "send" per loop phase) leave at once: the
-  // loop may go on to block in an fsync or apply a long batch first.
-  if (msg.kind === "stopped" || msg.kind === "fatal" || msg.kind === "send") flush();
+  // The worker closes right after these: they cannot wait for a later turn.
+  // (The loop itself flushes before it blocks; see RegionWorker's `flush`.)
+  if (msg.kind === "stopped" || msg.kind === "fatal") flush();
   else if (!flush_queued) {
     flush_queued = true;
     queueMicrotask(flush); // when the current task ends
