@@ -4,7 +4,14 @@
  * Prints `db listening on HOST:PORT` once it serves; SIGTERM/SIGINT stop it.
  * @module
  */
-import { type CommandSpec, type Flags, intFlag, stringFlag, UsageError } from "@eraft/shared/cli";
+import {
+  addrFlag,
+  type CommandSpec,
+  type Flags,
+  intFlag,
+  stringFlag,
+  UsageError,
+} from "@eraft/shared/cli";
 import { gauge, startMetricsServer } from "@eraft/shared/metrics";
 import { isSupervisedChild, supervise, watchSupervisor } from "@eraft/shared/supervise";
 import { ClusterBackend } from "./cluster_backend.ts";
@@ -63,7 +70,7 @@ export function dbOptions(flags: Flags): DbOptions {
   }
   const pass = flags.requirepass;
   return {
-    addr: stringFlag(flags, "addr"),
+    addr: addrFlag(flags, "addr"),
     meta,
     requirepass: typeof pass === "string" && pass !== "" ? pass : null,
     limits: {
@@ -74,7 +81,7 @@ export function dbOptions(flags: Flags): DbOptions {
       max_pipeline_bytes: intFlag(flags, "max-pipeline-bytes", 1024, 2 ** 40),
     },
     deadline_ms: intFlag(flags, "deadline-ms", 10, 600_000),
-    metrics_addr: String(flags["metrics-addr"] ?? ""), // empty: no metrics server
+    metrics_addr: addrFlag(flags, "metrics-addr", true), // empty: no metrics server
   };
 }
 

@@ -3,7 +3,14 @@
  * `meta <id> listening on <addr>` once it serves (tests wait for it).
  * @module
  */
-import { type CommandSpec, type Flags, intFlag, stringFlag, UsageError } from "@eraft/shared/cli";
+import {
+  addrFlag,
+  type CommandSpec,
+  type Flags,
+  intFlag,
+  stringFlag,
+  UsageError,
+} from "@eraft/shared/cli";
 import { parseInitialCluster } from "@eraft/store";
 import { isSupervisedChild, supervise, watchSupervisor } from "@eraft/shared/supervise";
 import { MetaNode, type MetaNodeOptions } from "./node.ts";
@@ -43,7 +50,7 @@ export const metaCommand: CommandSpec = {
 
 /** Turns parsed flags into node options; a UsageError for bad values. */
 export function metaOptions(flags: Flags): MetaNodeOptions {
-  const addr = stringFlag(flags, "addr");
+  const addr = addrFlag(flags, "addr");
   let members: Map<number, string>;
   const ic = flags["initial-cluster"];
   try {
@@ -61,7 +68,7 @@ export function metaOptions(flags: Flags): MetaNodeOptions {
     members,
     data_dir: stringFlag(flags, "data"),
     tick_ms: intFlag(flags, "tick-ms", 1, 10_000),
-    metrics_addr: stringFlag(flags, "metrics-addr") || undefined,
+    metrics_addr: addrFlag(flags, "metrics-addr", true) || undefined,
     scheduler: {
       ...SCHEDULER_DEFAULTS,
       store_down_timeout_ms: parseDurationMs(stringFlag(flags, "store-down-timeout")),

@@ -4,6 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { splitHostPort } from "./net.ts";
 
 /** One flag: its parseArgs kind, default and one line of help. */
 export interface FlagSpec {
@@ -105,6 +106,22 @@ export function stringFlag(flags: Flags, name: string): string {
   const v = flags[name];
   if (typeof v !== "string" || v === "") throw new UsageError(`--${name} is required`);
   return v;
+}
+
+/**
+ * An address flag (`host:port`), checked here so a typo is a usage error
+ * rather than a failure deep in start-up. With `empty_ok`, an empty value is
+ * returned as "" (the listener it configures is off).
+ */
+export function addrFlag(flags: Flags, name: string, empty_ok = false): string {
+  if (empty_ok && flags[name] === "") return "";
+  const raw = stringFlag(flags, name);
+  try {
+    splitHostPort(raw);
+  } catch {
+    throw new UsageError(`--${name} must be host:port, got '${raw}'`);
+  }
+  return raw;
 }
 
 /** A flag parsed as an integer within [min, max]. */

@@ -3,7 +3,14 @@
  * Prints `store <id> listening on <addr>` once it serves (tests wait for it).
  * @module
  */
-import { type CommandSpec, type Flags, intFlag, stringFlag, UsageError } from "@eraft/shared/cli";
+import {
+  addrFlag,
+  type CommandSpec,
+  type Flags,
+  intFlag,
+  stringFlag,
+  UsageError,
+} from "@eraft/shared/cli";
 import { isSupervisedChild, supervise, watchSupervisor } from "@eraft/shared/supervise";
 import { type MetaAgent, startWithMeta } from "./server/heartbeat.ts";
 import { MetaClient } from "./server/meta_client.ts";
@@ -56,7 +63,7 @@ export function storeOptions(flags: Flags): StoreNodeOptions {
     }
   }
   const opts: StoreNodeOptions = {
-    addr: stringFlag(flags, "addr"),
+    addr: addrFlag(flags, "addr"),
     data_dir: stringFlag(flags, "data"),
     store_id: flags["store-id"] === undefined ? 0 : intFlag(flags, "store-id", 1, 2 ** 40),
     workers: intFlag(flags, "workers", 1, 256),
@@ -66,9 +73,9 @@ export function storeOptions(flags: Flags): StoreNodeOptions {
     raft_log_gc_keep_entries: Math.min(1000, intFlag(flags, "raft-log-gc-count-limit", 1, 1e9)),
     log: (line) => console.error(`store ${flags["store-id"] ?? "(new)"}: ${line}`),
   };
-  const metrics_addr = stringFlag(flags, "metrics-addr");
+  const metrics_addr = addrFlag(flags, "metrics-addr", true);
   if (metrics_addr !== "") opts.metrics_addr = metrics_addr;
-  if (flags["frame-addr"] !== undefined) opts.frame_addr = stringFlag(flags, "frame-addr");
+  if (flags["frame-addr"] !== undefined) opts.frame_addr = addrFlag(flags, "frame-addr", true);
   if (flags["test-control-port"] !== undefined) {
     opts.test_control_port = intFlag(flags, "test-control-port", 0, 65535);
   }

@@ -47,3 +47,26 @@ Deno.test("no command prints usage and exits 2", async () => {
   assert.equal(code, 2);
   assert.match(out, /Usage: eraft <command>/);
 });
+
+Deno.test("a malformed address flag exits 2 naming the flag", async () => {
+  for (
+    const args of [
+      ["store", "--addr", "bogus", "--store-id", "1", "--initial-cluster", "1=127.0.0.1:1"],
+      [
+        "store",
+        "--frame-addr",
+        "127.0.0.1:x",
+        "--store-id",
+        "1",
+        "--initial-cluster",
+        "1=127.0.0.1:1",
+      ],
+      ["db", "--addr", "nohost", "--meta", "127.0.0.1:1"],
+      ["meta", "--metrics-addr", "127.0.0.1:99999"],
+    ]
+  ) {
+    const { code, err } = await eraft(...args);
+    assert.equal(code, 2, `${args.join(" ")}: ${err}`);
+    assert.match(err, /--(addr|frame-addr|metrics-addr) must be host:port, got '/);
+  }
+});
