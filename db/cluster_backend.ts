@@ -571,6 +571,8 @@ export class ClusterBackend implements Backend {
       key_ids.every((k) => regionContains(e, k)) &&
       range_ends.every((x) => e.end === "" || (x !== "" && x <= e.end));
     const id = newRequestId();
+    // With the id, on every attempt: places the store's dedup record in time.
+    const issued_at_ms = Date.now();
     const deadline_at_ms = this.#deadline();
     let uncertain = false;
     for (let regroups = 0;; regroups++) {
@@ -580,7 +582,7 @@ export class ClusterBackend implements Backend {
           () => this.#locate(keys[0]),
           (e) => {
             if (!fits(e)) throw new RegroupSignal();
-            return { mutations, preconditions, id, members: [] };
+            return { mutations, preconditions, id, issued_at_ms, members: [] };
           },
           deadline_at_ms,
           () => (uncertain = true),

@@ -275,8 +275,13 @@ export class StoreClient {
               mutations: batches.flatMap((b) => b.mutations),
               preconditions: [],
               id: 0,
+              issued_at_ms: 0,
               // Each member keeps its dedup id: one retried alone never applies twice.
-              members: batches.map((b) => ({ id: b.id, mutation_count: b.mutations.length })),
+              members: batches.map((b) => ({
+                id: b.id,
+                mutation_count: b.mutations.length,
+                issued_at_ms: b.issued_at_ms,
+              })),
             },
           } as storepb.BatchCommandsRequest_Request,
           kind: "raw_batch",

@@ -162,7 +162,13 @@ export class MetaStorage {
     mutations: kvrpcpb.Mutation[],
     preconditions: kvrpcpb.Precondition[] = [],
   ): Promise<boolean> {
-    const res = await this.#call({ op: "write", mutations, preconditions, request_id: 0 });
+    const res = await this.#call({
+      op: "write",
+      mutations,
+      preconditions,
+      request_id: 0,
+      issued_at_ms: 0,
+    });
     return !res.precondition_failed;
   }
 

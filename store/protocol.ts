@@ -56,6 +56,8 @@ export type WorkerRequest =
     preconditions: kvrpcpb.Precondition[];
     /** Client request id for apply-time deduplication; 0 = none. */
     request_id: number;
+    /** With request_id: the client's clock at its first attempt (Unix ms). */
+    issued_at_ms: number;
     /** Members of a merged batch, each deduplicated on its own (request_id is 0). */
     members?: kvrpcpb.BatchMember[];
   }

@@ -315,6 +315,14 @@ export class FakeCluster {
       const keys = [...r.mutations.map((m) => m.key), ...(r.preconditions ?? []).map((p) => p.key)];
       const re = this.#check(store_id, r.context, keys);
       if (re) return errorResponse("raw_batch", re);
+      // As the store's validation: an id is only usable with its issue time.
+      const undated = r.id ? !r.issued_at_ms : r.members?.some((m) => !m.issued_at_ms);
+      if (undated) {
+        const error = "request id needs issued_at_ms";
+        return {
+          raw_batch: { region_error: null, error, precondition_failed: false, failed_index: 0 },
+        };
+      }
       if (r.id && this.applied.has(r.id)) {
         this.duplicates++;
         return { raw_batch: this.applied.get(r.id)! };

@@ -47,8 +47,18 @@ export interface RawPutRequest {
   key: Uint8Array;
   value: Uint8Array;
   cf: string;
+  /**
+   * Request id for deduplication: a retry of an unknown outcome carries the
+   * same id and applies at most once (within the store's deduplication window).
+   */
   id: number;
   type: number;
+  /**
+   * Required with `id`: the client's clock (Unix ms) when it first sent the
+   * request, the same on every retry. Places the dedup record in time so the
+   * store can forget it after the window (see raft_cmdpb.RaftRequestHeader).
+   */
+  issued_at_ms: number;
 }
 
 export interface RawPutResponse {
@@ -64,6 +74,10 @@ export interface RawDeleteRequest {
    * Request id for deduplication, as RawPutRequest.id.
    */
   id: number;
+  /**
+   * As RawPutRequest.issued_at_ms.
+   */
+  issued_at_ms: number;
 }
 
 export interface RawDeleteResponse {
@@ -171,6 +185,10 @@ export interface RawBatchRequest {
    * never applies twice.
    */
   members: BatchMember[];
+  /**
+   * As RawPutRequest.issued_at_ms.
+   */
+  issued_at_ms: number;
 }
 
 /**
@@ -179,6 +197,10 @@ export interface RawBatchRequest {
 export interface BatchMember {
   id: number;
   mutation_count: number;
+  /**
+   * As RawPutRequest.issued_at_ms, for this member's id.
+   */
+  issued_at_ms: number;
 }
 
 export interface RawBatchResponse {

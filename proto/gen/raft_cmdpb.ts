@@ -90,6 +90,16 @@ export interface RaftRequestHeader {
    * Client request id for deduplication (RawPutRequest.id); 0 = none.
    */
   request_id: number;
+  /**
+   * The request's RawPutRequest.issued_at_ms (with request_id).
+   */
+  issued_at_ms: number;
+  /**
+   * The proposing leader's clock (Unix ms) when it proposed the entry. Every
+   * replica applies the same value, so deduplication records are forgotten
+   * at the same log index everywhere (deterministic state machine).
+   */
+  proposed_at_ms: number;
 }
 
 export interface RaftResponseHeader {

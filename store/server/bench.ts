@@ -142,7 +142,7 @@ async function benchBatched(cluster: Cluster, value: Uint8Array, key: (i: number
       out.push(
         await measure("eraft-batch", "put", n, async (i) => {
           const res = await stream.call({
-            raw_put: { context, key: key(i), value, cf: "", id: 0, type: 0 },
+            raw_put: { context, key: key(i), value, cf: "", id: 0, type: 0, issued_at_ms: 0 },
           });
           checkOk(res.raw_put);
         }),

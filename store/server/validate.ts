@@ -84,6 +84,28 @@ export function checkRequestId(id: number | null | undefined): number {
   return n;
 }
 
+/** The deduplication fields of a write request, checked. */
+export interface DedupFields {
+  request_id: number;
+  issued_at_ms: number;
+}
+
+/** A request id and, required with a non-zero one, the client time it was first issued. */
+export function checkDedup(
+  id: number | null | undefined,
+  issued_at_ms: number | null | undefined,
+): DedupFields {
+  const request_id = checkRequestId(id);
+  if (request_id === 0) return { request_id, issued_at_ms: 0 };
+  const at = issued_at_ms ?? 0;
+  if (!Number.isSafeInteger(at) || at <= 0) {
+    throw new InvalidArgument(
+      `request id ${request_id} needs issued_at_ms (the client's Unix ms time at its first attempt)`,
+    );
+  }
+  return { request_id, issued_at_ms: at };
+}
+
 /** Checks and normalises one RawBatch mutation (cf resolved, bytes checked). */
 export function checkMutation(m: kvrpcpb.Mutation, i: number): kvrpcpb.Mutation {
   const op = m.op ?? 0;
@@ -139,14 +161,14 @@ export function checkMembers(
   }
   let total = 0;
   const out = members.map((m) => {
-    const id = checkRequestId(m.id);
+    const { request_id: id, issued_at_ms } = checkDedup(m.id, m.issued_at_ms);
     if (id === 0) throw new InvalidArgument("a batch member needs a non-zero id");
     const count = m.mutation_count ?? 0;
     if (!Number.isInteger(count) || count < 1) {
       throw new InvalidArgument(`batch member ${id} has no mutations`);
     }
     total += count;
-    return { id, mutation_count: count };
+    return { id, mutation_count: count, issued_at_ms };
   });
   if (total !== mutation_count) {
     throw new InvalidArgument(

@@ -15,7 +15,6 @@ import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as raft_cmdpb from "@eraft/proto/gen/raft_cmdpb.ts";
 import { decodeConfChange } from "@eraft/raft";
 import { compareBytes } from "@eraft/shared/bytes";
-import { crc32c } from "@node-rs/crc32";
 import type { WriteBatch } from "../engine/mod.ts";
 import type { WorkerEngines } from "../engine/engines.ts";
 import type { WorkerResponse } from "../protocol.ts";
@@ -24,12 +23,12 @@ import {
   dataCf,
   decodeCmd,
   decodeTaggedValue,
-  dedupKey,
   encodeApplyState,
   encodeRegionState,
   encodeTaggedValue,
   regionStateKey,
 } from "./codec.ts";
+import { DedupTable, encodeFloor, floorKey, mutationsDigest, readFloor } from "./dedup.ts";
 import { type Peer, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from "./peer.ts";
 import { epochNotMatch, keyNotInRegion, staleCommand } from "./region_errors.ts";
 
@@ -110,103 +109,69 @@ function applyWrite(
   if (epoch_error) return { region_error: epoch_error };
   const outside = keysOutside(peer, cmd);
   if (outside) return { region_error: keyNotInRegion(outside, peer.region) };
-  const request_id = cmd.header?.request_id ?? 0;
-  const digest = request_id === 0 ? 0 : mutationsDigest(cmd.mutations, 0, cmd.mutations.length);
-  if (request_id !== 0 && applied(host, peer, request_id, digest)) {
-    return {}; // a retry of a request already applied: answer as the first time
+  const header = cmd.header;
+  const dedup = new DedupTable(
+    host.engines.kv,
+    batch,
+    peer.region_id,
+    peer.region,
+    header?.proposed_at_ms ?? 0,
+  );
+  const members = cmd.members ?? [];
+  if (members.length > 0) return applyMembers(peer, cmd, dedup, index);
+  const request_id = header?.request_id ?? 0;
+  const issued_at_ms = header?.issued_at_ms ?? 0;
+  const first_key = cmd.mutations[0]?.key ?? EMPTY;
+  let digest = 0;
+  if (request_id !== 0) {
+    const refusal = dedup.refusal(issued_at_ms);
+    if (refusal !== null) return { error: refusal };
+    digest = mutationsDigest(cmd.mutations, 0, cmd.mutations.length);
+    if (dedup.applied(issued_at_ms, first_key, request_id, digest)) {
+      return {}; // a retry of a request already applied: answer as the first time
+    }
   }
   for (const [i, p] of cmd.preconditions.entries()) {
     if (!preconditionHolds(host, p)) return { precondition_failed: true, failed_index: i };
   }
-  const members = cmd.members ?? [];
-  if (members.length > 0) {
-    applyMembers(host, peer, cmd, batch, index);
-    return {};
-  }
   for (const m of cmd.mutations) addMutation(peer, m, batch);
-  if (request_id !== 0) recordApplied(peer, request_id, batch, index, digest);
+  if (request_id !== 0) {
+    dedup.record(issued_at_ms, first_key, request_id, index, digest);
+  }
   return {};
 }
 
 /**
- * True when client request `request_id` with these mutations (`digest`) was
- * applied in the region before. A record with the same id but another digest
- * is a different request whose random id collided: it applies. (Records
- * written before digests existed hold 8 bytes and match any digest.)
- */
-function applied(host: ApplyHost, peer: Peer, request_id: number, digest: number): boolean {
-  const rec = host.engines.kv.get("raft", dedupKey(peer.region_id, request_id));
-  if (rec === undefined) return false;
-  if (rec.length < DEDUP_RECORD_BYTES) return true;
-  return new DataView(rec.buffer, rec.byteOffset, rec.length).getUint32(8) === digest;
-}
-
-/** A dedup record: u64 apply index, u32 digest of the request's mutations. */
-const DEDUP_RECORD_BYTES = 12;
-
-function recordApplied(
-  peer: Peer,
-  request_id: number,
-  batch: WriteBatch,
-  index: number,
-  digest: number,
-): void {
-  const rec = new Uint8Array(DEDUP_RECORD_BYTES);
-  const view = new DataView(rec.buffer);
-  view.setBigUint64(0, BigInt(index));
-  view.setUint32(8, digest);
-  batch.put("raft", dedupKey(peer.region_id, request_id), rec);
-}
-
-const utf8 = new TextEncoder();
-
-/**
- * CRC-32C over mutations [from, to): what a retry must repeat exactly. A
- * member retried alone digests the same as its slice of a merged batch.
- */
-function mutationsDigest(mutations: kvrpcpb.Mutation[], from: number, to: number): number {
-  let crc = 0;
-  const head = new Uint8Array(9);
-  const view = new DataView(head.buffer);
-  for (let i = from; i < to; i++) {
-    const m = mutations[i];
-    head[0] = m.op;
-    view.setUint32(1, m.key.length);
-    view.setUint32(5, m.value.length);
-    crc = crc32c(head, crc);
-    crc = crc32c(utf8.encode(m.cf), crc);
-    crc = crc32c(m.key, crc);
-    crc = crc32c(m.value, crc);
-    crc = crc32c(m.end_key, crc);
-  }
-  return crc >>> 0;
-}
-
-/**
- * A merged batch: each member's mutations apply unless that member was
- * applied before (it may have been retried alone, or the merged batch may
- * arrive after the member's own retry), and each member is recorded under
- * its own id.
+ * A merged batch (no preconditions): each member's mutations apply unless
+ * that member was applied before (it may have been retried alone, or the
+ * merged batch may arrive after the member's own retry), and each member is
+ * recorded under its own id. A member outside the window refuses the whole
+ * batch: nothing applies.
  */
 function applyMembers(
-  host: ApplyHost,
   peer: Peer,
   cmd: raft_cmdpb.RaftCmdRequest,
-  batch: WriteBatch,
+  dedup: DedupTable,
   index: number,
-): void {
+): WorkerResponse {
+  for (const member of cmd.members) {
+    const refusal = dedup.refusal(member.issued_at_ms);
+    if (refusal !== null) return { error: refusal };
+  }
   let at = 0;
   for (const member of cmd.members) {
     const end = at + member.mutation_count;
     assert.ok(end <= cmd.mutations.length, "batch members cover more than the mutations");
     const digest = mutationsDigest(cmd.mutations, at, end);
-    if (!applied(host, peer, member.id, digest)) {
-      for (let i = at; i < end; i++) addMutation(peer, cmd.mutations[i], batch);
-      recordApplied(peer, member.id, batch, index, digest);
+    const first_key = cmd.mutations[at].key;
+    if (!dedup.applied(member.issued_at_ms, first_key, member.id, digest)) {
+      for (let i = at; i < end; i++) addMutation(peer, cmd.mutations[i], dedup.batch);
+      dedup.record(member.issued_at_ms, first_key, member.id, index, digest);
     }
     at = end;
   }
   assert.equal(at, cmd.mutations.length, "batch members cover fewer than the mutations");
+  return {};
 }
 
 function preconditionHolds(host: ApplyHost, p: kvrpcpb.Precondition): boolean {
@@ -238,6 +203,8 @@ function addMutation(peer: Peer, m: kvrpcpb.Mutation, batch: WriteBatch): void {
     batch.deleteRange(cf, m.key, end); // an empty end is the end of the cf
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 type Applied = [WorkerResponse, (() => void) | null];
 
@@ -304,6 +271,9 @@ function applySplit(
   peer.invalidateSnapshotCache();
   batch.put("raft", regionStateKey(left.id), encodeRegionState({ state: 0, region: left }));
   batch.put("raft", regionStateKey(right.id), encodeRegionState({ state: 0, region: right }));
+  // The right half holds the records of its keys already (they are keyed by
+  // first key) and must refuse what the parent would refuse.
+  batch.put("raft", floorKey(right.id), encodeFloor(readFloor(host.engines.kv, peer.region_id)));
   const init = { index: RAFT_INIT_LOG_INDEX, term: RAFT_INIT_LOG_TERM };
   batch.put(
     "raft",

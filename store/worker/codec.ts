@@ -4,8 +4,9 @@
  * - Data values (cfs default/lock/write) carry the client's type tag in front:
  *   `varint(type) | value` (RawPutRequest.type, returned by RawGet/RawScan).
  * - Per-region state lives in cf `raft` under `r | u64be(region_id) | suffix`:
- *   `s` RegionLocalState, `a` RaftApplyState, `d | u64be(request_id)` the
- *   apply index of a deduplicated client request.
+ *   `s` RegionLocalState, `a` RaftApplyState, `g` the deduplication floor
+ *   (dedup.ts, which also owns the `D` records), and `d | u64be(request_id)`
+ *   the deduplication table of older versions (dropped on first use).
  * - Region snapshots: `u32 len | RegionLocalState | records`, each record
  *   `u8 cf | u32 key_len | key | u32 value_len | value` (values as stored).
  * @module
@@ -72,15 +73,15 @@ export function applyStateKey(region_id: number): Uint8Array {
   return regionKey(region_id, [0x61]);
 }
 
-/** Key recording that client request `request_id` was applied in the region. */
-export function dedupKey(region_id: number, request_id: number): Uint8Array {
+/** Older versions' key recording that client request `request_id` was applied in the region. */
+export function legacyDedupKey(region_id: number, request_id: number): Uint8Array {
   const out = regionKey(region_id, [0x64], 8);
   new DataView(out.buffer).setBigUint64(10, BigInt(request_id));
   return out;
 }
 
-/** [start, end) of every dedup key of a region. */
-export function dedupRange(region_id: number): [Uint8Array, Uint8Array] {
+/** [start, end) of the older versions' dedup keys of a region. */
+export function legacyDedupRange(region_id: number): [Uint8Array, Uint8Array] {
   return [regionKey(region_id, [0x64]), regionKey(region_id, [0x65])];
 }
 

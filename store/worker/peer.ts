@@ -10,11 +10,11 @@ import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import type { Snapshot } from "@eraft/proto/gen/eraftpb.ts";
 import { Prng, RawNode, ReadOnlyOption, StateType } from "@eraft/raft";
-import type { Cf } from "../engine/mod.ts";
 import type { WorkerEngines } from "../engine/engines.ts";
 import { compareBytes } from "@eraft/shared/bytes";
 import type { WorkerConfig, WorkerRequest } from "../protocol.ts";
-import { DATA_CFS, dedupRange, encodeSnapshotData, type SnapshotRecord } from "./codec.ts";
+import { DATA_CFS, encodeSnapshotData, type SnapshotRecord } from "./codec.ts";
+import { encodeFloor, floorKey, readFloor, regionRanges } from "./dedup.ts";
 
 /** A proposal waiting for its entry to be applied. */
 export interface Proposal {
@@ -167,9 +167,12 @@ export class Peer {
           out.push({ cf, key, value });
         }
       }
-      const [lo, hi] = dedupRange(this.region_id);
-      for (const [key, value] of view.scan("raft" as Cf, lo, hi, Infinity)) {
-        out.push({ cf: "raft", key, value });
+      const floor = readFloor(view, this.region_id);
+      out.push({ cf: "raft", key: floorKey(this.region_id), value: encodeFloor(floor) });
+      for (const [lo, hi] of regionRanges(view, this.region, floor)) {
+        for (const [key, value] of view.scan("raft", lo, hi, Infinity)) {
+          out.push({ cf: "raft", key, value });
+        }
       }
     } finally {
       view.close();

@@ -85,6 +85,9 @@ export function proposeRequest(
     region_epoch: context?.region_epoch ?? peer.region.region_epoch,
     term: peer.term,
     request_id: req.op === "write" ? req.request_id : 0,
+    issued_at_ms: req.op === "write" ? req.issued_at_ms : 0,
+    // Apply collects deduplication records by this clock (dedup.ts).
+    proposed_at_ms: Date.now(),
   };
   if (req.op === "transfer_leader") {
     if (!peer.known_peers.has(req.peer.id)) {

@@ -32,13 +32,14 @@ import {
   applyStateKey,
   DATA_CFS,
   decodeSnapshotData,
-  dedupRange,
   encodeApplyState,
   encodeCmd,
   encodeRegionState,
+  legacyDedupRange,
   regionMetaRange,
   regionStateKey,
 } from "./codec.ts";
+import { clearRecords } from "./dedup.ts";
 import { Peer, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from "./peer.ts";
 import { confStateOf, loadRegions, repairRaftState } from "./recovery.ts";
 import { notLeader, regionNotFound, serverIsBusy } from "./region_errors.ts";
@@ -233,6 +234,7 @@ export class RegionWorker implements ApplyHost {
     this.tombstones.set(peer.region_id, peer.region.region_epoch?.conf_ver ?? 0);
     const batch = this.engines.kv.newBatch();
     for (const cf of DATA_CFS) batch.deleteRange(cf, peer.region.start_key, peer.region.end_key);
+    clearRecords(this.engines.kv, batch, peer.region);
     const [lo, hi] = regionMetaRange(peer.region_id);
     batch.deleteRange("raft", lo, hi);
     batch.put(
@@ -408,6 +410,8 @@ export class RegionWorker implements ApplyHost {
         region_epoch: peer.region.region_epoch,
         term: 0,
         request_id: 0,
+        issued_at_ms: 0,
+        proposed_at_ms: 0,
       },
       admin_request: { cmd_type: 3, compact_log: { compact_index, compact_term } },
     });
@@ -501,8 +505,10 @@ export class RegionWorker implements ApplyHost {
       if (peer.initialized) batch.deleteRange(cf, peer.region.start_key, peer.region.end_key);
       batch.deleteRange(cf, region.start_key, region.end_key);
     }
-    const [lo, hi] = dedupRange(region.id);
-    batch.deleteRange("raft", lo, hi);
+    const [lo, hi] = legacyDedupRange(region.id);
+    batch.deleteRange("raft", lo, hi); // the table of older versions
+    if (peer.initialized) clearRecords(this.engines.kv, batch, peer.region);
+    clearRecords(this.engines.kv, batch, region);
     for (const r of records) batch.put(r.cf, r.key, r.value);
     const apply_state = {
       applied_index: meta.index,

@@ -6,10 +6,14 @@ import assert from "node:assert/strict";
 import { ConfChangeType } from "@eraft/proto/gen/eraftpb.ts";
 import { MutationOp, PreconditionKind } from "@eraft/proto/gen/kvrpcpb.ts";
 import type { WorkerRequest } from "../protocol.ts";
+import { bucketOf, DEDUP_MAX_AHEAD_MS, DEDUP_RETENTION_MS, recordKey } from "./dedup.ts";
 import { LocalCluster } from "./testing.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
+
+/** The issue time of every request id in these tests (retries repeat it). */
+const ISSUED_AT_MS = Date.now();
 
 function put(key: string, value: string, request_id = 0, type = 0): WorkerRequest {
   return {
@@ -24,6 +28,7 @@ function put(key: string, value: string, request_id = 0, type = 0): WorkerReques
     }],
     preconditions: [],
     request_id,
+    issued_at_ms: request_id === 0 ? 0 : ISSUED_AT_MS,
   };
 }
 const get = (key: string): WorkerRequest => ({ op: "get", cf: "", key: enc(key) });
@@ -101,6 +106,7 @@ Deno.test("worker: preconditions are checked atomically at apply time", async ()
         value: new Uint8Array(),
       }],
       request_id: 0,
+      issued_at_ms: 0,
     };
     assert.deepEqual(await c.leaderRequest(1, guarded), {});
     const again = await c.leaderRequest(1, guarded);
@@ -268,7 +274,8 @@ function merged(puts: Array<[id: number, key: string, value: string]>): WorkerRe
     mutations: parts.flatMap((p) => p.mutations),
     preconditions: [],
     request_id: 0,
-    members: puts.map(([id]) => ({ id, mutation_count: 1 })),
+    issued_at_ms: 0,
+    members: puts.map(([id]) => ({ id, mutation_count: 1, issued_at_ms: ISSUED_AT_MS })),
   };
 }
 
@@ -305,5 +312,53 @@ Deno.test("worker: a retry with the same id and mutations applies once; a collid
     // Another client's request that drew the same random id is not swallowed.
     assert.deepEqual(await c.leaderRequest(1, put("y", "other", 500)), {});
     assert.equal(dec(kv().get("default", enc("y"))?.subarray(1)), "other");
+  });
+});
+
+Deno.test("worker: a retry that reaches the right half of a split is still deduplicated", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    assert.deepEqual(await c.leaderRequest(1, put("x", "first", 300)), {});
+    assert.deepEqual(await c.leaderRequest(1, put("x", "newer")), {});
+    const res = await c.leaderRequest(1, {
+      op: "split",
+      split_key: enc("m"),
+      new_region_id: 100,
+      new_peer_ids: [101, 102, 103],
+    });
+    assert.equal(res.regions?.length, 2);
+    await c.until("a leader of region 100", () => c.leaderOf(100));
+    // The client never saw request 300's answer; after the split its retry
+    // is routed to region 100, which now holds key x and its record.
+    assert.deepEqual(await c.leaderRequest(100, put("x", "first", 300)), {});
+    assert.equal(dec((await c.leaderRequest(100, get("x"))).value), "newer");
+  });
+});
+
+Deno.test("worker: a request issued before the deduplication window is refused, not applied", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    const stale = { ...put("s", "v", 400), issued_at_ms: Date.now() - 2 * DEDUP_RETENTION_MS };
+    const res = await c.leaderRequest(1, stale);
+    assert.match(res.error ?? "", /deduplication window/);
+    const ahead = { ...put("s", "v", 401), issued_at_ms: Date.now() + 2 * DEDUP_MAX_AHEAD_MS };
+    assert.match((await c.leaderRequest(1, ahead)).error ?? "", /ahead of the leader's clock/);
+    assert.equal((await c.leaderRequest(1, get("s"))).not_found, true);
+  });
+});
+
+Deno.test("worker: a peer that catches up by snapshot receives the deduplication records", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    for (let i = 0; i < 80; i++) await c.leaderRequest(1, put(`k${i}`, `v${i}`, 1000 + i));
+    c.startStore(4);
+    await c.leaderRequest(1, {
+      op: "change_peer",
+      change_type: ConfChangeType.AddNode,
+      peer: { id: 4, store_id: 4, addr: "store-4", role: 0 },
+    });
+    const kv = () => c.workers.get(4)!.engines.kv;
+    await c.until("store 4 has the data", () => kv().get("default", enc("k79")) !== undefined);
+    const bucket = bucketOf(ISSUED_AT_MS);
+    for (const i of [0, 40, 79]) {
+      assert.ok(kv().get("raft", recordKey(bucket, enc(`k${i}`), 1000 + i)), `record of k${i}`);
+    }
   });
 });

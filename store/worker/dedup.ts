@@ -1,0 +1,268 @@
+/**
+ * Client-request deduplication: the table that makes a retried write (same
+ * request id after an unknown outcome) apply at most once, and forgets each
+ * record once no retry can still arrive.
+ *
+ * Layout, in cf `raft`:
+ *
+ * - a record per applied request: `D | u32be bucket | memcmp(first key) |
+ *   u64be id` -> `u64be apply index | u32be digest of the mutations`, where
+ *   `bucket` is the request's `issued_at_ms / DEDUP_BUCKET_MS` (the client's
+ *   clock at its first attempt, repeated on every retry) and `first key` is
+ *   the request's first mutation key.
+ * - a region's floor: `r | u64be region_id | g` -> `u32be bucket`: every
+ *   record of the region below the floor is gone.
+ *
+ * Keying by the first mutation key puts each record in the key range of the
+ * region that applied it, so the table follows its keys: a split leaves each
+ * record with the half its retry will reach, and a region's snapshot,
+ * destruction and collection are one range per bucket (memcmp keeps the
+ * ranges exact: it is order-preserving and prefix-free).
+ *
+ * Time is the proposing leader's `proposed_at_ms`, carried in the entry, so
+ * every replica collects the same records at the same index. The floor never
+ * moves back (a new leader's clock may be behind), and a request whose bucket
+ * is below the floor — or implausibly far ahead of the leader's clock — is
+ * refused, never applied: its record may have been collected already.
+ * @module
+ */
+import assert from "node:assert/strict";
+import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
+import { crc32c } from "@node-rs/crc32";
+import type { Cf, KvPair, WriteBatch } from "../engine/mod.ts";
+import { legacyDedupRange } from "./codec.ts";
+
+/** Width of a time bucket: records are collected a bucket at a time. */
+export const DEDUP_BUCKET_MS = 10_000;
+/**
+ * How long a record is kept after its request was issued. Clients retry for
+ * seconds (the db's deadline is 10 s); the rest tolerates clock skew between
+ * a client and the leader.
+ */
+export const DEDUP_RETENTION_MS = 120_000;
+/** How far ahead of the leader's clock a request's issued_at_ms may be. */
+export const DEDUP_MAX_AHEAD_MS = 120_000;
+
+const PREFIX = 0x44; // 'D'
+const RECORD_BYTES = 12;
+const GROUP = 8;
+/** Highest bucket (its successor still fits the u32 of the key). */
+const MAX_BUCKET = 0xffff_fffe;
+
+/** What reading the table needs: KvEngine, KvSnapshot and KvView all fit. */
+export interface KvReader {
+  get(cf: Cf, key: Uint8Array): Uint8Array | undefined;
+  scan(cf: Cf, start: Uint8Array, end: Uint8Array, limit: number): KvPair[];
+}
+
+/** A region's key range; an empty end is unbounded. */
+export interface KeyRange {
+  start_key: Uint8Array;
+  end_key: Uint8Array;
+}
+
+/** The bucket of a Unix time in ms. */
+export function bucketOf(time_ms: number): number {
+  assert(Number.isSafeInteger(time_ms) && time_ms >= 0, `bad time ${time_ms}`);
+  return Math.min(Math.floor(time_ms / DEDUP_BUCKET_MS), MAX_BUCKET);
+}
+
+/**
+ * TiKV's memcomparable bytes: groups of 8 bytes, the last zero-padded, each
+ * followed by 0xFF minus its padding. Order-preserving and prefix-free.
+ */
+export function memcmpEncode(key: Uint8Array): Uint8Array {
+  const groups = Math.floor(key.length / GROUP) + 1;
+  const out = new Uint8Array(groups * (GROUP + 1));
+  for (let g = 0; g < groups; g++) {
+    const from = g * GROUP;
+    const chunk = key.subarray(from, Math.min(from + GROUP, key.length));
+    out.set(chunk, g * (GROUP + 1));
+    out[g * (GROUP + 1) + GROUP] = 0xff - (GROUP - chunk.length);
+  }
+  return out;
+}
+
+function bucketPrefix(bucket: number, extra: number): Uint8Array {
+  const out = new Uint8Array(5 + extra);
+  out[0] = PREFIX;
+  new DataView(out.buffer).setUint32(1, bucket);
+  return out;
+}
+
+function withKey(bucket: number, key: Uint8Array, extra: number): Uint8Array {
+  const enc = memcmpEncode(key);
+  const out = bucketPrefix(bucket, enc.length + extra);
+  out.set(enc, 5);
+  return out;
+}
+
+/** The record key of request `id` issued in `bucket` whose first mutation key is `first_key`. */
+export function recordKey(bucket: number, first_key: Uint8Array, id: number): Uint8Array {
+  const out = withKey(bucket, first_key, 8);
+  new DataView(out.buffer).setBigUint64(out.length - 8, BigInt(id));
+  return out;
+}
+
+/** [lo, hi) of the records of `bucket` whose first key lies in `range`. */
+export function bucketRange(bucket: number, range: KeyRange): [Uint8Array, Uint8Array] {
+  const lo = withKey(bucket, range.start_key, 0);
+  const hi = range.end_key.length === 0
+    ? bucketPrefix(bucket + 1, 0)
+    : withKey(bucket, range.end_key, 0);
+  return [lo, hi];
+}
+
+/** The floor key of a region (beside its other state under `r | region_id`). */
+export function floorKey(region_id: number): Uint8Array {
+  const out = new Uint8Array(10);
+  out[0] = 0x72; // 'r'
+  new DataView(out.buffer).setBigUint64(1, BigInt(region_id));
+  out[9] = 0x67; // 'g'
+  return out;
+}
+
+/** The region's floor bucket (0 when it never collected). */
+export function readFloor(kv: KvReader, region_id: number): number {
+  const v = kv.get("raft", floorKey(region_id));
+  if (v === undefined) return 0;
+  assert.equal(v.length, 4, `region ${region_id}: bad dedup floor record`);
+  return new DataView(v.buffer, v.byteOffset, 4).getUint32(0);
+}
+
+/** The value of a floor record. */
+export function encodeFloor(bucket: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, bucket);
+  return out;
+}
+
+/** Buckets holding any record, from `from` up to (not including) `to`, ascending. */
+function bucketsPresent(kv: KvReader, from: number, to: number): number[] {
+  const out: number[] = [];
+  let next = from;
+  // Each step finds one present bucket; there are at most to - from of them.
+  for (let steps = 0; next < to; steps++) {
+    assert(steps <= to - from, "dedup bucket scan made no progress");
+    const [hit] = kv.scan("raft", bucketPrefix(next, 0), bucketPrefix(to, 0), 1);
+    if (hit === undefined) break;
+    const bucket = new DataView(hit[0].buffer, hit[0].byteOffset, 5).getUint32(1);
+    assert(bucket >= next && bucket < to, `dedup scan left [${next}, ${to})`);
+    out.push(bucket);
+    next = bucket + 1;
+  }
+  return out;
+}
+
+/** [lo, hi) of every record of the region's range at or above `floor` (snapshot, destroy). */
+export function regionRanges(
+  kv: KvReader,
+  range: KeyRange,
+  floor: number,
+): Array<[Uint8Array, Uint8Array]> {
+  return bucketsPresent(kv, floor, MAX_BUCKET).map((b) => bucketRange(b, range));
+}
+
+/** Deletes (into `batch`) every record whose first key lies in `range`. */
+export function clearRecords(kv: KvReader, batch: WriteBatch, range: KeyRange): void {
+  for (const [lo, hi] of regionRanges(kv, range, 0)) batch.deleteRange("raft", lo, hi);
+}
+
+/** The apply-time view of one region's table for one Raft entry. */
+export class DedupTable {
+  /** Lowest bucket still held; requests below it are refused. */
+  readonly floor: number;
+
+  /**
+   * Collects what the entry's time (`proposed_at_ms`, 0 for entries written
+   * before it existed: no collection) lets go, into `batch`.
+   */
+  constructor(
+    readonly kv: KvReader,
+    readonly batch: WriteBatch,
+    readonly region_id: number,
+    readonly range: KeyRange,
+    readonly proposed_at_ms: number,
+  ) {
+    const old_floor = readFloor(kv, region_id);
+    const due = proposed_at_ms > 0 ? bucketOf(Math.max(0, proposed_at_ms - DEDUP_RETENTION_MS)) : 0;
+    this.floor = Math.max(old_floor, due);
+    if (this.floor === old_floor) return;
+    if (old_floor === 0) {
+      // The region's first collection: drop the table of older versions
+      // (`r | region_id | d | id`, never consulted any more).
+      const [lo, hi] = legacyDedupRange(region_id);
+      batch.deleteRange("raft", lo, hi);
+    }
+    for (const b of bucketsPresent(kv, old_floor, this.floor)) {
+      const [lo, hi] = bucketRange(b, range);
+      batch.deleteRange("raft", lo, hi);
+    }
+    batch.put("raft", floorKey(region_id), encodeFloor(this.floor));
+  }
+
+  /** Why a request issued at `issued_at_ms` cannot be deduplicated now, or null. */
+  refusal(issued_at_ms: number): string | null {
+    const bucket = bucketOf(issued_at_ms);
+    if (bucket < this.floor) {
+      return `request issued at ${issued_at_ms} ms is older than region ${this.region_id}'s ` +
+        `deduplication window (from ${this.floor * DEDUP_BUCKET_MS} ms): check the clocks`;
+    }
+    if (this.proposed_at_ms > 0 && issued_at_ms > this.proposed_at_ms + DEDUP_MAX_AHEAD_MS) {
+      return `request issued at ${issued_at_ms} ms is ahead of the leader's clock ` +
+        `(${this.proposed_at_ms} ms) by more than ${DEDUP_MAX_AHEAD_MS} ms: check the clocks`;
+    }
+    return null;
+  }
+
+  /**
+   * True when request `id` with these mutations (`digest`) was applied
+   * before. The same id with another digest is a different request whose
+   * random id collided: it applies.
+   */
+  applied(issued_at_ms: number, first_key: Uint8Array, id: number, digest: number): boolean {
+    const rec = this.kv.get("raft", recordKey(bucketOf(issued_at_ms), first_key, id));
+    if (rec === undefined) return false;
+    assert.equal(rec.length, RECORD_BYTES, "bad dedup record");
+    return new DataView(rec.buffer, rec.byteOffset, RECORD_BYTES).getUint32(8) === digest;
+  }
+
+  /** Records request `id` as applied at log `index`. */
+  record(
+    issued_at_ms: number,
+    first_key: Uint8Array,
+    id: number,
+    index: number,
+    digest: number,
+  ): void {
+    const rec = new Uint8Array(RECORD_BYTES);
+    const view = new DataView(rec.buffer);
+    view.setBigUint64(0, BigInt(index));
+    view.setUint32(8, digest);
+    this.batch.put("raft", recordKey(bucketOf(issued_at_ms), first_key, id), rec);
+  }
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * CRC-32C over mutations [from, to): what a retry must repeat exactly. A
+ * member retried alone digests the same as its slice of a merged batch.
+ */
+export function mutationsDigest(mutations: kvrpcpb.Mutation[], from: number, to: number): number {
+  let crc = 0;
+  const head = new Uint8Array(9);
+  const view = new DataView(head.buffer);
+  for (let i = from; i < to; i++) {
+    const m = mutations[i];
+    head[0] = m.op;
+    view.setUint32(1, m.key.length);
+    view.setUint32(5, m.value.length);
+    crc = crc32c(head, crc);
+    crc = crc32c(utf8.encode(m.cf), crc);
+    crc = crc32c(m.key, crc);
+    crc = crc32c(m.value, crc);
+    crc = crc32c(m.end_key, crc);
+  }
+  return crc >>> 0;
+}

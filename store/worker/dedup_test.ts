@@ -1,0 +1,209 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { compareBytes } from "@eraft/shared/bytes";
+import { KvEngine } from "../engine/mod.ts";
+import { b, withTempDir } from "../engine/test_util.ts";
+import {
+  bucketOf,
+  bucketRange,
+  clearRecords,
+  DEDUP_BUCKET_MS,
+  DEDUP_MAX_AHEAD_MS,
+  DEDUP_RETENTION_MS,
+  DedupTable,
+  type KeyRange,
+  memcmpEncode,
+  readFloor,
+  recordKey,
+  regionRanges,
+} from "./dedup.ts";
+import { legacyDedupKey } from "./codec.ts";
+
+const T0_MS = 1_700_000_000_000;
+const EMPTY = new Uint8Array(0);
+const WHOLE: KeyRange = { start_key: EMPTY, end_key: EMPTY };
+
+/** Applies one write entry's table work at `proposed_at_ms`; `fn` runs on the table. */
+function applyAt<T>(
+  kv: KvEngine,
+  region_id: number,
+  range: KeyRange,
+  proposed_at_ms: number,
+  fn: (t: DedupTable) => T,
+): T {
+  const batch = kv.newBatch();
+  const table = new DedupTable(kv, batch, region_id, range, proposed_at_ms);
+  const out = fn(table);
+  if (batch.count > 0) kv.write(batch);
+  return out;
+}
+
+const arbKey = fc.uint8Array({ maxLength: 20 });
+
+Deno.test("memcmpEncode keeps byte order and no encoding is a prefix of another", () => {
+  fc.assert(
+    fc.property(arbKey, arbKey, (x, y) => {
+      const ex = memcmpEncode(x);
+      const ey = memcmpEncode(y);
+      assert.equal(Math.sign(compareBytes(ex, ey)), Math.sign(compareBytes(x, y)));
+      if (compareBytes(x, y) !== 0) {
+        const short = ex.length <= ey.length ? ex : ey;
+        const long = ex.length <= ey.length ? ey : ex;
+        assert.notDeepEqual(long.subarray(0, short.length), short);
+      }
+    }),
+    { seed: 4242, numRuns: 2000 },
+  );
+});
+
+Deno.test("a record lies in its bucket's range of a region exactly when its first key does", () => {
+  fc.assert(
+    fc.property(arbKey, arbKey, arbKey, fc.nat(2 ** 53 - 1), (first, lo, hi, id) => {
+      const range: KeyRange = { start_key: lo, end_key: hi };
+      const inside = compareBytes(first, lo) >= 0 &&
+        (hi.length === 0 || compareBytes(first, hi) < 0);
+      const [rlo, rhi] = bucketRange(7, range);
+      const key = recordKey(7, first, id);
+      const inRange = compareBytes(key, rlo) >= 0 && compareBytes(key, rhi) < 0;
+      assert.equal(inRange, inside);
+      const [nlo, nhi] = bucketRange(8, WHOLE);
+      assert.ok(compareBytes(key, nlo) < 0 || compareBytes(key, nhi) >= 0, "next bucket");
+    }),
+    { seed: 101, numRuns: 3000 },
+  );
+});
+
+Deno.test("dedup: a retry is recognised by id, first key and digest; a colliding id applies", () => {
+  withTempDir((dir) => {
+    const kv = KvEngine.open(dir);
+    try {
+      applyAt(kv, 1, WHOLE, T0_MS, (t) => t.record(T0_MS, b("k"), 77, 10, 0xabc));
+      applyAt(kv, 1, WHOLE, T0_MS + 1000, (t) => {
+        assert.equal(t.applied(T0_MS, b("k"), 77, 0xabc), true, "the retry");
+        assert.equal(t.applied(T0_MS, b("k"), 77, 0xabd), false, "other mutations");
+        assert.equal(t.applied(T0_MS, b("k"), 78, 0xabc), false, "other id");
+        assert.equal(t.applied(T0_MS, b("j"), 77, 0xabc), false, "other first key");
+      });
+    } finally {
+      kv.close();
+    }
+  });
+});
+
+Deno.test("dedup: records are collected once the leader's clock passes the window, per region range", () => {
+  withTempDir((dir) => {
+    const kv = KvEngine.open(dir);
+    try {
+      const left: KeyRange = { start_key: EMPTY, end_key: b("m") };
+      const right: KeyRange = { start_key: b("m"), end_key: EMPTY };
+      applyAt(kv, 1, left, T0_MS, (t) => t.record(T0_MS, b("a"), 1, 5, 1));
+      applyAt(kv, 2, right, T0_MS, (t) => t.record(T0_MS, b("x"), 2, 5, 1));
+      const later_ms = T0_MS + DEDUP_BUCKET_MS;
+      applyAt(kv, 1, left, later_ms, (t) => t.record(later_ms, b("b"), 3, 6, 1));
+      const a = recordKey(bucketOf(T0_MS), b("a"), 1);
+      const x = recordKey(bucketOf(T0_MS), b("x"), 2);
+      const bb = recordKey(bucketOf(later_ms), b("b"), 3);
+
+      // Inside the window: nothing goes.
+      applyAt(kv, 1, left, T0_MS + DEDUP_RETENTION_MS - DEDUP_BUCKET_MS, () => {});
+      assert.ok(kv.get("raft", a) !== undefined);
+
+      // Past it for T0's bucket: region 1 drops its record of that bucket only.
+      const past_ms = T0_MS + DEDUP_RETENTION_MS + DEDUP_BUCKET_MS;
+      const floor = applyAt(kv, 1, left, past_ms, (t) => t.floor);
+      assert.equal(floor, bucketOf(past_ms - DEDUP_RETENTION_MS));
+      assert.equal(readFloor(kv, 1), floor, "the floor is stored");
+      assert.equal(kv.get("raft", a), undefined, "collected");
+      assert.ok(kv.get("raft", bb) !== undefined, "a later bucket stays");
+      assert.ok(kv.get("raft", x) !== undefined, "another region's range is untouched");
+      assert.equal(readFloor(kv, 2), bucketOf(T0_MS - DEDUP_RETENTION_MS), "region 2's own floor");
+    } finally {
+      kv.close();
+    }
+  });
+});
+
+Deno.test("dedup: a request below the floor or far ahead of the leader is refused", () => {
+  withTempDir((dir) => {
+    const kv = KvEngine.open(dir);
+    try {
+      const now_ms = T0_MS + 10 * DEDUP_RETENTION_MS;
+      applyAt(kv, 1, WHOLE, now_ms, (t) => {
+        assert.equal(t.refusal(now_ms - 5_000), null, "a retry seconds later");
+        assert.equal(t.refusal(now_ms + 5_000), null, "a client clock slightly ahead");
+        assert.match(t.refusal(T0_MS) ?? "", /older than region 1's deduplication window/);
+        assert.match(t.refusal(now_ms + DEDUP_MAX_AHEAD_MS + 1) ?? "", /ahead of the leader/);
+      });
+      // A new leader whose clock is behind does not lower the floor: what was
+      // collected stays refused.
+      const floor = readFloor(kv, 1);
+      applyAt(kv, 1, WHOLE, T0_MS, (t) => {
+        assert.equal(t.floor, floor);
+        assert.notEqual(t.refusal(floor * DEDUP_BUCKET_MS - 1), null);
+      });
+    } finally {
+      kv.close();
+    }
+  });
+});
+
+Deno.test("dedup: entries without a proposal time (older versions) collect nothing", () => {
+  withTempDir((dir) => {
+    const kv = KvEngine.open(dir);
+    try {
+      applyAt(kv, 1, WHOLE, T0_MS, (t) => t.record(T0_MS, b("a"), 1, 5, 1));
+      const floor = readFloor(kv, 1);
+      assert.equal(applyAt(kv, 1, WHOLE, 0, (t) => t.floor), floor);
+      assert.ok(kv.get("raft", recordKey(bucketOf(T0_MS), b("a"), 1)) !== undefined);
+    } finally {
+      kv.close();
+    }
+  });
+});
+
+Deno.test("dedup: the first collection also drops the table of older versions", () => {
+  withTempDir((dir) => {
+    const kv = KvEngine.open(dir);
+    try {
+      kv.write(kv.newBatch().put("raft", legacyDedupKey(1, 99), new Uint8Array(12)));
+      applyAt(kv, 1, WHOLE, T0_MS + 2 * DEDUP_RETENTION_MS, () => {});
+      assert.equal(kv.get("raft", legacyDedupKey(1, 99)), undefined);
+    } finally {
+      kv.close();
+    }
+  });
+});
+
+Deno.test("dedup: regionRanges and clearRecords cover every bucket of the range, nothing else", () => {
+  withTempDir((dir) => {
+    const kv = KvEngine.open(dir);
+    try {
+      const left: KeyRange = { start_key: EMPTY, end_key: b("m") };
+      const times = [T0_MS, T0_MS + 3 * DEDUP_BUCKET_MS, T0_MS + 9 * DEDUP_BUCKET_MS];
+      for (const [i, at] of times.entries()) {
+        applyAt(kv, 1, WHOLE, at, (t) => {
+          t.record(at, b("c"), 10 + i, 1, 1);
+          t.record(at, b("q"), 20 + i, 1, 1);
+        });
+      }
+      const ranges = regionRanges(kv, left, 0);
+      assert.equal(ranges.length, 3, "one range per bucket present");
+      const inside = ranges.flatMap(([lo, hi]) => kv.scan("raft", lo, hi, 100));
+      assert.deepEqual(
+        inside.map(([k]) => k),
+        times.map((at, i) => recordKey(bucketOf(at), b("c"), 10 + i)),
+      );
+      const batch = kv.newBatch();
+      clearRecords(kv, batch, left);
+      kv.write(batch);
+      assert.equal(
+        regionRanges(kv, left, 0).flatMap(([lo, hi]) => kv.scan("raft", lo, hi, 100)).length,
+        0,
+      );
+      const right = regionRanges(kv, { start_key: b("m"), end_key: EMPTY }, 0);
+      assert.equal(right.flatMap(([lo, hi]) => kv.scan("raft", lo, hi, 100)).length, 3);
+    } finally {
+      kv.close();
+    }
+  });
+});
