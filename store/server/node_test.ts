@@ -60,9 +60,17 @@ Deno.test("RawPut, RawGet, RawScan, RawDelete reach the worker and map back", as
       value: enc("1"),
       type: 7,
       id: 42,
+      issued_at_ms: Date.now(),
     });
     assert.equal(put.region_error, null);
     assert.equal(put.error, "");
+    const undated = await c.unary<kvrpcpb.RawPutResponse>("RawPut", {
+      context: CTX,
+      key: enc("u"),
+      value: enc("1"),
+      id: 43,
+    });
+    assert.match(undated.error, /request id 43 needs issued_at_ms/);
     await c.unary("RawPut", { context: CTX, key: enc("b"), value: enc("2"), cf: "default" });
     const get = await c.unary<kvrpcpb.RawGetResponse>("RawGet", { context: CTX, key: enc("a") });
     assert.equal(dec(get.value), "1");

@@ -97,11 +97,13 @@ export class StoreClient {
     return { region_id: region.id, region_epoch: region.region_epoch, peer, term: 0 };
   }
 
+  /** RawPut; a non-zero `id` deduplicates the retries (they repeat the first attempt's time). */
   async put(key: Uint8Array, value: Uint8Array, id = 0, type = 0): Promise<void> {
+    const issued_at_ms = id === 0 ? 0 : Date.now();
     await this.call<kvrpcpb.RawPutResponse>(
       { key },
       "RawPut",
-      (context) => ({ context, key, value, id, type }),
+      (context) => ({ context, key, value, id, type, issued_at_ms }),
     );
   }
 
