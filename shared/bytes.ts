@@ -54,3 +54,30 @@ export function concatBytes(parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+const TWO_POW_32 = 0x1_0000_0000;
+
+/**
+ * Writes a non-negative safe integer as 8 big-endian bytes at `at` (no
+ * BigInt: the hot apply path writes several per entry).
+ */
+export function writeU64BE(buf: Uint8Array, at: number, n: number): void {
+  if (!(Number.isSafeInteger(n) && n >= 0)) throw new RangeError(`u64 out of range: ${n}`);
+  const hi = Math.floor(n / TWO_POW_32);
+  const lo = n - hi * TWO_POW_32;
+  buf[at] = hi >>> 24;
+  buf[at + 1] = (hi >>> 16) & 0xff;
+  buf[at + 2] = (hi >>> 8) & 0xff;
+  buf[at + 3] = hi & 0xff;
+  buf[at + 4] = lo >>> 24;
+  buf[at + 5] = (lo >>> 16) & 0xff;
+  buf[at + 6] = (lo >>> 8) & 0xff;
+  buf[at + 7] = lo & 0xff;
+}
+
+/** Reads 8 big-endian bytes at `at` as a number (exact below 2^53). */
+export function readU64BE(buf: Uint8Array, at: number): number {
+  const hi = ((buf[at] << 24) >>> 0) + (buf[at + 1] << 16) + (buf[at + 2] << 8) + buf[at + 3];
+  const lo = ((buf[at + 4] << 24) >>> 0) + (buf[at + 5] << 16) + (buf[at + 6] << 8) + buf[at + 7];
+  return hi * TWO_POW_32 + lo;
+}

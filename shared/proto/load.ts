@@ -12,6 +12,11 @@ import { PROTO_FILES } from "./files.ts";
 
 // Without a Long implementation protobufjs reads and writes uint64 as numbers.
 protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
+// Without Buffer it encodes into plain Uint8Arrays: Deno's Node Buffer (pool
+// and FastBuffer construction) cost several percent of a store worker's CPU
+// under writes, and nothing needs Buffer methods on encoded bytes (the gRPC
+// layer copies them into a Buffer of its own, see grpc/service.ts).
+protobuf.util.Buffer = null as unknown as typeof protobuf.util.Buffer;
 protobuf.configure();
 
 /**

@@ -11,6 +11,7 @@
  *   `u8 cf | u32 key_len | key | u32 value_len | value` (values as stored).
  * @module
  */
+import { readU64BE, writeU64BE } from "@eraft/shared/bytes";
 import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
 import type * as raft_cmdpb from "@eraft/proto/gen/raft_cmdpb.ts";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
@@ -58,7 +59,7 @@ export function decodeTaggedValue(stored: Uint8Array): { type: number; value: Ui
 function regionKey(region_id: number, suffix: number[], extra = 0): Uint8Array {
   const out = new Uint8Array(9 + suffix.length + extra);
   out[0] = 0x72; // 'r'
-  new DataView(out.buffer).setBigUint64(1, BigInt(region_id));
+  writeU64BE(out, 1, region_id);
   out.set(suffix, 9);
   return out;
 }
@@ -76,7 +77,7 @@ export function applyStateKey(region_id: number): Uint8Array {
 /** Older versions' key recording that client request `request_id` was applied in the region. */
 export function legacyDedupKey(region_id: number, request_id: number): Uint8Array {
   const out = regionKey(region_id, [0x64], 8);
-  new DataView(out.buffer).setBigUint64(10, BigInt(request_id));
+  writeU64BE(out, 10, request_id);
   return out;
 }
 
@@ -93,7 +94,7 @@ export function regionMetaRange(region_id: number): [Uint8Array, Uint8Array] {
 /** Region id of a RegionLocalState key, or null for other keys. */
 export function regionIdOfStateKey(key: Uint8Array): number | null {
   if (key.length !== 10 || key[0] !== 0x72 || key[9] !== 0x73) return null;
-  return Number(new DataView(key.buffer, key.byteOffset).getBigUint64(1));
+  return readU64BE(key, 1);
 }
 
 export const encodeRegionState = (s: raft_serverpb.RegionLocalState): Uint8Array =>

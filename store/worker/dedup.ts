@@ -28,6 +28,7 @@
  */
 import assert from "node:assert/strict";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
+import { writeU64BE } from "@eraft/shared/bytes";
 import { crc32c } from "@node-rs/crc32";
 import type { Cf, KvPair, WriteBatch } from "../engine/mod.ts";
 import { legacyDedupRange } from "./codec.ts";
@@ -100,7 +101,7 @@ function withKey(bucket: number, key: Uint8Array, extra: number): Uint8Array {
 /** The record key of request `id` issued in `bucket` whose first mutation key is `first_key`. */
 export function recordKey(bucket: number, first_key: Uint8Array, id: number): Uint8Array {
   const out = withKey(bucket, first_key, 8);
-  new DataView(out.buffer).setBigUint64(out.length - 8, BigInt(id));
+  writeU64BE(out, out.length - 8, id);
   return out;
 }
 
@@ -117,7 +118,7 @@ export function bucketRange(bucket: number, range: KeyRange): [Uint8Array, Uint8
 export function floorKey(region_id: number): Uint8Array {
   const out = new Uint8Array(10);
   out[0] = 0x72; // 'r'
-  new DataView(out.buffer).setBigUint64(1, BigInt(region_id));
+  writeU64BE(out, 1, region_id);
   out[9] = 0x67; // 'g'
   return out;
 }
@@ -236,9 +237,8 @@ export class DedupTable {
     digest: number,
   ): void {
     const rec = new Uint8Array(RECORD_BYTES);
-    const view = new DataView(rec.buffer);
-    view.setBigUint64(0, BigInt(index));
-    view.setUint32(8, digest);
+    writeU64BE(rec, 0, index);
+    new DataView(rec.buffer).setUint32(8, digest);
     this.batch.put("raft", recordKey(bucketOf(issued_at_ms), first_key, id), rec);
   }
 }
