@@ -49,7 +49,9 @@ export function applyEntries(host: ApplyHost, peer: Peer, entries: readonly Entr
   for (const entry of entries) {
     if (peer.destroyed) return;
     if (entry.index <= peer.applied_index) continue;
-    assert.equal(entry.index, peer.applied_index + 1, `region ${peer.region_id}: apply gap`);
+    if (entry.index !== peer.applied_index + 1) {
+      assert.fail(`region ${peer.region_id}: apply gap at ${peer.applied_index} -> ${entry.index}`);
+    }
     const res = applyEntry(host, peer, entry);
     answerProposals(host, peer, entry, res);
   }
@@ -161,7 +163,7 @@ function applyMembers(
   let at = 0;
   for (const member of cmd.members) {
     const end = at + member.mutation_count;
-    assert.ok(end <= cmd.mutations.length, "batch members cover more than the mutations");
+    if (!(end <= cmd.mutations.length)) assert.fail("batch members cover more than the mutations");
     const digest = mutationsDigest(cmd.mutations, at, end);
     const first_key = cmd.mutations[at].key;
     if (!dedup.applied(member.issued_at_ms, first_key, member.id, digest)) {
@@ -176,7 +178,7 @@ function applyMembers(
 
 function preconditionHolds(host: ApplyHost, p: kvrpcpb.Precondition): boolean {
   const cf = dataCf(p.cf);
-  assert(cf !== null, `precondition on unknown cf ${p.cf}`);
+  if (cf === null) assert.fail(`precondition on unknown cf ${p.cf}`);
   const stored = host.engines.kv.get(cf, p.key);
   switch (p.kind) {
     case PreconditionKind.NotExists:
@@ -190,7 +192,7 @@ function preconditionHolds(host: ApplyHost, p: kvrpcpb.Precondition): boolean {
 
 function addMutation(peer: Peer, m: kvrpcpb.Mutation, batch: WriteBatch): void {
   const cf = dataCf(m.cf);
-  assert(cf !== null, `mutation on unknown cf ${m.cf}`);
+  if (cf === null) assert.fail(`mutation on unknown cf ${m.cf}`);
   if (m.op === MutationOp.Put) batch.put(cf, m.key, encodeTaggedValue(m.type, m.value));
   else if (m.op === MutationOp.Delete) batch.delete(cf, m.key);
   else {

@@ -29,7 +29,6 @@
 import assert from "node:assert/strict";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import { writeU64BE } from "@eraft/shared/bytes";
-import { crc32c } from "@node-rs/crc32";
 import type { Cf, KvPair, WriteBatch } from "../engine/mod.ts";
 import { legacyDedupRange } from "./codec.ts";
 
@@ -64,7 +63,7 @@ export interface KeyRange {
 
 /** The bucket of a Unix time in ms. */
 export function bucketOf(time_ms: number): number {
-  assert(Number.isSafeInteger(time_ms) && time_ms >= 0, `bad time ${time_ms}`);
+  if (!(Number.isSafeInteger(time_ms) && time_ms >= 0)) assert.fail(`bad time ${time_ms}`);
   return Math.min(Math.floor(time_ms / DEDUP_BUCKET_MS), MAX_BUCKET);
 }
 
@@ -243,7 +242,34 @@ export class DedupTable {
   }
 }
 
-const utf8 = new TextEncoder();
+/** CRC-32C (Castagnoli, reflected 0x82F63B78) byte table. */
+const CRC32C_TABLE: Uint32Array = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/**
+ * Continues CRC-32C `crc` over `bytes` (the same function as @node-rs/crc32's
+ * crc32c). In JS: digests cover a few small fields per mutation, where a
+ * native call per field cost more than the arithmetic.
+ */
+export function crc32cUpdate(crc: number, bytes: Uint8Array): number {
+  let c = ~crc;
+  for (let i = 0; i < bytes.length; i++) c = CRC32C_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+/** CRC-32C continued over an ASCII string's bytes (column family names). */
+function crc32cAscii(crc: number, s: string): number {
+  let c = ~crc;
+  for (let i = 0; i < s.length; i++) c = CRC32C_TABLE[(c ^ s.charCodeAt(i)) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
 
 /**
  * CRC-32C over mutations [from, to): what a retry must repeat exactly. A
@@ -258,11 +284,11 @@ export function mutationsDigest(mutations: kvrpcpb.Mutation[], from: number, to:
     head[0] = m.op;
     view.setUint32(1, m.key.length);
     view.setUint32(5, m.value.length);
-    crc = crc32c(head, crc);
-    crc = crc32c(utf8.encode(m.cf), crc);
-    crc = crc32c(m.key, crc);
-    crc = crc32c(m.value, crc);
-    crc = crc32c(m.end_key, crc);
+    crc = crc32cUpdate(crc, head);
+    crc = crc32cAscii(crc, m.cf);
+    crc = crc32cUpdate(crc, m.key);
+    crc = crc32cUpdate(crc, m.value);
+    crc = crc32cUpdate(crc, m.end_key);
   }
-  return crc >>> 0;
+  return crc;
 }

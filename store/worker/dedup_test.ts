@@ -7,6 +7,7 @@ import {
   bucketOf,
   bucketRange,
   clearRecords,
+  crc32cUpdate,
   DEDUP_BUCKET_MS,
   DEDUP_MAX_AHEAD_MS,
   DEDUP_RETENTION_MS,
@@ -18,6 +19,7 @@ import {
   regionRanges,
 } from "./dedup.ts";
 import { legacyDedupKey } from "./codec.ts";
+import { crc32c } from "@node-rs/crc32";
 
 const T0_MS = 1_700_000_000_000;
 const EMPTY = new Uint8Array(0);
@@ -206,4 +208,15 @@ Deno.test("dedup: regionRanges and clearRecords cover every bucket of the range,
       kv.close();
     }
   });
+});
+
+Deno.test("crc32cUpdate is CRC-32C: it continues @node-rs/crc32's crc32c exactly", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 40 }), (x, y) => {
+      assert.equal(crc32cUpdate(0, x), crc32c(x));
+      assert.equal(crc32cUpdate(crc32cUpdate(0, x), y), crc32c(y, crc32c(x)));
+    }),
+    { seed: 7, numRuns: 500 },
+  );
+  assert.equal(crc32cUpdate(0, b("123456789")), 0xe3069283, "the check value");
 });
