@@ -522,8 +522,9 @@ export async function runRead(db: DbContext, fn: (t: Txn) => Promise<Reply>): Pr
       throw e;
     }
     if (t.mutations.length !== 0) throw new Error("read-only command buffered writes");
+    if (t.reads <= 1) return reply; // one read is a snapshot by itself
     const reads = t.readSet();
-    if (t.reads <= 1 || reads.length === 0) return reply;
+    if (reads.length === 0) return reply;
     const now = await db.backend.batchGet(CF_DEFAULT, reads.map((r) => r.key));
     const same = reads.every((r, i) => {
       const cur = now[i];

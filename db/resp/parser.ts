@@ -92,8 +92,8 @@ export class RequestParser {
   }
 
   private findCR(from: number): number {
-    const i = this.buf.subarray(from, this.end).indexOf(CR);
-    return i < 0 ? -1 : from + i;
+    const i = this.buf.indexOf(CR, from);
+    return i >= 0 && i < this.end ? i : -1;
   }
 
   private inline(): ParseResult | null | "skip" {
@@ -115,8 +115,11 @@ export class RequestParser {
     return { kind: "command", args };
   }
 
-  /** Reads `<prefix>N\r\n` at start; returns N, null (need more) or an error. */
-  private header(too_big: string): bigint | null | ParseResult {
+  /**
+   * Reads `<prefix>N\r\n` at start; returns N (NaN when it is not an int64),
+   * null (need more) or an error.
+   */
+  private header(too_big: string): number | null | ParseResult {
     const cr = this.findCR(this.start);
     if (cr < 0) {
       if (this.end - this.start > this.limits.max_inline_bytes) {
@@ -125,23 +128,23 @@ export class RequestParser {
       return null;
     }
     if (cr + 1 >= this.end) return null; // the LF has not arrived yet
-    const v = parseI64(this.buf, this.start + 1, cr);
+    const v = parseHeaderInt(this.buf, this.start + 1, cr);
     this.start = cr + 2;
-    return v === null ? -(2n ** 64n) : v;
+    return v;
   }
 
   private multibulk(): ParseResult | null | "skip" {
     if (this.mb_remaining === 0) {
       const h = this.header("too big mbulk count string");
       if (h === null || typeof h === "object") return h;
-      if (h < -(2n ** 63n) || h > BigInt(this.limits.max_multibulk_len)) {
+      if (Number.isNaN(h) || h > this.limits.max_multibulk_len) {
         return { kind: "error", message: "Protocol error: invalid multibulk length" };
       }
-      if (h <= 0n) return "skip";
-      if (this.auth_required && h > 10n) {
+      if (h <= 0) return "skip";
+      if (this.auth_required && h > 10) {
         return { kind: "error", message: "Protocol error: unauthenticated multibulk length" };
       }
-      this.mb_remaining = Number(h);
+      this.mb_remaining = h;
       this.args = [];
     }
     while (this.mb_remaining > 0) {
@@ -154,13 +157,13 @@ export class RequestParser {
         }
         const h = this.header("too big bulk count string");
         if (h === null || typeof h === "object") return h;
-        if (h < 0n || h > BigInt(this.limits.max_bulk_bytes)) {
+        if (Number.isNaN(h) || h < 0 || h > this.limits.max_bulk_bytes) {
           return { kind: "error", message: "Protocol error: invalid bulk length" };
         }
-        if (this.auth_required && h > 16384n) {
+        if (this.auth_required && h > 16384) {
           return { kind: "error", message: "Protocol error: unauthenticated bulk length" };
         }
-        this.bulk_len = Number(h);
+        this.bulk_len = h;
       }
       // Like Redis, the two bytes after the payload are skipped, not checked.
       if (this.end - this.start < this.bulk_len + 2) return null;
@@ -173,4 +176,31 @@ export class RequestParser {
     this.args = [];
     return { kind: "command", args };
   }
+}
+
+/** Digits a header number may have and still be exact in a double. */
+const FAST_DIGITS = 15;
+
+/**
+ * A RESP header number in b[start, end): an exact number for the usual short
+ * ones (no BigInt on the hot path), Number(int64) for long ones, NaN when the
+ * text is not an int64 (as Redis's string2ll).
+ */
+function parseHeaderInt(b: Uint8Array, start: number, end: number): number {
+  const neg = b[start] === 0x2d;
+  const from = neg ? start + 1 : start;
+  const digits = end - from;
+  if (digits < 1 || digits > FAST_DIGITS) {
+    const v = parseI64(b, start, end);
+    return v === null ? NaN : Number(v);
+  }
+  if (digits > 1 && b[from] === 0x30) return NaN; // no leading zeros
+  let n = 0;
+  for (let i = from; i < end; i++) {
+    const d = b[i] - 0x30;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  if (neg && n === 0) return NaN; // "-0" is not an int64 either
+  return neg ? -n : n;
 }

@@ -60,6 +60,22 @@ Deno.test("parser: protocol errors use Redis's texts", () => {
   assert.deepEqual(parseAll("*99999999999\r\n"), ["Protocol error: invalid multibulk length"]);
 });
 
+Deno.test("parser: header numbers follow Redis's string2ll, short and long", () => {
+  const invalid_mb = ["Protocol error: invalid multibulk length"];
+  assert.deepEqual(parseAll("*-9223372036854775808\r\n*1\r\n$1\r\nx\r\n"), [["x"]], "int64 min");
+  assert.deepEqual(parseAll("*-9223372036854775809\r\n"), invalid_mb, "below int64");
+  assert.deepEqual(parseAll("*9223372036854775808\r\n"), invalid_mb, "above int64");
+  assert.deepEqual(parseAll("*1234567890123456\r\n"), invalid_mb, "16 digits, over the limit");
+  assert.deepEqual(parseAll("*01\r\n"), invalid_mb, "leading zero");
+  assert.deepEqual(parseAll("*-0\r\n"), invalid_mb);
+  assert.deepEqual(parseAll("*+1\r\n"), invalid_mb);
+  assert.deepEqual(parseAll("*-\r\n"), invalid_mb);
+  assert.deepEqual(parseAll("*\r\n"), invalid_mb);
+  assert.deepEqual(parseAll("*1\r\n$01\r\n"), ["Protocol error: invalid bulk length"]);
+  assert.deepEqual(parseAll("*1\r\n$-0\r\n"), ["Protocol error: invalid bulk length"]);
+  assert.deepEqual(parseAll("*2\r\n$0\r\n\r\n$10\r\n0123456789\r\n"), [["", "0123456789"]]);
+});
+
 Deno.test("parser: limits on bulk, multibulk and inline sizes", () => {
   const limits = { max_bulk_bytes: 10, max_multibulk_len: 3, max_inline_bytes: 16 };
   assert.deepEqual(parseAll("*1\r\n$11\r\n", new RequestParser(limits)), [
