@@ -82,6 +82,16 @@ export function decodeMessage<T>(fullName: string, bytes: Uint8Array): T {
   return type.toObject(type.decode(bytes), PLAIN) as T;
 }
 
+/**
+ * Decodes bytes as the named message without the plain-object copy: unset
+ * fields read their defaults through the prototype. For read-only use on a
+ * hot path only — spreading it or posting it to a worker loses those
+ * defaults (use {@link decodeMessage} there).
+ */
+export function decodeMessageView<T>(fullName: string, bytes: Uint8Array): T {
+  return messageType(fullName).decode(bytes) as unknown as T;
+}
+
 /** A decoded message (or any value of its shape) as a plain object with every field present. */
 export function toPlainMessage<T>(fullName: string, message: object): T {
   const type = messageType(fullName);

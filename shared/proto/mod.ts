@@ -5,6 +5,7 @@
  */
 export {
   decodeMessage,
+  decodeMessageView,
   encodeMessage,
   messageType,
   protoRoot,

@@ -22,6 +22,7 @@ import {
   applyStateKey,
   dataCf,
   decodeCmd,
+  decodeCmdView,
   decodeTaggedValue,
   encodeApplyState,
   encodeRegionState,
@@ -71,9 +72,11 @@ function applyEntry(host: ApplyHost, peer: Peer, entry: Entry): WorkerResponse {
   if (entry.entry_type === EntryType.EntryConfChange) {
     [res, after] = applyConfChange(host, peer, entry, batch);
   } else if (entry.data.length > 0) {
-    const cmd = decodeCmd(entry.data);
-    if (cmd.admin_request) [res, after] = applyAdmin(host, peer, cmd, batch);
-    else res = applyWrite(host, peer, cmd, batch, entry.index);
+    // Writes are only read here: skip the plain-object copy. Admin commands
+    // end up in region state (spread, posted), so they get a plain one.
+    const view = decodeCmdView(entry.data);
+    if (view.admin_request) [res, after] = applyAdmin(host, peer, decodeCmd(entry.data), batch);
+    else res = applyWrite(host, peer, view, batch, entry.index);
   }
   peer.apply_state = { ...peer.apply_state, applied_index: entry.index };
   batch.put("raft", applyStateKey(peer.region_id), encodeApplyState(peer.apply_state));

@@ -12,7 +12,7 @@
  * @module
  */
 import { readU64BE, writeU64BE } from "@eraft/shared/bytes";
-import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
+import { decodeMessage, decodeMessageView, encodeMessage } from "@eraft/shared/proto";
 import type * as raft_cmdpb from "@eraft/proto/gen/raft_cmdpb.ts";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import type { Cf } from "../engine/mod.ts";
@@ -107,6 +107,9 @@ export const decodeApplyState = (b: Uint8Array): raft_serverpb.RaftApplyState =>
   decodeMessage("raft_serverpb.RaftApplyState", b);
 export const encodeCmd = (c: Partial<raft_cmdpb.RaftCmdRequest>): Uint8Array =>
   encodeMessage("raft_cmdpb.RaftCmdRequest", c);
+/** A read-only view of a command (see decodeMessageView): apply of writes only reads it. */
+export const decodeCmdView = (b: Uint8Array): raft_cmdpb.RaftCmdRequest =>
+  decodeMessageView("raft_cmdpb.RaftCmdRequest", b);
 export const decodeCmd = (b: Uint8Array): raft_cmdpb.RaftCmdRequest =>
   decodeMessage("raft_cmdpb.RaftCmdRequest", b);
 
