@@ -1,0 +1,13 @@
+import assert from "node:assert/strict";
+import { type Measure, medianRun } from "./bench.ts";
+
+const run = (ops_per_s: number): Measure => ({ ops_per_s, p50_ms: 1000 / ops_per_s, p99_ms: 1 });
+
+Deno.test("bench db: a system reports its median round, latencies from that same run", () => {
+  const m = medianRun([run(9000), run(15000), run(11000)]);
+  assert.equal(m.ops_per_s, 11000);
+  assert.equal(m.p50_ms, 1000 / 11000);
+  assert.equal(medianRun([run(5)]).ops_per_s, 5);
+  assert.equal(medianRun([run(4), run(2)]).ops_per_s, 2, "even count: the lower middle");
+  assert.throws(() => medianRun([]));
+});
