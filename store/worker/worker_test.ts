@@ -115,18 +115,23 @@ Deno.test("worker: preconditions are checked atomically at apply time", async ()
   });
 });
 
+/** Splits region 1 at "m" (the right half is region 100) and waits for region 100's leader. */
+async function splitAtM(c: LocalCluster): Promise<void> {
+  const res = await c.leaderRequest(1, {
+    op: "split",
+    split_key: enc("m"),
+    new_region_id: 100,
+    new_peer_ids: [101, 102, 103],
+  });
+  assert.equal(res.regions?.length, 2);
+  await c.until("a leader of region 100", () => c.leaderOf(100));
+}
+
 Deno.test("worker: a split yields two regions that both serve reads and writes", async () => {
   await withCluster([1, 2, 3], async (c) => {
     await c.leaderRequest(1, put("apple", "1"));
     await c.leaderRequest(1, put("zebra", "2"));
-    const res = await c.leaderRequest(1, {
-      op: "split",
-      split_key: enc("m"),
-      new_region_id: 100,
-      new_peer_ids: [101, 102, 103],
-    });
-    assert.equal(res.regions?.length, 2);
-    await c.until("a leader of region 100", () => c.leaderOf(100));
+    await splitAtM(c);
     assert.equal(dec((await c.leaderRequest(100, get("zebra"))).value), "2");
     assert.equal(dec((await c.leaderRequest(1, get("apple"))).value), "1");
     const wrong = await c.request(c.leaderOf(1)!, 1, get("zebra"));
@@ -319,14 +324,7 @@ Deno.test("worker: a retry that reaches the right half of a split is still dedup
   await withCluster([1, 2, 3], async (c) => {
     assert.deepEqual(await c.leaderRequest(1, put("x", "first", 300)), {});
     assert.deepEqual(await c.leaderRequest(1, put("x", "newer")), {});
-    const res = await c.leaderRequest(1, {
-      op: "split",
-      split_key: enc("m"),
-      new_region_id: 100,
-      new_peer_ids: [101, 102, 103],
-    });
-    assert.equal(res.regions?.length, 2);
-    await c.until("a leader of region 100", () => c.leaderOf(100));
+    await splitAtM(c);
     // The client never saw request 300's answer; after the split its retry
     // is routed to region 100, which now holds key x and its record.
     assert.deepEqual(await c.leaderRequest(100, put("x", "first", 300)), {});
