@@ -24,12 +24,13 @@ import {
   decodeCmd,
   decodeCmdView,
   decodeTaggedValue,
+  dedupFloorKey,
   encodeApplyState,
   encodeRegionState,
   encodeTaggedValue,
   regionStateKey,
 } from "./codec.ts";
-import { DedupTable, encodeFloor, floorKey, mutationsDigest, readFloor } from "./dedup.ts";
+import { DedupTable, encodeFloor, mutationsDigest, readFloor, requestKey } from "./dedup.ts";
 import { type Peer, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from "./peer.ts";
 import { epochNotMatch, keyNotInRegion, staleCommand } from "./region_errors.ts";
 
@@ -126,13 +127,14 @@ function applyWrite(
   if (members.length > 0) return applyMembers(peer, cmd, dedup, index);
   const request_id = header?.request_id ?? 0;
   const issued_at_ms = header?.issued_at_ms ?? 0;
-  const first_key = cmd.mutations[0]?.key ?? EMPTY;
+  let key: Uint8Array | null = null;
   let digest = 0;
   if (request_id !== 0) {
     const refusal = dedup.refusal(issued_at_ms);
     if (refusal !== null) return { error: refusal };
+    key = requestKey(issued_at_ms, cmd.mutations[0]?.key ?? EMPTY, request_id);
     digest = mutationsDigest(cmd.mutations, 0, cmd.mutations.length);
-    if (dedup.applied(issued_at_ms, first_key, request_id, digest)) {
+    if (dedup.applied(key, digest)) {
       return {}; // a retry of a request already applied: answer as the first time
     }
   }
@@ -140,9 +142,7 @@ function applyWrite(
     if (!preconditionHolds(host, p)) return { precondition_failed: true, failed_index: i };
   }
   for (const m of cmd.mutations) addMutation(peer, m, batch);
-  if (request_id !== 0) {
-    dedup.record(issued_at_ms, first_key, request_id, index, digest);
-  }
+  if (key !== null) dedup.record(key, index, digest);
   return {};
 }
 
@@ -168,10 +168,10 @@ function applyMembers(
     const end = at + member.mutation_count;
     if (!(end <= cmd.mutations.length)) assert.fail("batch members cover more than the mutations");
     const digest = mutationsDigest(cmd.mutations, at, end);
-    const first_key = cmd.mutations[at].key;
-    if (!dedup.applied(member.issued_at_ms, first_key, member.id, digest)) {
+    const key = requestKey(member.issued_at_ms, cmd.mutations[at].key, member.id);
+    if (!dedup.applied(key, digest)) {
       for (let i = at; i < end; i++) addMutation(peer, cmd.mutations[i], dedup.batch);
-      dedup.record(member.issued_at_ms, first_key, member.id, index, digest);
+      dedup.record(key, index, digest);
     }
     at = end;
   }
@@ -278,7 +278,11 @@ function applySplit(
   batch.put("raft", regionStateKey(right.id), encodeRegionState({ state: 0, region: right }));
   // The right half holds the records of its keys already (they are keyed by
   // first key) and must refuse what the parent would refuse.
-  batch.put("raft", floorKey(right.id), encodeFloor(readFloor(host.engines.kv, peer.region_id)));
+  batch.put(
+    "raft",
+    dedupFloorKey(right.id),
+    encodeFloor(readFloor(host.engines.kv, peer.region_id)),
+  );
   const init = { index: RAFT_INIT_LOG_INDEX, term: RAFT_INIT_LOG_TERM };
   batch.put(
     "raft",

@@ -74,6 +74,11 @@ export function applyStateKey(region_id: number): Uint8Array {
   return regionKey(region_id, [0x61]);
 }
 
+/** Key of a region's deduplication floor in cf raft (see dedup.ts). */
+export function dedupFloorKey(region_id: number): Uint8Array {
+  return regionKey(region_id, [0x67]);
+}
+
 /** Older versions' key recording that client request `request_id` was applied in the region. */
 export function legacyDedupKey(region_id: number, request_id: number): Uint8Array {
   const out = regionKey(region_id, [0x64], 8);

@@ -30,7 +30,7 @@ import assert from "node:assert/strict";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import { writeU64BE } from "@eraft/shared/bytes";
 import type { Cf, KvPair, WriteBatch } from "../engine/mod.ts";
-import { legacyDedupRange } from "./codec.ts";
+import { dedupFloorKey, legacyDedupRange } from "./codec.ts";
 
 /** Width of a time bucket: records are collected a bucket at a time. */
 export const DEDUP_BUCKET_MS = 10_000;
@@ -104,6 +104,11 @@ export function recordKey(bucket: number, first_key: Uint8Array, id: number): Ui
   return out;
 }
 
+/** The record key of request `id` issued at `issued_at_ms` with first mutation key `first_key`. */
+export function requestKey(issued_at_ms: number, first_key: Uint8Array, id: number): Uint8Array {
+  return recordKey(bucketOf(issued_at_ms), first_key, id);
+}
+
 /** [lo, hi) of the records of `bucket` whose first key lies in `range`. */
 export function bucketRange(bucket: number, range: KeyRange): [Uint8Array, Uint8Array] {
   const lo = withKey(bucket, range.start_key, 0);
@@ -113,18 +118,9 @@ export function bucketRange(bucket: number, range: KeyRange): [Uint8Array, Uint8
   return [lo, hi];
 }
 
-/** The floor key of a region (beside its other state under `r | region_id`). */
-export function floorKey(region_id: number): Uint8Array {
-  const out = new Uint8Array(10);
-  out[0] = 0x72; // 'r'
-  writeU64BE(out, 1, region_id);
-  out[9] = 0x67; // 'g'
-  return out;
-}
-
 /** The region's floor bucket (0 when it never collected). */
 export function readFloor(kv: KvReader, region_id: number): number {
-  const v = kv.get("raft", floorKey(region_id));
+  const v = kv.get("raft", dedupFloorKey(region_id));
   if (v === undefined) return 0;
   assert.equal(v.length, 4, `region ${region_id}: bad dedup floor record`);
   return new DataView(v.buffer, v.byteOffset, 4).getUint32(0);
@@ -198,7 +194,7 @@ export class DedupTable {
       const [lo, hi] = bucketRange(b, range);
       batch.deleteRange("raft", lo, hi);
     }
-    batch.put("raft", floorKey(region_id), encodeFloor(this.floor));
+    batch.put("raft", dedupFloorKey(region_id), encodeFloor(this.floor));
   }
 
   /** Why a request issued at `issued_at_ms` cannot be deduplicated now, or null. */
@@ -216,29 +212,23 @@ export class DedupTable {
   }
 
   /**
-   * True when request `id` with these mutations (`digest`) was applied
-   * before. The same id with another digest is a different request whose
-   * random id collided: it applies.
+   * True when the request of record key `key` (see {@link requestKey}) with
+   * these mutations (`digest`) was applied before. The same id with another
+   * digest is a different request whose random id collided: it applies.
    */
-  applied(issued_at_ms: number, first_key: Uint8Array, id: number, digest: number): boolean {
-    const rec = this.kv.get("raft", recordKey(bucketOf(issued_at_ms), first_key, id));
+  applied(key: Uint8Array, digest: number): boolean {
+    const rec = this.kv.get("raft", key);
     if (rec === undefined) return false;
     assert.equal(rec.length, RECORD_BYTES, "bad dedup record");
     return new DataView(rec.buffer, rec.byteOffset, RECORD_BYTES).getUint32(8) === digest;
   }
 
-  /** Records request `id` as applied at log `index`. */
-  record(
-    issued_at_ms: number,
-    first_key: Uint8Array,
-    id: number,
-    index: number,
-    digest: number,
-  ): void {
+  /** Records the request of record key `key` as applied at log `index`. */
+  record(key: Uint8Array, index: number, digest: number): void {
     const rec = new Uint8Array(RECORD_BYTES);
     writeU64BE(rec, 0, index);
     new DataView(rec.buffer).setUint32(8, digest);
-    this.batch.put("raft", recordKey(bucketOf(issued_at_ms), first_key, id), rec);
+    this.batch.put("raft", key, rec);
   }
 }
 

@@ -17,6 +17,7 @@ import {
   readFloor,
   recordKey,
   regionRanges,
+  requestKey,
 } from "./dedup.ts";
 import { legacyDedupKey } from "./codec.ts";
 import { crc32c } from "@node-rs/crc32";
@@ -79,12 +80,12 @@ Deno.test("dedup: a retry is recognised by id, first key and digest; a colliding
   withTempDir((dir) => {
     const kv = KvEngine.open(dir);
     try {
-      applyAt(kv, 1, WHOLE, T0_MS, (t) => t.record(T0_MS, b("k"), 77, 10, 0xabc));
+      applyAt(kv, 1, WHOLE, T0_MS, (t) => t.record(requestKey(T0_MS, b("k"), 77), 10, 0xabc));
       applyAt(kv, 1, WHOLE, T0_MS + 1000, (t) => {
-        assert.equal(t.applied(T0_MS, b("k"), 77, 0xabc), true, "the retry");
-        assert.equal(t.applied(T0_MS, b("k"), 77, 0xabd), false, "other mutations");
-        assert.equal(t.applied(T0_MS, b("k"), 78, 0xabc), false, "other id");
-        assert.equal(t.applied(T0_MS, b("j"), 77, 0xabc), false, "other first key");
+        assert.equal(t.applied(requestKey(T0_MS, b("k"), 77), 0xabc), true, "the retry");
+        assert.equal(t.applied(requestKey(T0_MS, b("k"), 77), 0xabd), false, "other mutations");
+        assert.equal(t.applied(requestKey(T0_MS, b("k"), 78), 0xabc), false, "other id");
+        assert.equal(t.applied(requestKey(T0_MS, b("j"), 77), 0xabc), false, "other first key");
       });
     } finally {
       kv.close();
@@ -98,10 +99,10 @@ Deno.test("dedup: records are collected once the leader's clock passes the windo
     try {
       const left: KeyRange = { start_key: EMPTY, end_key: b("m") };
       const right: KeyRange = { start_key: b("m"), end_key: EMPTY };
-      applyAt(kv, 1, left, T0_MS, (t) => t.record(T0_MS, b("a"), 1, 5, 1));
-      applyAt(kv, 2, right, T0_MS, (t) => t.record(T0_MS, b("x"), 2, 5, 1));
+      applyAt(kv, 1, left, T0_MS, (t) => t.record(requestKey(T0_MS, b("a"), 1), 5, 1));
+      applyAt(kv, 2, right, T0_MS, (t) => t.record(requestKey(T0_MS, b("x"), 2), 5, 1));
       const later_ms = T0_MS + DEDUP_BUCKET_MS;
-      applyAt(kv, 1, left, later_ms, (t) => t.record(later_ms, b("b"), 3, 6, 1));
+      applyAt(kv, 1, left, later_ms, (t) => t.record(requestKey(later_ms, b("b"), 3), 6, 1));
       const a = recordKey(bucketOf(T0_MS), b("a"), 1);
       const x = recordKey(bucketOf(T0_MS), b("x"), 2);
       const bb = recordKey(bucketOf(later_ms), b("b"), 3);
@@ -153,7 +154,7 @@ Deno.test("dedup: entries without a proposal time (older versions) collect nothi
   withTempDir((dir) => {
     const kv = KvEngine.open(dir);
     try {
-      applyAt(kv, 1, WHOLE, T0_MS, (t) => t.record(T0_MS, b("a"), 1, 5, 1));
+      applyAt(kv, 1, WHOLE, T0_MS, (t) => t.record(requestKey(T0_MS, b("a"), 1), 5, 1));
       const floor = readFloor(kv, 1);
       assert.equal(applyAt(kv, 1, WHOLE, 0, (t) => t.floor), floor);
       assert.ok(kv.get("raft", recordKey(bucketOf(T0_MS), b("a"), 1)) !== undefined);
@@ -184,8 +185,8 @@ Deno.test("dedup: regionRanges and clearRecords cover every bucket of the range,
       const times = [T0_MS, T0_MS + 3 * DEDUP_BUCKET_MS, T0_MS + 9 * DEDUP_BUCKET_MS];
       for (const [i, at] of times.entries()) {
         applyAt(kv, 1, WHOLE, at, (t) => {
-          t.record(at, b("c"), 10 + i, 1, 1);
-          t.record(at, b("q"), 20 + i, 1, 1);
+          t.record(requestKey(at, b("c"), 10 + i), 1, 1);
+          t.record(requestKey(at, b("q"), 20 + i), 1, 1);
         });
       }
       const ranges = regionRanges(kv, left, 0);

@@ -13,8 +13,8 @@ import { Prng, RawNode, ReadOnlyOption, StateType } from "@eraft/raft";
 import type { WorkerEngines } from "../engine/engines.ts";
 import { compareBytes } from "@eraft/shared/bytes";
 import type { WorkerConfig, WorkerRequest } from "../protocol.ts";
-import { DATA_CFS, encodeSnapshotData, type SnapshotRecord } from "./codec.ts";
-import { encodeFloor, floorKey, readFloor, regionRanges } from "./dedup.ts";
+import { DATA_CFS, dedupFloorKey, encodeSnapshotData, type SnapshotRecord } from "./codec.ts";
+import { encodeFloor, readFloor, regionRanges } from "./dedup.ts";
 
 /** A proposal waiting for its entry to be applied. */
 export interface Proposal {
@@ -168,7 +168,7 @@ export class Peer {
         }
       }
       const floor = readFloor(view, this.region_id);
-      out.push({ cf: "raft", key: floorKey(this.region_id), value: encodeFloor(floor) });
+      out.push({ cf: "raft", key: dedupFloorKey(this.region_id), value: encodeFloor(floor) });
       for (const [lo, hi] of regionRanges(view, this.region, floor)) {
         for (const [key, value] of view.scan("raft", lo, hi, Infinity)) {
           out.push({ cf: "raft", key, value });
