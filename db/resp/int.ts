@@ -30,11 +30,35 @@ export function parseI64(b: Uint8Array, start = 0, end = b.length): bigint | nul
   return v;
 }
 
+/** Digits a number may have and still be exact in a double. */
+const FAST_DIGITS = 15;
+
+/**
+ * {@link parseI64} as a JS number: exact for the usual short ones (no BigInt
+ * on the hot path), Number(int64) for long ones, NaN when invalid.
+ */
+export function parseI64Number(b: Uint8Array, start = 0, end = b.length): number {
+  const neg = b[start] === 0x2d;
+  const from = neg ? start + 1 : start;
+  const digits = end - from;
+  if (digits < 1 || digits > FAST_DIGITS) {
+    const v = parseI64(b, start, end);
+    return v === null ? NaN : Number(v);
+  }
+  if (digits > 1 && b[from] === 0x30) return NaN; // no leading zeros
+  let n = 0;
+  for (let i = from; i < end; i++) {
+    const d = b[i] - 0x30;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  if (neg && n === 0) return NaN; // "-0" is not an int64 either
+  return neg ? -n : n;
+}
+
 /** {@link parseI64} as a JS number; null when invalid or beyond ±2^53. */
 export function parseSafeInt(b: Uint8Array): number | null {
-  const v = parseI64(b);
-  if (v === null) return null;
-  const n = Number(v);
+  const n = parseI64Number(b);
   return Number.isSafeInteger(n) ? n : null;
 }
 

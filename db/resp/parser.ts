@@ -5,7 +5,7 @@
  * A parse error is final: the connection must reply and close.
  * @module
  */
-import { parseI64 } from "./int.ts";
+import { parseI64Number } from "./int.ts";
 import { splitInlineArgs } from "./inline.ts";
 
 /** Limits on what one request may contain. */
@@ -128,7 +128,7 @@ export class RequestParser {
       return null;
     }
     if (cr + 1 >= this.end) return null; // the LF has not arrived yet
-    const v = parseHeaderInt(this.buf, this.start + 1, cr);
+    const v = parseI64Number(this.buf, this.start + 1, cr);
     this.start = cr + 2;
     return v;
   }
@@ -176,31 +176,4 @@ export class RequestParser {
     this.args = [];
     return { kind: "command", args };
   }
-}
-
-/** Digits a header number may have and still be exact in a double. */
-const FAST_DIGITS = 15;
-
-/**
- * A RESP header number in b[start, end): an exact number for the usual short
- * ones (no BigInt on the hot path), Number(int64) for long ones, NaN when the
- * text is not an int64 (as Redis's string2ll).
- */
-function parseHeaderInt(b: Uint8Array, start: number, end: number): number {
-  const neg = b[start] === 0x2d;
-  const from = neg ? start + 1 : start;
-  const digits = end - from;
-  if (digits < 1 || digits > FAST_DIGITS) {
-    const v = parseI64(b, start, end);
-    return v === null ? NaN : Number(v);
-  }
-  if (digits > 1 && b[from] === 0x30) return NaN; // no leading zeros
-  let n = 0;
-  for (let i = from; i < end; i++) {
-    const d = b[i] - 0x30;
-    if (d < 0 || d > 9) return NaN;
-    n = n * 10 + d;
-  }
-  if (neg && n === 0) return NaN; // "-0" is not an int64 either
-  return neg ? -n : n;
 }
