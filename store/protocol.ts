@@ -4,6 +4,9 @@
  * protobuf-shaped objects use the generated types, so what arrives from the
  * network can be handed to a worker unchanged.
  *
+ * Raft messages cross as encoded bytes (raft_wire.ts): the main thread routes
+ * them by a few fields and never builds the message objects.
+ *
  * Main thread: gRPC services, Raft transport, worker supervision, routing of
  * each request to the worker hosting its region. Worker: the Raft loop for its
  * regions over its own engines (`<data>/worker-<n>/`).
@@ -12,8 +15,8 @@
 import type * as errorpb from "@eraft/proto/gen/errorpb.ts";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
-import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import type { ConfChangeType } from "@eraft/proto/gen/eraftpb.ts";
+import type { EncodedRaftMessage } from "./raft_wire.ts";
 
 /** Settings every worker receives at start. */
 export interface WorkerConfig {
@@ -87,8 +90,11 @@ export interface WorkerResponse {
 /** Main thread → worker. */
 export type ToWorker =
   | { kind: "start"; config: WorkerConfig }
-  /** Raft messages for regions of this worker (or to create a peer from). */
-  | { kind: "raft"; msgs: raft_serverpb.RaftMessage[] }
+  /**
+   * Raft messages for regions of this worker (or to create a peer from), as
+   * one encoded `RaftMessageBatch` (raft_wire.ts `encodeRaftBatch`).
+   */
+  | { kind: "raft"; batch: Uint8Array }
   | {
     kind: "request";
     id: number;
@@ -126,8 +132,8 @@ export interface RegionInfo {
 export type FromWorker =
   /** Sent once after `start`, listing every region recovered from disk. */
   | { kind: "started"; worker_id: number; regions: RegionInfo[] }
-  /** Raft messages to deliver; the main thread batches them per store. */
-  | { kind: "send"; msgs: raft_serverpb.RaftMessage[] }
+  /** Raft messages to deliver, encoded; the main thread batches them per store. */
+  | { kind: "send"; msgs: EncodedRaftMessage[] }
   | { kind: "response"; id: number; res: WorkerResponse }
   /** A region was created, changed (epoch, leader) or destroyed. */
   | { kind: "region"; info: RegionInfo }
@@ -144,6 +150,8 @@ export interface WorkerStats {
   proposals: number;
   committed_entries: number;
   applied_entries: number;
+  /** Raft messages from peers that did not decode (dropped). */
+  malformed_raft_messages: number;
   fsyncs: number;
   /** Durations of the fsyncs since the previous stats message (capped sample). */
   fsync_seconds: number[];

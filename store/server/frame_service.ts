@@ -5,7 +5,6 @@
  * connection that sends a malformed frame is closed; the store goes on.
  * @module
  */
-import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
 import { FrameKind, type FrameListener, type FramePeer, listenFrames } from "@eraft/shared/frame";
 import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
@@ -51,12 +50,8 @@ function serveConnection(
         const err = session.onBatch(batch);
         if (err !== null) refuse(err);
       } else if (kind === FrameKind.RaftBatch) {
-        const batch = decodeOrNull<raft_serverpb.RaftMessageBatch>(
-          "raft_serverpb.RaftMessageBatch",
-          body,
-        );
-        if (batch === null) return refuse("malformed RaftMessageBatch");
-        transport.receive(batch);
+        const err = transport.receiveFrame(body);
+        if (err !== null) refuse(`malformed ${err}`);
       } else {
         refuse(`unknown frame kind ${kind}`);
       }

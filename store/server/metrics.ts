@@ -11,12 +11,18 @@ import type { Supervisor } from "./supervisor.ts";
 
 type Totals = Pick<
   WorkerStats,
-  "proposals" | "committed_entries" | "applied_entries" | "fsyncs" | "compactions"
+  | "proposals"
+  | "committed_entries"
+  | "applied_entries"
+  | "malformed_raft_messages"
+  | "fsyncs"
+  | "compactions"
 >;
 const TOTAL_KEYS: Array<keyof Totals> = [
   "proposals",
   "committed_entries",
   "applied_entries",
+  "malformed_raft_messages",
   "fsyncs",
   "compactions",
 ];
@@ -28,6 +34,7 @@ export class StoreMetrics {
     proposals: 0,
     committed_entries: 0,
     applied_entries: 0,
+    malformed_raft_messages: 0,
     fsyncs: 0,
     compactions: 0,
   };
@@ -77,6 +84,11 @@ export class StoreMetrics {
     total("eraft_raft_proposals_total", "writes proposed to Raft", "proposals");
     total("eraft_raft_committed_entries_total", "Raft entries committed", "committed_entries");
     total("eraft_raft_applied_entries_total", "Raft entries applied", "applied_entries");
+    total(
+      "eraft_raft_malformed_messages_total",
+      "Raft messages from peers that did not decode (dropped)",
+      "malformed_raft_messages",
+    );
     total("eraft_engine_fsyncs_total", "engine fdatasync calls", "fsyncs");
     total("eraft_engine_compactions_total", "KV engine compaction steps finished", "compactions");
   }

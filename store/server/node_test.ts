@@ -6,9 +6,12 @@
 import assert from "node:assert/strict";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
+import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
+import { MessageType } from "@eraft/proto/gen/eraftpb.ts";
 import { ServiceClient } from "@eraft/shared/grpc";
 import { FrameConn, FrameKind } from "@eraft/shared/frame";
 import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
+import { encodeRaftBatch, encodeRaftMessage } from "../raft_wire.ts";
 import { StoreNode } from "./node.ts";
 import { MAX_KEY_BYTES, MAX_SCAN_LIMIT, MAX_VALUE_BYTES } from "./validate.ts";
 
@@ -265,5 +268,54 @@ Deno.test("the frame listener serves BatchCommands; a malformed frame closes onl
     assert.equal(got.get(1)?.raw_put?.error, "");
     assert.equal(dec(got.get(2)!.raw_get!.value), "framed");
     good.close();
+  });
+});
+
+Deno.test("Raft frames reach the worker without the main thread decoding them; a malformed one closes only its connection", async () => {
+  await withNode(async (c, node) => {
+    const received = async () => {
+      const res = await c.unary<kvrpcpb.RawGetResponse>("RawGet", {
+        context: CTX,
+        key: enc("__raft_received"),
+      });
+      return Number(dec(res.value));
+    };
+    const before = await received();
+    const dial = (state: { closed: string | null }) =>
+      FrameConn.dial(node.frame_addr, {
+        on_frame: () => {},
+        on_close: (reason) => (state.closed = reason ?? "closed locally"),
+      });
+    const bad = { closed: null as string | null };
+    // A message whose length runs past the frame: the batch is not well formed.
+    dial(bad).send(FrameKind.RaftBatch, new Uint8Array([0x0a, 0x40, 0x08, 0x01]));
+    await waitFor(() => bad.closed !== null);
+    assert.match(bad.closed!, /closed by peer/);
+    const good = { closed: null as string | null };
+    const conn = dial(good);
+    // A heartbeat response: the fake worker answers nothing to it.
+    const heartbeat = encodeRaftMessage({
+      region_id: 1,
+      from_peer: { id: 2, store_id: 2, addr: "127.0.0.1:2", role: 0 },
+      to_peer: { id: 1, store_id: 1, addr: "127.0.0.1:1", role: 0 },
+      message: { msg_type: MessageType.MsgHeartbeatResponse, to: 1, from: 2, term: 1 },
+      region_epoch: { conf_ver: 1, version: 1 },
+      is_tombstone: false,
+      start_key: new Uint8Array(0),
+      end_key: new Uint8Array(0),
+    } as raft_serverpb.RaftMessage);
+    // One for this store, one addressed to store 9 (dropped by the main thread).
+    const stray = encodeRaftMessage({
+      ...decodeMessage<raft_serverpb.RaftMessage>("raft_serverpb.RaftMessage", heartbeat.bytes),
+      to_peer: { id: 9, store_id: 9, addr: "127.0.0.1:9", role: 0 },
+    });
+    conn.send(FrameKind.RaftBatch, encodeRaftBatch([heartbeat.bytes, stray.bytes]));
+    const deadline = Date.now() + 10_000;
+    while ((await received()) < before + 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(await received(), before + 1);
+    assert.equal(good.closed, null, "a well-formed batch keeps its connection");
+    conn.close();
   });
 });

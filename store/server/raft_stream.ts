@@ -21,8 +21,8 @@ import type * as grpc from "@grpc/grpc-js";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import { ServiceClient } from "@eraft/shared/grpc";
 import { FrameConn, FrameKind } from "@eraft/shared/frame";
-import { encodeMessage } from "@eraft/shared/proto";
 import { chunksBySize } from "@eraft/shared/chunks";
+import { decodeRaftMessage, type EncodedRaftMessage, encodeRaftBatch } from "../raft_wire.ts";
 
 /** Settings of one link. */
 export interface RaftStreamOptions {
@@ -47,11 +47,9 @@ type Link = { grpc: grpc.ClientWritableStream<object> } | { frames: FrameConn };
 /** Estimated bytes of one batch at most. */
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
-/** Rough encoded size of a message: its entries' data plus headers. */
-function messageBytes(m: raft_serverpb.RaftMessage): number {
-  let n = 256;
-  for (const e of m.message?.entries ?? []) n += e.data.length + 32;
-  return n;
+/** Encoded size of a message in a batch (its bytes plus tag and length). */
+function messageBytes(m: EncodedRaftMessage): number {
+  return m.bytes.length + 8;
 }
 
 /** A stream that lived this long was healthy: the next reconnect is immediate-ish. */
@@ -61,7 +59,7 @@ const HEALTHY_STREAM_MS = 5_000;
 export class RaftStream {
   readonly #opts: RaftStreamOptions;
   readonly #client: ServiceClient;
-  #queue: raft_serverpb.RaftMessage[] = [];
+  #queue: EncodedRaftMessage[] = [];
   #link: Link | null = null;
   #stream_started_ms = 0;
   #draining = false;
@@ -86,7 +84,7 @@ export class RaftStream {
   }
 
   /** Queues messages; they leave on the next event-loop turn. */
-  send(msgs: raft_serverpb.RaftMessage[]): void {
+  send(msgs: EncodedRaftMessage[]): void {
     if (this.#closed) return;
     if (this.#link === null && Date.now() < this.#retry_at_ms) {
       this.#drop(msgs); // link down and backing off
@@ -131,7 +129,12 @@ export class RaftStream {
     if ("frames" in link) return this.#flushFrames(link.frames, batches);
     const stream = link.grpc;
     for (const [n, msgs] of batches.entries()) {
-      const ok = stream.write({ msgs });
+      // grpc-js encodes message objects itself: decode ours back (this link only
+      // carries the first messages, until the frame address is known).
+      const batch: raft_serverpb.RaftMessageBatch = {
+        msgs: msgs.map((m) => decodeRaftMessage(m.bytes)),
+      };
+      const ok = stream.write(batch);
       if (!ok) {
         // Backpressure: wait for the stream before writing more; the queue stays bounded.
         this.#queue = [...batches.slice(n + 1).flat(), ...this.#queue];
@@ -146,9 +149,9 @@ export class RaftStream {
   }
 
   /** Frames never block the caller; a connection too far behind drops what it cannot take. */
-  #flushFrames(fc: FrameConn, batches: raft_serverpb.RaftMessage[][]): void {
+  #flushFrames(fc: FrameConn, batches: EncodedRaftMessage[][]): void {
     for (const msgs of batches) {
-      const body = encodeMessage("raft_serverpb.RaftMessageBatch", { msgs });
+      const body = encodeRaftBatch(msgs.map((m) => m.bytes));
       if (!fc.send(FrameKind.RaftBatch, body)) this.#drop(msgs);
     }
   }
@@ -201,11 +204,11 @@ export class RaftStream {
     this.#drop(this.#queue.splice(0));
   }
 
-  #drop(msgs: raft_serverpb.RaftMessage[]): void {
+  #drop(msgs: EncodedRaftMessage[]): void {
     this.dropped += msgs.length;
     const seen = new Set<string>();
     for (const m of msgs) {
-      const to = m.to_peer?.id ?? 0;
+      const to = m.to_peer_id;
       const key = `${m.region_id}/${to}`;
       if (seen.has(key)) continue;
       seen.add(key);

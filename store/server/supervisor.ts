@@ -16,7 +16,6 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
-import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import type {
   FromWorker,
   RegionInfo,
@@ -26,6 +25,7 @@ import type {
   WorkerResponse,
   WorkerStats,
 } from "../protocol.ts";
+import { type EncodedRaftMessage, encodeRaftBatch } from "../raft_wire.ts";
 import { toPlain } from "./plain.ts";
 import { regionNotFound, serverIsBusy } from "./region_errors.ts";
 
@@ -46,7 +46,7 @@ export interface SupervisorOptions {
   /** Requests in flight per worker before new ones get ServerIsBusy. */
   max_pending_requests: number;
   /** Called with every batch of outgoing Raft messages. */
-  on_send: (msgs: raft_serverpb.RaftMessage[]) => void;
+  on_send: (msgs: EncodedRaftMessage[]) => void;
   /** Called with each worker's periodic counters (metrics). */
   on_stats?: (worker_id: number, stats: WorkerStats) => void;
   /** First restart delay after a crash, doubled per quick successive crash. */
@@ -208,8 +208,8 @@ export class Supervisor {
    * that would host it; that worker decides whether to create the peer.
    * Returns how many messages were dropped (worker down, not for this store).
    */
-  deliverRaft(msgs: raft_serverpb.RaftMessage[]): number {
-    const by_worker = new Map<number, raft_serverpb.RaftMessage[]>();
+  deliverRaft(msgs: EncodedRaftMessage[]): number {
+    const by_worker = new Map<number, Uint8Array[]>();
     let dropped = 0;
     for (const msg of msgs) {
       const worker_id = this.#workerFor(msg);
@@ -219,10 +219,10 @@ export class Supervisor {
       }
       let list = by_worker.get(worker_id);
       if (list === undefined) by_worker.set(worker_id, list = []);
-      list.push(msg);
+      list.push(msg.bytes);
     }
     for (const [worker_id, list] of by_worker) {
-      this.#queue(this.#slots[worker_id], { kind: "raft", msgs: list });
+      this.#queue(this.#slots[worker_id], { kind: "raft", batch: encodeRaftBatch(list) });
     }
     return dropped;
   }
@@ -404,10 +404,10 @@ export class Supervisor {
     }
   }
 
-  #workerFor(msg: raft_serverpb.RaftMessage): number | undefined {
+  #workerFor(msg: EncodedRaftMessage): number | undefined {
     const info = this.#routes.get(msg.region_id);
     if (info !== undefined) return info.worker_id;
-    if (msg.to_peer?.store_id !== this.#opts.base.store_id) return undefined;
+    if (msg.to_store_id !== this.#opts.base.store_id) return undefined;
     if (this.#slots.length === 0) return undefined; // not started yet
     const now = Date.now();
     const assigned = this.#assigned.get(msg.region_id);

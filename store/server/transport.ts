@@ -16,16 +16,21 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
-import { MessageType } from "@eraft/proto/gen/eraftpb.ts";
 import { ServiceClient } from "@eraft/shared/grpc";
 import type { FrameDirectory } from "@eraft/shared/frame_directory";
+import {
+  decodeRaftMessage,
+  type EncodedRaftMessage,
+  encodeRaftMessage,
+  splitRaftBatch,
+} from "../raft_wire.ts";
 import { FaultFilter } from "./fault_filter.ts";
 import { RaftStream } from "./raft_stream.ts";
 import { SnapshotAssembler, snapshotChunks } from "./snapshot_chunks.ts";
 
 /** Where incoming messages and transport outcomes go (the supervisor). */
 export interface RaftSink {
-  deliverRaft(msgs: raft_serverpb.RaftMessage[]): number;
+  deliverRaft(msgs: EncodedRaftMessage[]): number;
   unreachable(region_id: number, to_peer_id: number): void;
   snapshotStatus(region_id: number, to_peer_id: number, ok: boolean): void;
 }
@@ -79,30 +84,29 @@ export class RaftTransport {
   }
 
   /** Sends messages from local workers to their destination stores. */
-  send(msgs: raft_serverpb.RaftMessage[]): void {
+  send(msgs: EncodedRaftMessage[]): void {
     if (this.#closed) return;
-    const by_addr = new Map<string, raft_serverpb.RaftMessage[]>();
+    const by_addr = new Map<string, EncodedRaftMessage[]>();
     for (const msg of msgs) {
-      const to = msg.to_peer;
-      if (!to?.addr) {
-        this.#opts.sink.unreachable(msg.region_id, to?.id ?? 0);
+      if (msg.to_addr === "") {
+        this.#opts.sink.unreachable(msg.region_id, msg.to_peer_id);
         continue;
       }
-      if (this.filter.dropsTo(to.store_id)) continue; // injected loss: silent, like a cut cable
-      const delay_ms = this.filter.delayOf(to.store_id);
+      if (this.filter.dropsTo(msg.to_store_id)) continue; // injected loss: silent, like a cut cable
+      const delay_ms = this.filter.delayOf(msg.to_store_id);
       if (delay_ms > 0) {
         this.#later(delay_ms, () => this.send([msg]));
         continue;
       }
-      if (msg.message?.msg_type === MessageType.MsgSnapshot) {
-        void this.#sendSnapshot(to.addr, msg);
+      if (msg.snapshot) {
+        void this.#sendSnapshot(msg);
         continue;
       }
-      let list = by_addr.get(to.addr);
-      if (list === undefined) by_addr.set(to.addr, list = []);
+      let list = by_addr.get(msg.to_addr);
+      if (list === undefined) by_addr.set(msg.to_addr, list = []);
       list.push(msg);
     }
-    for (const [addr, list] of by_addr) this.#streamTo(addr, list[0].to_peer!.store_id).send(list);
+    for (const [addr, list] of by_addr) this.#streamTo(addr, list[0].to_store_id).send(list);
   }
 
   /** Messages queued for `addr` (for tests and stats). */
@@ -160,16 +164,17 @@ export class RaftTransport {
     return stream;
   }
 
-  async #sendSnapshot(addr: string, msg: raft_serverpb.RaftMessage): Promise<void> {
-    const to_peer_id = msg.to_peer?.id ?? 0;
+  async #sendSnapshot(msg: EncodedRaftMessage): Promise<void> {
+    const to_peer_id = msg.to_peer_id;
     if (this.#snapshot_sends >= this.#opts.max_snapshot_sends) {
       this.#opts.sink.snapshotStatus(msg.region_id, to_peer_id, false);
       return;
     }
     this.#snapshot_sends++;
     let ok = false;
+    const addr = msg.to_addr;
     try {
-      await this.#streamSnapshot(addr, msg);
+      await this.#streamSnapshot(addr, decodeRaftMessage(msg.bytes));
       ok = true;
     } catch (err) {
       this.#opts.log?.(`snapshot of region ${msg.region_id} to ${addr} failed: ${err}`);
@@ -214,14 +219,26 @@ export class RaftTransport {
     stream.end();
   }
 
-  /** Delivers an incoming batch (from the gRPC stream or a frame connection). */
+  /**
+   * Delivers an incoming `RaftMessageBatch` frame without decoding its
+   * messages (the workers do). Returns an error text if the frame is not a
+   * well-formed batch; nothing of it is delivered then.
+   */
+  receiveFrame(body: Uint8Array): string | null {
+    const msgs = splitRaftBatch(body);
+    if (typeof msgs === "string") return msgs;
+    this.#deliver(msgs);
+    return null;
+  }
+
+  /** Delivers a batch from the gRPC stream (decoded by grpc-js; the early, rarer path). */
   receive(batch: raft_serverpb.RaftMessageBatch): void {
-    const msgs: raft_serverpb.RaftMessage[] = [];
-    for (const m of batch.msgs ?? []) {
-      if (!this.#accept(m)) continue;
-      msgs.push(m); // already plain and compact (decoded with every field present)
-    }
-    if (msgs.length > 0) this.#opts.sink.deliverRaft(msgs);
+    this.#deliver((batch.msgs ?? []).map(encodeRaftMessage));
+  }
+
+  #deliver(msgs: EncodedRaftMessage[]): void {
+    const accepted = msgs.filter((m) => this.#accept(m));
+    if (accepted.length > 0) this.#opts.sink.deliverRaft(accepted);
   }
 
   #serveRaft(call: grpc.ServerReadableStream<object, object>, done: grpc.sendUnaryData<object>) {
@@ -251,18 +268,19 @@ export class RaftTransport {
       if (failed) return;
       const result = assembler.finish();
       if (typeof result === "string") return fail(grpc.status.INVALID_ARGUMENT, result);
-      if (!this.#accept(result)) return fail(grpc.status.UNAVAILABLE, "dropped by fault filter");
-      this.#opts.sink.deliverRaft([result]);
+      const msg = encodeRaftMessage(result);
+      if (!this.#accept(msg)) return fail(grpc.status.UNAVAILABLE, "dropped by fault filter");
+      this.#opts.sink.deliverRaft([msg]);
       done(null, {});
     });
   }
 
   /** Incoming messages must be for this store and pass the fault filter. */
-  #accept(m: raft_serverpb.RaftMessage): boolean {
-    if (this.filter.drops(m.from_peer?.store_id)) return false;
-    if (m.to_peer?.store_id !== this.#opts.store_id) {
+  #accept(m: EncodedRaftMessage): boolean {
+    if (this.filter.drops(m.from_store_id)) return false;
+    if (m.to_store_id !== this.#opts.store_id) {
       this.#opts.log?.(
-        `dropped a message for store ${m.to_peer?.store_id} (this is ${this.#opts.store_id})`,
+        `dropped a message for store ${m.to_store_id} (this is ${this.#opts.store_id})`,
       );
       return false;
     }

@@ -6,8 +6,8 @@
  * @module
  */
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
-import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import type { FromWorker, WorkerConfig, WorkerRequest, WorkerResponse } from "../protocol.ts";
+import { type EncodedRaftMessage, encodeRaftBatch } from "../raft_wire.ts";
 import { Immediate } from "@eraft/shared/immediate";
 import { RegionWorker } from "./worker.ts";
 
@@ -35,7 +35,7 @@ export class LocalCluster {
   /** Links that drop every message: "from->to" store ids. */
   readonly cut = new Set<string>();
   #next_id = 1;
-  #inflight: Array<[number, raft_serverpb.RaftMessage[]]> = [];
+  #inflight: Array<[number, Uint8Array[]]> = [];
   readonly #network = new Immediate(() => this.#flushNetwork());
 
   constructor(readonly root: string) {}
@@ -78,13 +78,13 @@ export class LocalCluster {
     }
   }
 
-  #deliver(from_store: number, msgs: raft_serverpb.RaftMessage[]): void {
-    const by_store = new Map<number, raft_serverpb.RaftMessage[]>();
+  #deliver(from_store: number, msgs: EncodedRaftMessage[]): void {
+    const by_store = new Map<number, Uint8Array[]>();
     for (const m of msgs) {
-      const to = m.to_peer!.store_id;
+      const to = m.to_store_id;
       if (this.cut.has(`${from_store}->${to}`)) continue;
       if (!by_store.has(to)) by_store.set(to, []);
-      by_store.get(to)!.push(structuredClone(m));
+      by_store.get(to)!.push(m.bytes);
     }
     // Deliver on a later turn, as a network would.
     this.#inflight.push(...by_store);
@@ -94,7 +94,9 @@ export class LocalCluster {
   #flushNetwork(): void {
     const batch = this.#inflight;
     this.#inflight = [];
-    for (const [to, list] of batch) this.workers.get(to)?.handle({ kind: "raft", msgs: list });
+    for (const [to, list] of batch) {
+      this.workers.get(to)?.handle({ kind: "raft", batch: encodeRaftBatch(list) });
+    }
   }
 
   /** Sends a request to `store_id`'s worker and waits for the answer. */

@@ -45,6 +45,7 @@ import { confStateOf, loadRegions, repairRaftState } from "./recovery.ts";
 import { notLeader, regionNotFound, serverIsBusy } from "./region_errors.ts";
 import { checkRequest, isRead, proposeRequest, serveRead } from "./requests.ts";
 import { workerStats } from "./stats.ts";
+import { decodeRaftBatch, type EncodedRaftMessage, encodeRaftMessage } from "../raft_wire.ts";
 
 /** Loop iterations run back to back before yielding to the event loop. */
 const MAX_ITERATIONS_PER_RUN = 8;
@@ -77,10 +78,16 @@ export class RegionWorker implements ApplyHost {
   readonly tombstones = new Map<number, number>();
   #pending_requests = 0;
   /** Totals for the periodic stats message (stats.ts). */
-  readonly counts = { proposals: 0, committed_entries: 0, applied_entries: 0 };
+  readonly counts = {
+    proposals: 0,
+    committed_entries: 0,
+    applied_entries: 0,
+    /** Raft messages from peers that did not decode (dropped; Raft retransmits). */
+    malformed_raft_messages: 0,
+  };
   #read_seq = 1;
   #ticks = 0;
-  #outbox: raft_serverpb.RaftMessage[] = [];
+  #outbox: EncodedRaftMessage[] = [];
   readonly #loop = new Immediate(() => this.#run());
   #timer: ReturnType<typeof setInterval> | undefined;
   #next_tick_ms = 0;
@@ -147,9 +154,12 @@ export class RegionWorker implements ApplyHost {
   handle(msg: ToWorker): void {
     if (this.#stopped) return;
     switch (msg.kind) {
-      case "raft":
-        for (const m of msg.msgs) this.#stepRaft(m);
+      case "raft": {
+        const { msgs, malformed } = decodeRaftBatch(msg.batch);
+        this.counts.malformed_raft_messages += malformed;
+        for (const m of msgs) this.#stepRaft(m);
         break;
+      }
       case "request":
         this.#request(msg.id, msg.region_id, msg.context, msg.req);
         break;
@@ -533,7 +543,7 @@ export class RegionWorker implements ApplyHost {
     for (const m of rd.messages) {
       const to = peer.known_peers.get(m.to);
       if (to === undefined) continue;
-      this.#outbox.push({
+      this.#outbox.push(encodeRaftMessage({
         region_id: peer.region_id,
         from_peer: from,
         to_peer: to,
@@ -542,7 +552,7 @@ export class RegionWorker implements ApplyHost {
         is_tombstone: false,
         start_key: peer.region.start_key,
         end_key: peer.region.end_key,
-      });
+      }));
     }
   }
 

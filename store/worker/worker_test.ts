@@ -8,6 +8,7 @@ import { MutationOp, PreconditionKind } from "@eraft/proto/gen/kvrpcpb.ts";
 import type { WorkerRequest } from "../protocol.ts";
 import { bucketOf, DEDUP_MAX_AHEAD_MS, DEDUP_RETENTION_MS, recordKey } from "./dedup.ts";
 import { LocalCluster } from "./testing.ts";
+import { encodeRaftBatch } from "../raft_wire.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
@@ -358,5 +359,23 @@ Deno.test("worker: a peer that catches up by snapshot receives the deduplication
     for (const i of [0, 40, 79]) {
       assert.ok(kv().get("raft", recordKey(bucket, enc(`k${i}`), 1000 + i)), `record of k${i}`);
     }
+  });
+});
+
+Deno.test("worker: a Raft message from a peer that does not decode is dropped and counted, the loop goes on", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    const follower = [1, 2, 3].find((id) => id !== c.leaderOf(1))!;
+    const w = c.workers.get(follower)!;
+    // region_id 1, then field 4 (the Raft message) holding a truncated varint.
+    const bad = new Uint8Array([0x08, 0x01, 0x22, 0x03, 0x08, 0xff, 0xff]);
+    w.handle({ kind: "raft", batch: encodeRaftBatch([bad]) });
+    assert.equal(w.counts.malformed_raft_messages, 1);
+    const applied_before = w.counts.applied_entries;
+    assert.deepEqual(await c.leaderRequest(1, put("after", "bad")), {});
+    await c.until(
+      "the follower applied the next write",
+      () => w.counts.applied_entries > applied_before,
+    );
+    assert.equal(dec((await c.leaderRequest(1, get("after"))).value), "bad");
   });
 });

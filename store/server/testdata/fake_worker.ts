@@ -20,6 +20,7 @@ import type {
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
+import { decodeRaftBatch, encodeRaftMessage } from "../../raft_wire.ts";
 
 let config: WorkerConfig;
 const regions = new Map<number, metapb.Region>();
@@ -155,7 +156,7 @@ function onRaft(msgs: raft_serverpb.RaftMessage[]): void {
       });
     }
   }
-  if (replies.length > 0) post({ kind: "send", msgs: replies });
+  if (replies.length > 0) post({ kind: "send", msgs: replies.map(encodeRaftMessage) });
 }
 
 self.onmessage = (e: MessageEvent<ToWorker>) => onMessage(e.data);
@@ -184,7 +185,7 @@ function onMessage(msg: ToWorker): void {
       return;
     }
     case "raft":
-      return onRaft(msg.msgs);
+      return onRaft(decodeRaftBatch(msg.batch).msgs);
     case "crash":
       setTimeout(() => {
         throw new Error("crash requested by test");
