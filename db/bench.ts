@@ -2,13 +2,16 @@
  * `deno task bench db`: redis-benchmark SET/GET at 1 and 50 clients and
  * pipelined (-P 16), against eraft (1 meta + 3 stores + 1 db, started here on
  * free ports in a temp dir) and, in the same run, redis-server with
- * `appendfsync always` and with no persistence. Prints a table with ratios
- * and writes bench-results/db.json. Random keys (-r) so writes do not all
- * serialize on one key.
+ * `appendfsync always` and with no persistence. The SET goal case also runs a
+ * 3-member etcd's puts (/usr/bin/etcd, when installed) at the same
+ * concurrency in the same rounds: #8's SET goal is a ratio to etcd. Prints a
+ * table with ratios and writes bench-results/db.json. Random keys (-r) so
+ * writes do not all serialize on one key.
  * @module
  */
 import { join } from "node:path";
 import { Progress } from "@eraft/shared/progress";
+import { closedLoop, ETCD_PATH, EtcdCluster, hasCommand } from "@eraft/shared/testing";
 import { freePort } from "./testing/redis_server.ts";
 import { type Proc, spawnProc, startEraftCluster, stopProc } from "./testing/procs.ts";
 
@@ -28,7 +31,12 @@ interface Case {
    * minutes, so the goal cases (#8) compare systems measured side by side.
    */
   rounds?: number;
+  /** Also measure a 3-member etcd's puts at `clients` in flight, in the same rounds. */
+  etcd?: boolean;
 }
+
+/** Length of one etcd phase (redis-benchmark phases end by request count instead). */
+const ETCD_PHASE_MS = 3000;
 
 const CASES: Case[] = [
   { name: "SET c=1", test: "set", clients: 1, pipeline: 1, n_eraft: 300, n_redis: 20_000 },
@@ -41,6 +49,7 @@ const CASES: Case[] = [
     n_eraft: 4_000,
     n_redis: 100_000,
     rounds: 3,
+    etcd: true,
   },
   {
     name: "GET c=50",
@@ -114,6 +123,41 @@ async function benchmark(port: number, c: Case, n: number): Promise<Measure> {
   };
 }
 
+/** One system measured by the suite. */
+interface System {
+  name: string;
+  /** Whether it runs in case `c`. */
+  runs(c: Case): boolean;
+  /** What one run does, for the progress line. */
+  what(c: Case): string;
+  measure(c: Case): Promise<Measure>;
+}
+
+/** A 3-member etcd's puts with `clients` in flight, keys and values shaped like redis-benchmark's. */
+function etcdPuts(etcd: EtcdCluster): System {
+  const value = new Uint8Array(100).fill(120);
+  const key = () => new TextEncoder().encode(`key:${Math.floor(Math.random() * 100_000)}`);
+  return {
+    name: "etcd",
+    runs: (c) => c.etcd === true,
+    what: (c) => `puts, ${c.clients} in flight, ${ETCD_PHASE_MS / 1000}s`,
+    measure: (c) => closedLoop(c.clients, ETCD_PHASE_MS, () => etcd.put(key(), value)),
+  };
+}
+
+/** A case's line: eraft's rate and p99, then each reference's with eraft's ratio to it. */
+function caseLine(
+  name: string,
+  ops: Record<string, number>,
+  latency: Record<string, { p99_ms: number }>,
+): string {
+  const of = (system: string) =>
+    `${ops[system].toFixed(0).padStart(8)}/s p99 ${latency[system].p99_ms.toFixed(2)}ms`;
+  const refs = Object.keys(ops).filter((s) => s !== "eraft")
+    .map((s) => `${s} ${of(s)} (x${(ops.eraft / ops[s]).toFixed(3)})`);
+  return [`${name.padEnd(15)} eraft ${of("eraft")}`, ...refs].join(" | ");
+}
+
 /** The run with the median throughput (the lower middle one for an even count). */
 export function medianRun(runs: Measure[]): Measure {
   if (runs.length === 0) throw new Error("no runs");
@@ -132,8 +176,12 @@ async function main(): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "eraft-bench-db-" });
   const procs: Proc[] = [];
   // Startup, settle + warm-up, then per case `rounds` redis-benchmark runs of each system.
-  const runs_total = CASES.reduce((sum, c) => sum + (c.rounds ?? 1) * 3, 0);
+  const with_etcd = hasCommand(ETCD_PATH);
+  if (!with_etcd) console.log(`bench db: ${ETCD_PATH} is not installed; no etcd reference`);
+  const systems_of = (c: Case) => 3 + (c.etcd && with_etcd ? 1 : 0);
+  const runs_total = CASES.reduce((sum, c) => sum + (c.rounds ?? 1) * systems_of(c), 0);
   const progress = new Progress("bench db", 2 + runs_total);
+  let etcd: EtcdCluster | null = null;
   /** Case → system → ops/s (the format tasks/bench_report.ts has always read). */
   const results: Record<string, Record<string, number>> = {};
   /** Case → system → p50/p99 in ms from redis-benchmark's percentile columns. */
@@ -172,43 +220,42 @@ async function main(): Promise<number> {
     // Let the region reach 3 replicas before measuring.
     await new Promise((r) => setTimeout(r, 5000));
     await benchmark(db_port, CASES[0], 100); // warm-up
-    const systems: Array<[string, number, (c: Case) => number]> = [
-      ["eraft", db_port, (c) => c.n_eraft],
-      ["redis appendfsync always", redis_always, (c) => c.n_redis],
-      ["redis no persistence", redis_none, (c) => c.n_redis],
+    if (with_etcd) etcd = await EtcdCluster.start();
+    const redis = (name: string, port: number, n: (c: Case) => number): System => ({
+      name,
+      runs: () => true,
+      what: (c) => `${n(c)} requests`,
+      measure: (c) => benchmark(port, c, n(c)),
+    });
+    const systems: System[] = [
+      redis("eraft", db_port, (c) => c.n_eraft),
+      redis("redis appendfsync always", redis_always, (c) => c.n_redis),
+      redis("redis no persistence", redis_none, (c) => c.n_redis),
     ];
+    if (etcd !== null) systems.push(etcdPuts(etcd));
     for (const c of CASES) {
       results[c.name] = {};
       latency[c.name] = {};
       const rounds = c.rounds ?? 1;
-      const runs = new Map<string, Measure[]>(systems.map(([name]) => [name, []]));
+      const in_case = systems.filter((sys) => sys.runs(c));
+      const runs = new Map<string, Measure[]>(in_case.map((sys) => [sys.name, []]));
       for (let round = 1; round <= rounds; round++) {
-        for (const [name, port, n] of systems) {
+        for (const sys of in_case) {
           const of = rounds > 1 ? `, round ${round} of ${rounds}` : "";
-          progress.step(`${c.name} · ${name} (${n(c)} requests${of})`);
-          runs.get(name)!.push(await benchmark(port, c, n(c)));
+          progress.step(`${c.name} · ${sys.name} (${sys.what(c)}${of})`);
+          runs.get(sys.name)!.push(await sys.measure(c));
         }
       }
-      for (const [name] of systems) {
-        const m = medianRun(runs.get(name)!);
-        results[c.name][name] = m.ops_per_s;
-        latency[c.name][name] = { p50_ms: m.p50_ms, p99_ms: m.p99_ms };
+      for (const sys of in_case) {
+        const m = medianRun(runs.get(sys.name)!);
+        results[c.name][sys.name] = m.ops_per_s;
+        latency[c.name][sys.name] = { p50_ms: m.p50_ms, p99_ms: m.p99_ms };
       }
-      const r = results[c.name];
-      const l = latency[c.name];
-      const p99 = (s: string) => `p99 ${l[s].p99_ms.toFixed(2)}ms`;
-      progress.log(
-        `${c.name.padEnd(15)} eraft ${r.eraft.toFixed(0).padStart(8)}/s ${p99("eraft")} | ` +
-          `redis always ${r["redis appendfsync always"].toFixed(0).padStart(8)}/s ` +
-          `${p99("redis appendfsync always")} ` +
-          `(x${(r.eraft / r["redis appendfsync always"]).toFixed(3)}) | ` +
-          `redis none ${r["redis no persistence"].toFixed(0).padStart(8)}/s ` +
-          `${p99("redis no persistence")} ` +
-          `(x${(r.eraft / r["redis no persistence"]).toFixed(3)})`,
-      );
+      progress.log(caseLine(c.name, results[c.name], latency[c.name]));
     }
   } finally {
     progress.done();
+    await etcd?.stop();
     for (const p of procs.reverse()) await stopProc(p);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

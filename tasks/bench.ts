@@ -1,7 +1,8 @@
 /**
  * `deno task bench [SUITE...]`: runs benchmark suites, each in its own process
  * so one suite's memory and threads cannot skew the next. Results are printed
- * and written under bench-results/.
+ * and written under bench-results/; the summary only reads what this run
+ * measured (earlier store.json/db.json are removed first).
  * @module
  */
 
@@ -65,6 +66,15 @@ export async function runBench(names: string[]): Promise<number> {
     }
   }
   const root = new URL("../", import.meta.url);
+  const dir = new URL("bench-results/", root).pathname;
+  // The report compares what this invocation measured, never a file left by an earlier run.
+  for (const file of ["store.json", "db.json"]) {
+    try {
+      Deno.removeSync(join(dir, file));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  }
   for (const [i, name] of chosen.entries()) {
     console.log(`== bench [${i + 1}/${chosen.length}] ${name}: ${SUITES[name].about}`);
     const script = new URL(SUITES[name].script, root).pathname;
@@ -73,7 +83,6 @@ export async function runBench(names: string[]): Promise<number> {
     if (!status.success) return status.code || 1;
   }
   if (!chosen.includes("store") && !chosen.includes("db")) return 0;
-  const dir = new URL("bench-results/", root).pathname;
   const code = writeReport(dir);
   if (code === 0) await svgToPng(join(dir, "summary.svg"), join(dir, "summary.png"));
   return code;

@@ -31,3 +31,18 @@ Deno.test("bench goals compare with the best reference rate of the run", () => {
 Deno.test("bench goals skip a goal whose rows are missing", () => {
   assert.deepEqual(goals([row("db", "SET c=50", "eraft", 3000)]), []);
 });
+
+Deno.test("the SET goal's etcd reference is the best put of either suite", () => {
+  const rows = [
+    row("store", "put c=64", "etcd", 2000),
+    row("store", "get c=64", "etcd", 9000),
+    row("db", "SET c=50", "eraft", 3000),
+    row("db", "SET c=50", "etcd", 2400),
+  ];
+  const [set] = goals(rows);
+  assert.equal(set.reference, "etcd SET c=50", "the db suite's same-round etcd puts were faster");
+  assert.equal(set.ratio, 1.25);
+  assert.equal(set.met, false);
+  const [alone] = goals(rows.filter((r) => r.suite === "db"));
+  assert.equal(alone.reference_ops_per_s, 2400, "the db suite alone carries its reference");
+});

@@ -13,8 +13,8 @@ import type * as storepb from "@eraft/proto/gen/storepb.ts";
 import { ServiceClient } from "@eraft/shared/grpc";
 import { Immediate } from "@eraft/shared/immediate";
 import { Progress } from "@eraft/shared/progress";
-import { type Child, hasCommand, spawnCommand } from "@eraft/shared/testing";
-import { Cluster, freePort } from "../../tests/support/cluster.ts";
+import { closedLoop, ETCD_PATH, EtcdCluster, hasCommand } from "@eraft/shared/testing";
+import { Cluster } from "../../tests/support/cluster.ts";
 
 const VALUE_BYTES = 100;
 const PHASE_MS = 3000;
@@ -41,35 +41,7 @@ async function measure(
   fn: (i: number) => Promise<void>,
 ): Promise<Result> {
   progress?.step(`${system} ${op} c=${inflight} (${PHASE_MS / 1000}s)`);
-  const lat: number[] = [];
-  let errors = 0;
-  let seq = 0;
-  const start = performance.now();
-  const end = start + PHASE_MS;
-  await Promise.all(Array.from({ length: inflight }, async () => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        await fn(seq++);
-        lat.push(performance.now() - t0);
-      } catch {
-        errors++;
-      }
-    }
-  }));
-  const secs = (performance.now() - start) / 1000;
-  lat.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] : NaN;
-  return {
-    system,
-    op,
-    inflight,
-    ops_per_s: lat.length / secs,
-    p50_ms: pct(0.5),
-    p99_ms: pct(0.99),
-    errors,
-  };
+  return { system, op, inflight, ...await closedLoop(inflight, PHASE_MS, fn) };
 }
 
 type Cmd = storepb.BatchCommandsRequest_Request;
@@ -178,66 +150,17 @@ async function benchStore(value: Uint8Array): Promise<Result[]> {
   return out;
 }
 
-function startEtcd(root: string): { urls: string[]; children: Child[] } {
-  const members = [1, 2, 3].map((n) => ({ n, client: freePort(), peer: freePort() }));
-  const initial = members.map((m) => `e${m.n}=http://127.0.0.1:${m.peer}`).join(",");
-  const children = members.map((m) =>
-    spawnCommand(`etcd${m.n}`, "/usr/bin/etcd", [
-      `--name=e${m.n}`,
-      `--data-dir=${join(root, `e${m.n}`)}`,
-      `--listen-client-urls=http://127.0.0.1:${m.client}`,
-      `--advertise-client-urls=http://127.0.0.1:${m.client}`,
-      `--listen-peer-urls=http://127.0.0.1:${m.peer}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${m.peer}`,
-      `--initial-cluster=${initial}`,
-      "--initial-cluster-state=new",
-      "--initial-cluster-token=eraft-bench",
-    ])
-  );
-  return { urls: members.map((m) => `http://127.0.0.1:${m.client}`), children };
-}
-
-const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
-
-async function etcdCall(url: string, path: string, body: object): Promise<void> {
-  const res = await fetch(`${url}${path}`, { method: "POST", body: JSON.stringify(body) });
-  await res.body?.cancel();
-  if (!res.ok) throw new Error(`etcd ${path}: ${res.status}`);
-}
-
 async function benchEtcd(value: Uint8Array): Promise<Result[]> {
-  const root = await Deno.makeTempDir({ prefix: "eraft-bench-etcd-" });
-  const { urls, children } = startEtcd(root);
+  const etcd = await EtcdCluster.start();
   const out: Result[] = [];
+  const key = (i: number) => new TextEncoder().encode(`bench-${i % 10_000}`);
   try {
-    const deadline = Date.now() + 30_000;
-    const v = b64(value);
-    const key = (i: number) => b64(new TextEncoder().encode(`bench-${i % 10_000}`));
-    while (true) {
-      try {
-        await etcdCall(urls[0], "/v3/kv/put", { key: key(0), value: v });
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
     for (const n of CONCURRENCY) {
-      out.push(
-        await measure(
-          "etcd",
-          "put",
-          n,
-          (i) => etcdCall(urls[0], "/v3/kv/put", { key: key(i), value: v }),
-        ),
-      );
-      out.push(
-        await measure("etcd", "get", n, (i) => etcdCall(urls[0], "/v3/kv/range", { key: key(i) })),
-      );
+      out.push(await measure("etcd", "put", n, (i) => etcd.put(key(i), value)));
+      out.push(await measure("etcd", "get", n, (i) => etcd.get(key(i))));
     }
   } finally {
-    await Promise.all(children.map((c) => c.stop("SIGKILL")));
-    await Deno.remove(root, { recursive: true }).catch(() => {});
+    await etcd.stop();
   }
   return out;
 }
@@ -262,7 +185,7 @@ function report(results: Result[]): void {
 
 if (import.meta.main) {
   const value = new Uint8Array(VALUE_BYTES).fill(120);
-  const etcd = hasCommand("/usr/bin/etcd");
+  const etcd = hasCommand(ETCD_PATH);
   // put + get per concurrency, for eraft, eraft-batch and (when installed) etcd.
   progress = new Progress("bench store", 2 * CONCURRENCY.length * (etcd ? 3 : 2));
   const results: Result[] = [];
