@@ -22,7 +22,7 @@ import { FrameConn, FrameKind } from "@eraft/shared/frame";
 import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
-import { latin1 } from "./encoding/bytes.ts";
+import { equal, latin1 } from "./encoding/bytes.ts";
 
 /** The commands E-DB sends, by their BatchCommands oneof name. */
 export interface StoreCommands {
@@ -63,15 +63,29 @@ function contextKey(c: kvrpcpb.Context): string {
   return `${c.region_id}/${e?.conf_ver}/${e?.version}/${c.peer?.id}/${c.peer?.store_id}`;
 }
 
-/** Answers each merged RawGet from the RawBatchGet's response. */
-function answerGets(
+/**
+ * Answers each merged RawGet from the RawBatchGet's response. The store lists
+ * the pairs it found in the order the keys were asked (kvrpcpb.proto), so one
+ * walk matches them without building key strings; if the walk leaves a pair
+ * unmatched the order was not that, and the pairs are matched by key instead.
+ */
+export function answerGets(
   res: kvrpcpb.RawBatchGetResponse,
-  members: Array<{ p: Pending; key: Uint8Array }>,
+  members: Array<{ p: { resolve(res: unknown): void }; key: Uint8Array }>,
 ): void {
-  const found = new Map<string, kvrpcpb.KvPair>();
-  for (const pair of res.pairs ?? []) found.set(latin1(pair.key), pair);
-  for (const { p, key } of members) {
-    const pair = res.region_error || res.error ? undefined : found.get(latin1(key));
+  const failed = Boolean(res.region_error || res.error);
+  const pairs = failed ? [] : res.pairs ?? [];
+  const found: Array<kvrpcpb.KvPair | undefined> = [];
+  let next = 0;
+  for (const { key } of members) {
+    found.push(next < pairs.length && equal(pairs[next].key, key) ? pairs[next++] : undefined);
+  }
+  if (next !== pairs.length) {
+    const by_key = new Map(pairs.map((x) => [latin1(x.key), x]));
+    members.forEach(({ key }, i) => (found[i] = by_key.get(latin1(key))));
+  }
+  members.forEach(({ p }, i) => {
+    const pair = found[i];
     const get: kvrpcpb.RawGetResponse = {
       region_error: res.region_error ?? null,
       error: res.error ?? "",
@@ -80,7 +94,7 @@ function answerGets(
       type: pair?.type ?? 0,
     };
     p.resolve(get);
-  }
+  });
 }
 
 /** Rough encoded size of a RawBatch's mutations. */

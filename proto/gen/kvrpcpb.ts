@@ -226,7 +226,8 @@ export interface RawBatchGetResponse {
   region_error?: errorpb.Error | null;
   error: string;
   /**
-   * One pair per found key, in request order; missing keys are left out.
+   * One pair per found key, in request order (a key asked twice is listed
+   * twice); missing keys are left out.
    */
   pairs: KvPair[];
 }

@@ -379,3 +379,20 @@ Deno.test("worker: a Raft message from a peer that does not decode is dropped an
     assert.equal(dec((await c.leaderRequest(1, get("after"))).value), "bad");
   });
 });
+
+Deno.test("worker: batch_get lists found keys in the order asked, a key asked twice twice (the db relies on it)", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    assert.deepEqual(await c.leaderRequest(1, put("a", "1")), {});
+    assert.deepEqual(await c.leaderRequest(1, put("b", "2")), {});
+    const res = await c.leaderRequest(1, {
+      op: "batch_get",
+      cf: "",
+      keys: ["b", "missing", "a", "b"].map(enc),
+    });
+    assert.deepEqual(res.kvs?.map((kv) => [dec(kv.key), dec(kv.value)]), [
+      ["b", "2"],
+      ["a", "1"],
+      ["b", "2"],
+    ]);
+  });
+});
