@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { compare } from "./bytes.ts";
+import { compare, concat, u32 } from "./bytes.ts";
 import { decodeOrderedFloat, encodeOrderedFloat } from "./float.ts";
-import { dataKey, decodeRawKey, metaKey, scoreKey, userKeyBoundary } from "./keys.ts";
+import { dataKey, decodeRawKey, metaKey, NS_USER, scoreKey, userKeyBoundary } from "./keys.ts";
 import { decodeMetadata, encodeMetadata, newMetadata, RedisType } from "./metadata.ts";
 
 const bytes = fc.uint8Array({ maxLength: 12 });
@@ -88,4 +88,11 @@ Deno.test("metadata round-trips for every type", () => {
   s.value = new Uint8Array([1, 2, 3]);
   const back = decodeMetadata(encodeMetadata(s));
   assert.deepEqual([...back.value], [1, 2, 3]);
+});
+
+Deno.test("metaKey is the namespace byte, the key's u32 big-endian length, then the key", () => {
+  for (const n of [0, 1, 255, 256, 65_535, 65_536, 70_000]) {
+    const key = new Uint8Array(n).map((_, i) => (i * 31) & 0xff);
+    assert.deepEqual(metaKey(key), concat(new Uint8Array([NS_USER]), u32(n), key), `length ${n}`);
+  }
 });

@@ -37,8 +37,17 @@ export const USER_SPACE_END: Uint8Array = new Uint8Array([NS_USER + 1]);
 
 /** M(K): the metadata record's key, also the common prefix of K's records. */
 export function metaKey(user_key: Uint8Array): Uint8Array {
-  if (user_key.length > MAX_USER_KEY_BYTES) throw new Error("user key too long");
-  return concat(USER_SPACE_START, u32(user_key.length), user_key);
+  const n = user_key.length;
+  if (n > MAX_USER_KEY_BYTES) throw new Error("user key too long");
+  // Built in place: every command makes one or more of these.
+  const out = new Uint8Array(META_HEADER_BYTES + n);
+  out[0] = NS_USER;
+  out[1] = n >>> 24;
+  out[2] = (n >>> 16) & 0xff;
+  out[3] = (n >>> 8) & 0xff;
+  out[4] = n & 0xff;
+  out.set(user_key, META_HEADER_BYTES);
+  return out;
 }
 
 /** Prefix of all data records of one generation. */

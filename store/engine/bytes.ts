@@ -61,13 +61,13 @@ export class ByteWriter {
 
   /** Overwrites a u32 written earlier (frame headers are patched after the body). */
   patchU32(at: number, v: number): void {
-    assert(at + 4 <= this.length);
+    if (!(at + 4 <= this.length)) assert.fail(`patchU32 at ${at} past ${this.length}`);
     this.#view.setUint32(at, v, true);
   }
 
   /** A view of bytes [from, to) written so far; valid until the next write. */
   view(from = 0, to = this.length): Uint8Array {
-    assert(from <= to && to <= this.length);
+    if (!(from <= to && to <= this.length)) assert.fail(`view [${from}, ${to}) of ${this.length}`);
     return this.#buf.subarray(from, to);
   }
 
@@ -159,8 +159,13 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 /** Packs (segment id, offset) into one number: index values stay unboxed doubles. */
 export function packLoc(segment_id: number, offset: number): number {
-  assert(segment_id >= 0 && segment_id < 2 ** 21 && Number.isInteger(segment_id));
-  assert(offset >= 0 && offset < TWO_POW_32 && Number.isInteger(offset));
+  // Per op on the hot path: node:assert costs ~0.1 µs a call here, this test ~1 ns.
+  if (!(segment_id >= 0 && segment_id < 2 ** 21 && Number.isInteger(segment_id))) {
+    assert.fail(`segment id ${segment_id} out of range`);
+  }
+  if (!(offset >= 0 && offset < TWO_POW_32 && Number.isInteger(offset))) {
+    assert.fail(`offset ${offset} out of range`);
+  }
   return segment_id * TWO_POW_32 + offset;
 }
 

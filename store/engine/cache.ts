@@ -38,7 +38,7 @@ export class ByteLru<K, V> {
       this.#map.delete(old_k);
       this.#bytes -= this.size_of(old_v);
     }
-    assert(this.#bytes <= this.capacity_bytes);
+    if (this.#bytes > this.capacity_bytes) assert.fail("cache over capacity after eviction");
   }
 
   delete(k: K): void {

@@ -50,7 +50,7 @@ export function writeFileAtomic(dir: string, name: string, data: Uint8Array): vo
 function writeAll(f: Deno.FsFile, data: Uint8Array): void {
   let done = 0;
   for (let tries = 0; done < data.length; tries++) {
-    assert(tries < 1_000_000, "writeSync made no progress");
+    if (tries >= 1_000_000) assert.fail("writeSync made no progress");
     done += f.writeSync(data.subarray(done));
   }
 }
@@ -133,11 +133,11 @@ export class SegmentFile {
   /** Reads into `out` from `offset`; returns the bytes read (short at end of file). */
   readAt(offset: number, out: Uint8Array): number {
     const f = this.#f();
-    assert(offset >= 0);
+    if (offset < 0) assert.fail(`read at offset ${offset}`);
     f.seekSync(offset, Deno.SeekMode.Start);
     let done = 0;
     for (let tries = 0; done < out.length; tries++) {
-      assert(tries < 1_000_000, "readSync made no progress");
+      if (tries >= 1_000_000) assert.fail("readSync made no progress");
       const n = f.readSync(out.subarray(done));
       if (n === null || n === 0) break;
       done += n;

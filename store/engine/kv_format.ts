@@ -45,11 +45,13 @@ export interface BatchOp {
   cf: number;
   key: Uint8Array;
   value: Uint8Array;
+  /** A put the writer expects to create its key: an index hint only, never stored. */
+  likely_new?: boolean;
 }
 
 /** Encodes one batch as one frame; returns each op's offset in `w`. */
 export function encodeBatch(w: ByteWriter, ops: readonly BatchOp[]): number[] {
-  assert(ops.length > 0, "empty batch");
+  if (ops.length === 0) assert.fail("empty batch");
   const frame = beginFrame(w);
   w.u8(KIND_BATCH);
   w.u32(ops.length);

@@ -58,12 +58,19 @@ export class KvIndex {
     s.live_puts--;
   }
 
-  /** Records a put of `key` stored at `loc`. */
-  put(cf: number, key: string, loc: number): void {
+  /**
+   * Records a put of `key` stored at `loc`. With `likely_new` the tree is
+   * first asked to insert without overwriting (one walk); only if the key
+   * exists after all does it take the usual lookup-then-replace (the old
+   * location must be unlinked from its segment's stats).
+   */
+  put(cf: number, key: string, loc: number, likely_new = false): void {
     const tree = this.trees[cf];
-    const old = tree.get(key);
-    if (old !== undefined) this.#unlink(old);
-    tree.set(key, loc);
+    if (!(likely_new && tree.set(key, loc, false))) {
+      const old = tree.get(key);
+      if (old !== undefined) this.#unlink(old);
+      tree.set(key, loc);
+    }
     const s = this.statsFor(locSegment(loc));
     s.ops++;
     s.live_puts++;

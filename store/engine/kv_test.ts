@@ -29,6 +29,29 @@ Deno.test("kv: put, get, overwrite, delete", () => {
   });
 });
 
+Deno.test("kv: putNew of a key that exists after all overwrites it and keeps segment stats exact", () => {
+  withTempDir((dir) => {
+    const e = KvEngine.open(dir);
+    try {
+      e.write(e.newBatch().putNew("raft", b("fresh"), b("1")).put("raft", b("old"), b("1")));
+      e.write(e.newBatch().putNew("raft", b("old"), b("2")));
+      assert.equal(s(e.get("raft", b("fresh"))), "1");
+      assert.equal(s(e.get("raft", b("old"))), "2");
+      const live = [...e.index.stats.values()].reduce((n, st) => n + st.live_puts, 0);
+      assert.equal(live, 2, "the overwritten location no longer counts as live");
+      assert.equal(e.index.key_count, 2);
+    } finally {
+      e.close();
+    }
+    const again = KvEngine.open(dir);
+    try {
+      assert.equal(s(again.get("raft", b("old"))), "2", "a putNew is an ordinary put on disk");
+    } finally {
+      again.close();
+    }
+  });
+});
+
 Deno.test("kv: values of every size round-trip, including empty and large", () => {
   withTempDir((dir) => {
     const e = KvEngine.open(dir, { read_cache_bytes: 0 });

@@ -214,7 +214,7 @@ export class RaftLogStore {
   }
 
   #checkOpen(): void {
-    assert(!this.#closed, "raft log store is closed");
+    if (this.#closed) assert.fail("raft log store is closed");
   }
 
   /**

@@ -228,7 +228,8 @@ export class DedupTable {
     const rec = new Uint8Array(RECORD_BYTES);
     writeU64BE(rec, 0, index);
     new DataView(rec.buffer).setUint32(8, digest);
-    this.batch.put("raft", key, rec);
+    // The lookup in `applied` found no record: one index walk, not two.
+    this.batch.putNew("raft", key, rec);
   }
 }
 
