@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import { Progress } from "@eraft/shared/progress";
-import { closedLoop, ETCD_PATH, EtcdCluster, hasCommand } from "@eraft/shared/testing";
+import { ETCD_PATH, EtcdBenchClient, EtcdCluster, hasCommand } from "@eraft/shared/testing";
 import { freePort } from "./testing/redis_server.ts";
 import { type Proc, spawnProc, startEraftCluster, stopProc } from "./testing/procs.ts";
 
@@ -46,7 +46,9 @@ const CASES: Case[] = [
     test: "set",
     clients: 50,
     pipeline: 1,
-    n_eraft: 4_000,
+    // ~3 s per run at this machine's rates, as long as an etcd phase: a
+    // shorter run is mostly ramp-up and understates eraft.
+    n_eraft: 10_000,
     n_redis: 100_000,
     rounds: 3,
     etcd: true,
@@ -133,15 +135,17 @@ interface System {
   measure(c: Case): Promise<Measure>;
 }
 
-/** A 3-member etcd's puts with `clients` in flight, keys and values shaped like redis-benchmark's. */
-function etcdPuts(etcd: EtcdCluster): System {
-  const value = new Uint8Array(100).fill(120);
-  const key = () => new TextEncoder().encode(`key:${Math.floor(Math.random() * 100_000)}`);
+/**
+ * A 3-member etcd's puts with `clients` in flight, keys and values shaped like
+ * redis-benchmark's (100k random keys, 100-byte values), through its Go
+ * client when built (see shared/testing/etcd.ts).
+ */
+function etcdPuts(etcd: EtcdCluster, native: EtcdBenchClient | null): System {
   return {
     name: "etcd",
     runs: (c) => c.etcd === true,
     what: (c) => `puts, ${c.clients} in flight, ${ETCD_PHASE_MS / 1000}s`,
-    measure: (c) => closedLoop(c.clients, ETCD_PHASE_MS, () => etcd.put(key(), value)),
+    measure: (c) => etcd.load(native, "put", c.clients, ETCD_PHASE_MS, 100),
   };
 }
 
@@ -182,6 +186,10 @@ async function main(): Promise<number> {
   const runs_total = CASES.reduce((sum, c) => sum + (c.rounds ?? 1) * systems_of(c), 0);
   const progress = new Progress("bench db", 2 + runs_total);
   let etcd: EtcdCluster | null = null;
+  const native = with_etcd ? await EtcdBenchClient.build() : null;
+  const etcd_client = EtcdBenchClient.describe(typeof native === "string" ? null : native);
+  if (typeof native === "string") console.log(`bench db: no etcd Go client: ${native}`);
+  if (with_etcd) console.log(`bench db: etcd measured with ${etcd_client}`);
   /** Case → system → ops/s (the format tasks/bench_report.ts has always read). */
   const results: Record<string, Record<string, number>> = {};
   /** Case → system → p50/p99 in ms from redis-benchmark's percentile columns. */
@@ -232,7 +240,7 @@ async function main(): Promise<number> {
       redis("redis appendfsync always", redis_always, (c) => c.n_redis),
       redis("redis no persistence", redis_none, (c) => c.n_redis),
     ];
-    if (etcd !== null) systems.push(etcdPuts(etcd));
+    if (etcd !== null) systems.push(etcdPuts(etcd, typeof native === "string" ? null : native));
     for (const c of CASES) {
       results[c.name] = {};
       latency[c.name] = {};
@@ -262,7 +270,16 @@ async function main(): Promise<number> {
   await Deno.mkdir(join(ROOT, "bench-results"), { recursive: true });
   await Deno.writeTextFile(
     join(ROOT, "bench-results", "db.json"),
-    JSON.stringify({ tool: "redis-benchmark -r 100000 -d 100", results, latency }, null, 2) + "\n",
+    JSON.stringify(
+      {
+        tool: "redis-benchmark -r 100000 -d 100",
+        etcd_client: with_etcd ? etcd_client : null,
+        results,
+        latency,
+      },
+      null,
+      2,
+    ) + "\n",
   );
   console.log("results written to bench-results/db.json");
   return 0;

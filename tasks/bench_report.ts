@@ -279,6 +279,10 @@ export function writeReport(dir: string): number {
   }
   console.log(`\n== bench summary (ratios: eraft / reference)\n${table(rows)}`);
   const checked = goals(rows);
+  for (const file of ["store.json", "db.json"]) {
+    const client = readJson<{ etcd_client?: string | null }>(join(dir, file))?.etcd_client;
+    if (client) console.log(`${file}: etcd measured with ${client}`);
+  }
   for (const g of checked) {
     console.log(
       `goal ${g.goal}: ${fmt(g.eraft_ops_per_s)} / ${fmt(g.reference_ops_per_s)} (${g.reference})` +

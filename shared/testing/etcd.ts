@@ -1,11 +1,18 @@
 /**
- * The benchmarks' reference: a 3-member etcd (/usr/bin/etcd) on loopback,
- * driven through its HTTP JSON gateway, and the closed-loop load driver that
- * measures it (and eraft's store) with a fixed number of requests in flight.
+ * The benchmarks' reference: a 3-member etcd (/usr/bin/etcd) on loopback, its
+ * load generator, and the closed-loop driver that measures eraft's store with
+ * a fixed number of requests in flight.
+ *
+ * etcd is measured with its official Go client (etcd_bench/main.go, built
+ * here when Debian's golang-go and golang-etcd-server-dev are installed).
+ * Without them it falls back to its HTTP JSON gateway driven from Deno, which
+ * on this 2-core machine understates etcd's put rate by 1.5-2x (the client
+ * takes ~half a core, the gateway doubles the leader's CPU); the suites say
+ * which client measured.
  * @module
  */
-import { join } from "node:path";
-import { type Child, freeTestPort, spawnCommand } from "./child.ts";
+import { dirname, join } from "node:path";
+import { type Child, freeTestPort, hasCommand, spawnCommand } from "./child.ts";
 
 /** Where a benchmark expects etcd (Debian's etcd-server package). */
 export const ETCD_PATH = "/usr/bin/etcd";
@@ -49,6 +56,30 @@ export class EtcdCluster {
       throw err;
     }
     return etcd;
+  }
+
+  /**
+   * Runs `op` with `inflight` requests in flight for `duration_ms`: through
+   * `native` (etcd's Go client) when given, else through the JSON gateway.
+   * Keys are random among 100k, values `value_bytes` long.
+   */
+  async load(
+    native: EtcdBenchClient | null,
+    op: "put" | "get",
+    inflight: number,
+    duration_ms: number,
+    value_bytes = 100,
+  ): Promise<LoopResult> {
+    if (native !== null) {
+      return await native.run(this.urls[0], op, inflight, duration_ms, value_bytes);
+    }
+    const value = new Uint8Array(value_bytes).fill(120);
+    const key = () => new TextEncoder().encode(`key:${Math.floor(Math.random() * 100_000)}`);
+    return await closedLoop(
+      inflight,
+      duration_ms,
+      () => op === "put" ? this.put(key(), value) : this.get(key()),
+    );
   }
 
   /** Puts `value` under `key` (one request through the gateway). */
@@ -135,4 +166,81 @@ export async function closedLoop(
   const pct = (p: number) =>
     lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] : NaN;
   return { ops_per_s: lat.length / secs, p50_ms: pct(0.5), p99_ms: pct(0.99), errors };
+}
+
+/** Where the Go load generator is built (ignored by git, fmt and lint). */
+const NATIVE_DIR = new URL("../../.tools/etcd-bench/", import.meta.url).pathname;
+const NATIVE_SOURCE = new URL("./etcd_bench/main.go", import.meta.url).pathname;
+/** Debian's etcd client sources (golang-etcd-server-dev), for a GOPATH build. */
+const DEBIAN_GOPATH = "/usr/share/gocode";
+
+/** etcd's official Go client as a closed-loop load generator (etcd_bench/main.go). */
+export class EtcdBenchClient {
+  private constructor(readonly path: string) {}
+
+  /** What measured etcd, for the suites' output. */
+  static describe(native: EtcdBenchClient | null): string {
+    return native !== null
+      ? "etcd's Go client (clientv3)"
+      : "etcd's JSON gateway from Deno fetch (understates etcd ~1.5-2x; install golang-go " +
+        "golang-etcd-server-dev for its Go client)";
+  }
+
+  /** Builds the generator (once per source change); the reason when it cannot. */
+  static async build(): Promise<EtcdBenchClient | string> {
+    if (!hasCommand("go")) return "go is not installed (Debian: golang-go)";
+    try {
+      Deno.statSync(join(DEBIAN_GOPATH, "src/go.etcd.io/etcd/clientv3"));
+    } catch {
+      return `etcd's Go client is not in ${DEBIAN_GOPATH} (Debian: golang-etcd-server-dev)`;
+    }
+    const path = join(NATIVE_DIR, "etcd-bench");
+    const built = mtimeMs(path);
+    if (built !== null && built >= (mtimeMs(NATIVE_SOURCE) ?? Infinity)) {
+      return new EtcdBenchClient(path);
+    }
+    Deno.mkdirSync(dirname(path), { recursive: true });
+    const out = await new Deno.Command("go", {
+      args: ["build", "-o", path, NATIVE_SOURCE],
+      env: {
+        GO111MODULE: "off",
+        GOPATH: DEBIAN_GOPATH,
+        GOFLAGS: "",
+        GOCACHE: join(NATIVE_DIR, "cache"),
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) return `go build failed: ${new TextDecoder().decode(out.stderr).trim()}`;
+    return new EtcdBenchClient(path);
+  }
+
+  /** One closed-loop run against `endpoint`. */
+  async run(
+    endpoint: string,
+    op: "put" | "get",
+    inflight: number,
+    duration_ms: number,
+    value_bytes: number,
+  ): Promise<LoopResult> {
+    const args = ["-endpoints", endpoint, "-op", op, "-clients", String(inflight)];
+    args.push("-seconds", String(duration_ms / 1000), "-value-bytes", String(value_bytes));
+    // A few connections, as etcd's own benchmark tool is usually run.
+    args.push("-conns", String(Math.min(4, inflight)));
+    const out = await new Deno.Command(this.path, { args, stdout: "piped", stderr: "piped" })
+      .output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    if (!out.success) {
+      throw new Error(`etcd-bench failed: ${new TextDecoder().decode(out.stderr).trim()}`);
+    }
+    return JSON.parse(text) as LoopResult;
+  }
+}
+
+function mtimeMs(path: string): number | null {
+  try {
+    return Deno.statSync(path).mtime?.getTime() ?? null;
+  } catch {
+    return null;
+  }
 }

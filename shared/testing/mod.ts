@@ -3,5 +3,5 @@
  * @module
  */
 export { Child, freeTestPort, hasCommand, spawnCommand, spawnDeno } from "./child.ts";
-export { closedLoop, ETCD_PATH, EtcdCluster, type LoopResult } from "./etcd.ts";
+export { closedLoop, ETCD_PATH, EtcdBenchClient, EtcdCluster, type LoopResult } from "./etcd.ts";
 export { prng } from "./prng.ts";

@@ -1,8 +1,8 @@
 /**
  * `deno task bench store`: RawPut/RawGet through gRPC on a local 3-store
  * cluster with 1, 16 and 64 requests in flight, beside a 3-member etcd
- * (/usr/bin/etcd, its HTTP JSON gateway) doing puts/gets of the same sizes in
- * the same run. Prints throughput, p50/p99 and ratios; writes
+ * (/usr/bin/etcd, driven by its Go client when built, see
+ * shared/testing/etcd.ts) doing puts/gets of the same sizes in the same run. Prints throughput, p50/p99 and ratios; writes
  * bench-results/store.json. Uses the test cluster harness to run the stores.
  * @module
  */
@@ -13,7 +13,13 @@ import type * as storepb from "@eraft/proto/gen/storepb.ts";
 import { ServiceClient } from "@eraft/shared/grpc";
 import { Immediate } from "@eraft/shared/immediate";
 import { Progress } from "@eraft/shared/progress";
-import { closedLoop, ETCD_PATH, EtcdCluster, hasCommand } from "@eraft/shared/testing";
+import {
+  closedLoop,
+  ETCD_PATH,
+  EtcdBenchClient,
+  EtcdCluster,
+  hasCommand,
+} from "@eraft/shared/testing";
 import { Cluster } from "../../tests/support/cluster.ts";
 
 const VALUE_BYTES = 100;
@@ -150,14 +156,18 @@ async function benchStore(value: Uint8Array): Promise<Result[]> {
   return out;
 }
 
-async function benchEtcd(value: Uint8Array): Promise<Result[]> {
+async function benchEtcd(native: EtcdBenchClient | null): Promise<Result[]> {
   const etcd = await EtcdCluster.start();
   const out: Result[] = [];
-  const key = (i: number) => new TextEncoder().encode(`bench-${i % 10_000}`);
+  const phase = async (op: "put" | "get", inflight: number) => {
+    progress?.step(`etcd ${op} c=${inflight} (${PHASE_MS / 1000}s)`);
+    const r = await etcd.load(native, op, inflight, PHASE_MS, VALUE_BYTES);
+    out.push({ system: "etcd", op, inflight, ...r });
+  };
   try {
     for (const n of CONCURRENCY) {
-      out.push(await measure("etcd", "put", n, (i) => etcd.put(key(i), value)));
-      out.push(await measure("etcd", "get", n, (i) => etcd.get(key(i))));
+      await phase("put", n);
+      await phase("get", n);
     }
   } finally {
     await etcd.stop();
@@ -186,12 +196,17 @@ function report(results: Result[]): void {
 if (import.meta.main) {
   const value = new Uint8Array(VALUE_BYTES).fill(120);
   const etcd = hasCommand(ETCD_PATH);
+  const built = etcd ? await EtcdBenchClient.build() : null;
+  const native = typeof built === "string" ? null : built;
+  if (typeof built === "string") console.log(`bench store: no etcd Go client: ${built}`);
+  const etcd_client = EtcdBenchClient.describe(native);
+  if (etcd) console.log(`bench store: etcd measured with ${etcd_client}`);
   // put + get per concurrency, for eraft, eraft-batch and (when installed) etcd.
   progress = new Progress("bench store", 2 * CONCURRENCY.length * (etcd ? 3 : 2));
   const results: Result[] = [];
   try {
     results.push(...await benchStore(value));
-    if (etcd) results.push(...await benchEtcd(value));
+    if (etcd) results.push(...await benchEtcd(native));
   } finally {
     progress.done();
   }
@@ -201,6 +216,15 @@ if (import.meta.main) {
   Deno.mkdirSync(dir, { recursive: true });
   Deno.writeTextFileSync(
     join(dir, "store.json"),
-    JSON.stringify({ value_bytes: VALUE_BYTES, phase_ms: PHASE_MS, results }, null, 2) + "\n",
+    JSON.stringify(
+      {
+        value_bytes: VALUE_BYTES,
+        phase_ms: PHASE_MS,
+        etcd_client: etcd ? etcd_client : null,
+        results,
+      },
+      null,
+      2,
+    ) + "\n",
   );
 }
