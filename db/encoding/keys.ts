@@ -12,7 +12,7 @@
  * key: DEL only drops the metadata, stale generations are garbage collected.
  * @module
  */
-import { concat, prefixEnd, u32, u64 } from "./bytes.ts";
+import { concat, prefixEnd, u64 } from "./bytes.ts";
 import { encodeOrderedFloat } from "./float.ts";
 import {
   META_HEADER_BYTES as SHARED_META_HEADER_BYTES,
