@@ -1,0 +1,154 @@
+/**
+ * `deno task profile [--test set|get] [--clients N] [--requests N]`: where
+ * each operation's CPU goes. Starts a local cluster (1 meta, 3 stores with
+ * one worker each, 1 db) in a temp dir, warms it with SETs, runs one
+ * redis-benchmark, and prints CPU per operation for every process and thread
+ * group (a store's `deno` main thread, its `worker-N`, V8's GC threads),
+ * machine busy %, and each store's Raft proposals and fsyncs per operation.
+ *
+ * This is how #8's notes measured the fixed cost per Raft proposal: run it at
+ * two client counts and compare CPU per operation against operations per
+ * proposal. Numbers move ±30% between minutes on the shared 2-core machine:
+ * compare runs made back to back.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { type Proc, startEraftCluster, stopProc } from "../db/testing/procs.ts";
+import { cpuDelta, machineTicks, type ThreadCpu, threadCpu } from "./cpu_stat.ts";
+
+const RAFT_COUNTERS = ["eraft_raft_proposals_total", "eraft_engine_fsyncs_total"] as const;
+
+interface Options {
+  test: "set" | "get";
+  clients: number;
+  requests: number;
+  warm: number;
+}
+
+function options(args: string[]): Options {
+  const { values } = parseArgs({
+    args,
+    options: {
+      test: { type: "string", default: "set" },
+      clients: { type: "string", default: "50" },
+      requests: { type: "string", default: "20000" },
+      warm: { type: "string", default: "20000" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      "usage: deno task profile [--test set|get] [--clients 50] [--requests 20000] [--warm 20000]",
+    );
+    Deno.exit(0);
+  }
+  const count = (name: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+    return n;
+  };
+  if (values.test !== "set" && values.test !== "get") throw new Error("--test is set or get");
+  return {
+    test: values.test,
+    clients: count("clients", values.clients),
+    requests: count("requests", values.requests),
+    warm: count("warm", values.warm),
+  };
+}
+
+async function redisBenchmark(port: number, test: string, clients: number, n: number) {
+  const args = ["-p", String(port), "-t", test, "-n", String(n), "-c", String(clients)];
+  args.push("-r", "100000", "-d", "100", "--csv");
+  const out = await new Deno.Command("redis-benchmark", { args, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  const rows = new TextDecoder().decode(out.stdout).trim().split("\n");
+  return rows[rows.length - 1];
+}
+
+/** Each store's Raft counters, scraped from its /metrics. */
+async function raftCounters(procs: Proc[]): Promise<Map<string, Record<string, number>>> {
+  const out = new Map<string, Record<string, number>>();
+  for (const p of procs.filter((p) => p.name.startsWith("store"))) {
+    const url = p.out.match(/metrics on (http:\/\/\S+)/)?.[1];
+    if (!url) continue;
+    const text = await (await fetch(url)).text();
+    const counts: Record<string, number> = {};
+    for (const line of text.split("\n")) {
+      const m = line.match(/^(\w+)(?:\{[^}]*\})? (\d+(?:\.\d+)?)$/);
+      if (m && (RAFT_COUNTERS as readonly string[]).includes(m[1])) {
+        counts[m[1]] = (counts[m[1]] ?? 0) + Number(m[2]);
+      }
+    }
+    out.set(p.name, counts);
+  }
+  return out;
+}
+
+function report(name: string, delta: ThreadCpu, ops: number, secs: number): void {
+  const us = (ms: number) => (ms * 1000 / ops).toFixed(0).padStart(6);
+  let user = 0;
+  let sys = 0;
+  for (const g of delta.values()) {
+    user += g.user_ms;
+    sys += g.sys_ms;
+  }
+  const pct = ((user + sys) / 10 / secs).toFixed(0);
+  console.log(`${name.padEnd(8)} total ${us(user + sys)} µs/op (sys ${us(sys)})  cpu ${pct}%`);
+  for (const [thread, g] of [...delta].sort((a, b) => b[1].user_ms - a[1].user_ms)) {
+    if (g.user_ms + g.sys_ms === 0) continue;
+    console.log(
+      `         ${thread.padEnd(16)} ${us(g.user_ms + g.sys_ms)} µs/op (sys ${us(g.sys_ms)})`,
+    );
+  }
+}
+
+async function main(): Promise<number> {
+  const opts = options(Deno.args);
+  const dir = await Deno.makeTempDir({ prefix: "eraft-profile-" });
+  const procs: Proc[] = [];
+  try {
+    console.log("starting 1 meta, 3 stores, 1 db ...");
+    const port = await startEraftCluster(dir, procs);
+    await new Promise((r) => setTimeout(r, 5000)); // the region reaches 3 replicas
+    console.log(`warm-up: ${opts.warm} SETs`);
+    await redisBenchmark(port, "set", 50, opts.warm);
+    const counters_before = await raftCounters(procs);
+    const cpu_before = procs.map((p) => threadCpu(p.child.pid));
+    const machine_before = machineTicks();
+    const t0 = performance.now();
+    const line = await redisBenchmark(port, opts.test, opts.clients, opts.requests);
+    const secs = (performance.now() - t0) / 1000;
+    const machine_after = machineTicks();
+    const cpu_after = procs.map((p) => threadCpu(p.child.pid));
+    const counters_after = await raftCounters(procs);
+    const busy = (machine_after.busy - machine_before.busy) /
+      (machine_after.total - machine_before.total);
+    console.log(`\n${opts.test.toUpperCase()} c=${opts.clients}, ${opts.requests} requests`);
+    console.log(`redis-benchmark: ${line}`);
+    console.log(
+      `machine busy ${(busy * 100).toFixed(0)}%, ${(opts.requests / secs).toFixed(0)} op/s`,
+    );
+    procs.forEach((p, i) =>
+      report(p.name, cpuDelta(cpu_before[i], cpu_after[i]), opts.requests, secs)
+    );
+    for (const [store, after] of counters_after) {
+      const before = counters_before.get(store) ?? {};
+      const proposals = (after.eraft_raft_proposals_total ?? 0) -
+        (before.eraft_raft_proposals_total ?? 0);
+      const fsyncs = (after.eraft_engine_fsyncs_total ?? 0) -
+        (before.eraft_engine_fsyncs_total ?? 0);
+      const per = proposals > 0
+        ? `, ${(opts.requests / proposals).toFixed(1)} op per proposal`
+        : "";
+      console.log(`${store}: ${proposals} proposals, ${fsyncs} fsyncs${per}`);
+    }
+    return 0;
+  } finally {
+    for (const p of procs.reverse()) await stopProc(p);
+    await Deno.remove(join(dir), { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());
