@@ -23,7 +23,11 @@ export interface EncodedRaftMessage {
   to_addr: string;
   /** A MsgSnapshot: it travels through the Snapshot RPC, not the message stream. */
   snapshot: boolean;
-  /** `raft_serverpb.RaftMessage`, in a buffer of its own (cheap to post). */
+  /**
+   * `raft_serverpb.RaftMessage`. From {@link encodeRaftMessage}: a buffer of
+   * its own, posted as is. From {@link splitRaftBatch}: a view into the
+   * received frame, copied by {@link encodeRaftBatch} before it is posted.
+   */
   bytes: Uint8Array;
 }
 
@@ -79,7 +83,7 @@ export function splitRaftBatch(body: Uint8Array): EncodedRaftMessage[] | string 
       const len = r.uint32();
       const start = r.pos;
       if (start + len > r.len) return "RaftMessageBatch: a message runs past the end";
-      out.push(routingOf(body.slice(start, start + len)));
+      out.push(routingOf(body.subarray(start, start + len)));
       r.pos = start + len;
     }
   } catch (err) {
