@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { Progress } from "@eraft/shared/progress";
 import { ETCD_PATH, EtcdBenchClient, EtcdCluster, hasCommand } from "@eraft/shared/testing";
 import { freePort } from "./testing/redis_server.ts";
+import { type Measure, redisBenchmark } from "./testing/redis_benchmark.ts";
 import { type Proc, spawnProc, startEraftCluster, stopProc } from "./testing/procs.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -88,41 +89,6 @@ async function waitPing(port: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`nothing answers PING on ${port}`);
-}
-
-/** One redis-benchmark measurement (its `--csv` columns in Redis 7.x). */
-export interface Measure {
-  ops_per_s: number;
-  p50_ms: number;
-  p99_ms: number;
-}
-
-/**
- * Runs redis-benchmark once. Redis 7.x `--csv` prints a header
- * (`"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",
- * "p95_latency_ms","p99_latency_ms","max_latency_ms"`) and one row per test;
- * columns are looked up by header name, NaN where an older tool lacks them.
- */
-async function benchmark(port: number, c: Case, n: number): Promise<Measure> {
-  const args = ["-p", String(port), "-t", c.test, "-n", String(n), "-c", String(c.clients)];
-  args.push("-P", String(c.pipeline), "-r", "100000", "-d", "100", "--csv");
-  const o = await new Deno.Command("redis-benchmark", { args, stdout: "piped", stderr: "piped" })
-    .output();
-  const text = new TextDecoder().decode(o.stdout);
-  const lines = text.split("\n").map((l) => l.trim().split(",").map((f) => f.replaceAll('"', "")));
-  const line = lines.find((l) => l[0] === c.test.toUpperCase());
-  if (!line) throw new Error(`redis-benchmark gave no result:\n${text}`);
-  const header = lines.find((l) => l[0] === "test") ?? [];
-  const col = (name: string, fallback: number) => {
-    const i = header.indexOf(name);
-    const j = i >= 0 ? i : fallback;
-    return j >= 0 && j < line.length ? Number(line[j]) : NaN;
-  };
-  return {
-    ops_per_s: col("rps", 1),
-    p50_ms: col("p50_latency_ms", -1),
-    p99_ms: col("p99_latency_ms", -1),
-  };
 }
 
 /** One system measured by the suite. */
@@ -227,13 +193,13 @@ async function main(): Promise<number> {
     progress.step("letting the region reach 3 replicas, warm-up");
     // Let the region reach 3 replicas before measuring.
     await new Promise((r) => setTimeout(r, 5000));
-    await benchmark(db_port, CASES[0], 100); // warm-up
+    await redisBenchmark(db_port, CASES[0], 100); // warm-up
     if (with_etcd) etcd = await EtcdCluster.start();
     const redis = (name: string, port: number, n: (c: Case) => number): System => ({
       name,
       runs: () => true,
       what: (c) => `${n(c)} requests`,
-      measure: (c) => benchmark(port, c, n(c)),
+      measure: (c) => redisBenchmark(port, c, n(c)),
     });
     const systems: System[] = [
       redis("eraft", db_port, (c) => c.n_eraft),

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type Measure, medianRun } from "./bench.ts";
+import { medianRun } from "./bench.ts";
+import type { Measure } from "./testing/redis_benchmark.ts";
 
 const run = (ops_per_s: number): Measure => ({ ops_per_s, p50_ms: 1000 / ops_per_s, p99_ms: 1 });
 

@@ -15,6 +15,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { type Proc, startEraftCluster, stopProc } from "../db/testing/procs.ts";
+import { redisBenchmark } from "../db/testing/redis_benchmark.ts";
 import { cpuDelta, machineTicks, type ThreadCpu, threadCpu } from "./cpu_stat.ts";
 
 const RAFT_COUNTERS = ["eraft_raft_proposals_total", "eraft_engine_fsyncs_total"] as const;
@@ -55,16 +56,6 @@ function options(args: string[]): Options {
     requests: count("requests", values.requests),
     warm: count("warm", values.warm),
   };
-}
-
-async function redisBenchmark(port: number, test: string, clients: number, n: number) {
-  const args = ["-p", String(port), "-t", test, "-n", String(n), "-c", String(clients)];
-  args.push("-r", "100000", "-d", "100", "--csv");
-  const out = await new Deno.Command("redis-benchmark", { args, stdout: "piped", stderr: "piped" })
-    .output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  const rows = new TextDecoder().decode(out.stdout).trim().split("\n");
-  return rows[rows.length - 1];
 }
 
 /** Each store's Raft counters, scraped from its /metrics. */
@@ -113,12 +104,13 @@ async function main(): Promise<number> {
     const port = await startEraftCluster(dir, procs);
     await new Promise((r) => setTimeout(r, 5000)); // the region reaches 3 replicas
     console.log(`warm-up: ${opts.warm} SETs`);
-    await redisBenchmark(port, "set", 50, opts.warm);
+    await redisBenchmark(port, { test: "set", clients: 50, pipeline: 1 }, opts.warm);
     const counters_before = await raftCounters(procs);
     const cpu_before = procs.map((p) => threadCpu(p.child.pid));
     const machine_before = machineTicks();
     const t0 = performance.now();
-    const line = await redisBenchmark(port, opts.test, opts.clients, opts.requests);
+    const load = { test: opts.test, clients: opts.clients, pipeline: 1 };
+    const m = await redisBenchmark(port, load, opts.requests);
     const secs = (performance.now() - t0) / 1000;
     const machine_after = machineTicks();
     const cpu_after = procs.map((p) => threadCpu(p.child.pid));
@@ -126,7 +118,9 @@ async function main(): Promise<number> {
     const busy = (machine_after.busy - machine_before.busy) /
       (machine_after.total - machine_before.total);
     console.log(`\n${opts.test.toUpperCase()} c=${opts.clients}, ${opts.requests} requests`);
-    console.log(`redis-benchmark: ${line}`);
+    console.log(
+      `redis-benchmark: ${m.ops_per_s.toFixed(0)} op/s, p50 ${m.p50_ms} ms, p99 ${m.p99_ms} ms`,
+    );
     console.log(
       `machine busy ${(busy * 100).toFixed(0)}%, ${(opts.requests / secs).toFixed(0)} op/s`,
     );
