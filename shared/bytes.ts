@@ -55,6 +55,48 @@ export function concatBytes(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * Exact-size copies of many byte arrays inside one buffer, for messages posted
+ * between threads. Structured clone copies each distinct ArrayBuffer once and
+ * allocates a new one per buffer on the receiving side (~1.5 µs each in Deno,
+ * measured: 32 arrays cost 55-72 µs a message, 32 views of one buffer 24 µs);
+ * views into one arena cost one. A view into a larger buffer (a decoded
+ * protobuf field points into its whole frame) would clone that whole buffer.
+ */
+export class ByteArena {
+  readonly #buf: Uint8Array;
+  #used_bytes = 0;
+
+  /** An arena of exactly `size_bytes`; the copies must fill it at most. */
+  constructor(size_bytes: number) {
+    this.#buf = new Uint8Array(size_bytes);
+  }
+
+  /** An arena sized for `parts` (null/undefined count as empty). */
+  static for(parts: Iterable<Uint8Array | null | undefined>): ByteArena {
+    let size_bytes = 0;
+    for (const p of parts) size_bytes += p?.length ?? 0;
+    return new ByteArena(size_bytes);
+  }
+
+  /** A copy of `bytes` (null/undefined: empty) as a view into the arena. */
+  copy(bytes: Uint8Array | null | undefined): Uint8Array {
+    const n = bytes?.length ?? 0;
+    const start = this.#used_bytes;
+    if (start + n > this.#buf.length) {
+      throw new RangeError(`ByteArena: ${start + n} bytes into an arena of ${this.#buf.length}`);
+    }
+    if (n > 0) this.#buf.set(bytes!, start);
+    this.#used_bytes = start + n;
+    return this.#buf.subarray(start, start + n);
+  }
+
+  /** Bytes copied so far. */
+  get used_bytes(): number {
+    return this.#used_bytes;
+  }
+}
+
 const TWO_POW_32 = 0x1_0000_0000;
 
 /**

@@ -15,6 +15,7 @@ import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as raft_cmdpb from "@eraft/proto/gen/raft_cmdpb.ts";
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
 import type { WorkerRequest, WorkerResponse } from "../protocol.ts";
+import { ByteArena } from "@eraft/shared/bytes";
 import { copyBytes, toPlain } from "./plain.ts";
 import { regionNotFound } from "./region_errors.ts";
 import {
@@ -94,19 +95,24 @@ export class KvApi {
   rawPut(r: kvrpcpb.RawPutRequest): Promise<kvrpcpb.RawPutResponse> {
     return this.#run<kvrpcpb.RawPutResponse>(
       r.context,
-      () => ({
-        op: "write",
-        mutations: [{
-          op: 0,
-          cf: checkCf(r.cf),
-          key: copyBytes(checkKey(r.key)),
-          value: copyBytes(checkValue(r.value)),
-          type: r.type ?? 0,
-          end_key: EMPTY,
-        }],
-        preconditions: [],
-        ...checkDedup(r.id, r.issued_at_ms),
-      }),
+      () => {
+        const key = checkKey(r.key);
+        const value = checkValue(r.value);
+        const arena = ByteArena.for([key, value]);
+        return {
+          op: "write",
+          mutations: [{
+            op: 0,
+            cf: checkCf(r.cf),
+            key: arena.copy(key),
+            value: arena.copy(value),
+            type: r.type ?? 0,
+            end_key: EMPTY,
+          }],
+          preconditions: [],
+          ...checkDedup(r.id, r.issued_at_ms),
+        };
+      },
       () => ({}),
       {},
     );
@@ -138,15 +144,20 @@ export class KvApi {
   rawScan(r: kvrpcpb.RawScanRequest): Promise<kvrpcpb.RawScanResponse> {
     return this.#run<kvrpcpb.RawScanResponse>(
       r.context,
-      () => ({
-        op: "scan",
-        cf: checkCf(r.cf),
-        start_key: copyBytes(checkBound(r.start_key, "start_key")),
-        end_key: copyBytes(checkBound(r.end_key, "end_key")),
-        limit: checkScanLimit(r.limit),
-        reverse: r.reverse ?? false,
-        key_only: r.key_only ?? false,
-      }),
+      () => {
+        const start = checkBound(r.start_key, "start_key");
+        const end = checkBound(r.end_key, "end_key");
+        const arena = ByteArena.for([start, end]);
+        return {
+          op: "scan",
+          cf: checkCf(r.cf),
+          start_key: arena.copy(start),
+          end_key: arena.copy(end),
+          limit: checkScanLimit(r.limit),
+          reverse: r.reverse ?? false,
+          key_only: r.key_only ?? false,
+        };
+      },
       (res) => ({ kvs: res.kvs ?? [] }),
       { kvs: [] },
     );
@@ -162,20 +173,23 @@ export class KvApi {
       let bytes = 0;
       for (const m of mutations) bytes += m.key.length + m.value.length + m.end_key.length;
       checkBatchSize(mutations.length + preconditions.length, bytes);
+      let precondition_bytes = 0;
+      for (const p of preconditions) precondition_bytes += p.key.length + p.value.length;
+      // check* built plain objects with every field; only the byte arrays
+      // must become copies, all in one buffer (see ByteArena).
+      const arena = new ByteArena(bytes + precondition_bytes);
       return {
         op: "write",
-        // check* built plain objects with every field; only the byte arrays
-        // must become exact-size copies (a view would clone its whole frame).
         mutations: mutations.map((m) => ({
           ...m,
-          key: copyBytes(m.key),
-          value: copyBytes(m.value),
-          end_key: copyBytes(m.end_key),
+          key: arena.copy(m.key),
+          value: arena.copy(m.value),
+          end_key: arena.copy(m.end_key),
         })),
         preconditions: preconditions.map((p) => ({
           ...p,
-          key: copyBytes(p.key),
-          value: copyBytes(p.value),
+          key: arena.copy(p.key),
+          value: arena.copy(p.value),
         })),
         ...checkDedup(r.id, r.issued_at_ms),
         members,
@@ -191,10 +205,11 @@ export class KvApi {
     return this.#run<kvrpcpb.RawBatchGetResponse>(
       r.context,
       () => {
-        const keys = (r.keys ?? []).map((k, i) => copyBytes(checkKey(k, `key ${i}`)));
+        const keys = (r.keys ?? []).map((k, i) => checkKey(k, `key ${i}`));
         if (keys.length === 0) throw new InvalidArgument("no keys given");
         checkBatchSize(keys.length, 0);
-        return { op: "batch_get", cf: checkCf(r.cf), keys };
+        const arena = ByteArena.for(keys);
+        return { op: "batch_get", cf: checkCf(r.cf), keys: keys.map((k) => arena.copy(k)) };
       },
       (res) => ({ pairs: res.kvs ?? [] }),
       { pairs: [] },

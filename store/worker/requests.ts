@@ -8,7 +8,7 @@ import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as errorpb from "@eraft/proto/gen/errorpb.ts";
 import type * as raft_cmdpb from "@eraft/proto/gen/raft_cmdpb.ts";
 import { ConfChangeType } from "@eraft/proto/gen/eraftpb.ts";
-import { compareBytes } from "@eraft/shared/bytes";
+import { ByteArena, compareBytes } from "@eraft/shared/bytes";
 import type { WorkerEngines } from "../engine/engines.ts";
 import type { WorkerRequest, WorkerResponse } from "../protocol.ts";
 import { dataCf, decodeTaggedValue, encodeCmd } from "./codec.ts";
@@ -186,9 +186,9 @@ export function serveRead(engines: WorkerEngines, peer: Peer, req: WorkerRequest
       const { type, value } = decodeTaggedValue(stored);
       kvs.push({ error: null, key, value, type });
     }
-    return { kvs };
+    return { kvs: packPairs(kvs) };
   }
-  if (req.op === "scan") return { kvs: scanRegion(engines, peer, req) };
+  if (req.op === "scan") return { kvs: packPairs(scanRegion(engines, peer, req)) };
   return { error: `operation ${req.op} is not a read` };
 }
 
@@ -207,6 +207,21 @@ function scanRegion(
     const { type, value } = decodeTaggedValue(stored);
     return { error: null, key, value: req.key_only ? new Uint8Array(0) : value, type };
   });
+}
+
+/**
+ * The pairs with every key and value copied into one buffer: the answer
+ * crosses to the main thread as one clone instead of one per array.
+ */
+function packPairs(pairs: kvrpcpb.KvPair[]): kvrpcpb.KvPair[] {
+  let size_bytes = 0;
+  for (const p of pairs) size_bytes += p.key.length + p.value.length;
+  const arena = new ByteArena(size_bytes);
+  for (const p of pairs) {
+    p.key = arena.copy(p.key);
+    p.value = arena.copy(p.value);
+  }
+  return pairs;
 }
 
 /** True for requests served by ReadIndex rather than by a proposal. */
