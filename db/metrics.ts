@@ -10,6 +10,7 @@ import {
   HotHistogram,
   type HotHistogramChild,
 } from "@eraft/shared/metrics";
+import { latin1 } from "./encoding/bytes.ts";
 
 /** One command's totals. */
 export interface CommandStat {
@@ -41,7 +42,6 @@ interface CommandMetrics {
 
 /** By the command name as sent (not lower-cased): most clients send one spelling. */
 const BY_NAME = new Map<string, CommandMetrics>();
-const LATIN1 = new TextDecoder("latin1");
 
 function metricsOf(sent: string): CommandMetrics {
   let m = BY_NAME.get(sent);
@@ -67,7 +67,7 @@ function metricsOf(sent: string): CommandMetrics {
 
 /** Records one finished command (`name` as sent; lower-cased here). */
 export function commandDone(name: Uint8Array | undefined, secs: number, failed: boolean): void {
-  const m = metricsOf(name === undefined || name.length > 64 ? "" : LATIN1.decode(name));
+  const m = metricsOf(name === undefined || name.length > 64 ? "" : latin1(name));
   m.stat.calls++;
   m.stat.usec += secs * 1e6;
   if (failed) {

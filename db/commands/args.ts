@@ -9,7 +9,15 @@ import { CommandError } from "../txn.ts";
 
 /** Lowercase ASCII text of an argument (for option names). */
 export function lower(b: Uint8Array): string {
-  return str(b).toLowerCase();
+  // Command names and options are short ASCII: built directly, no decoder call.
+  if (b.length > 32) return str(b).toLowerCase();
+  let s = "";
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c >= 0x80) return str(b).toLowerCase();
+    s += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
+  }
+  return s;
 }
 
 /** Throws a CommandError with the given error text. */

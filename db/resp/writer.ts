@@ -13,42 +13,52 @@ export type RespVersion = 2 | 3;
 
 const CRLF = "\r\n";
 
-/** Collects chunks of an encoded reply stream. */
+/** Collects an encoded reply stream in one growing byte buffer. */
 export class ReplyBuffer {
-  private chunks: Uint8Array[] = [];
-  private text = "";
-  /** Bytes held (approximate: text counted as UTF-16 units). */
-  size_bytes = 0;
+  #buf = new Uint8Array(256);
+  #len = 0;
 
-  private flushText(): void {
-    if (this.text) {
-      this.chunks.push(utf8(this.text));
-      this.text = "";
-    }
+  /** Bytes held. */
+  get size_bytes(): number {
+    return this.#len;
   }
-  /** Appends protocol text (ASCII only). */
+
+  #reserve(n: number): void {
+    if (this.#len + n <= this.#buf.length) return;
+    let cap = this.#buf.length * 2;
+    while (cap < this.#len + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.#buf.subarray(0, this.#len));
+    this.#buf = next;
+  }
+
+  /** Appends protocol text: ASCII byte by byte, anything else (an echoed argument) as UTF-8. */
   pushText(s: string): void {
-    this.text += s;
-    this.size_bytes += s.length;
+    this.#reserve(s.length);
+    const buf = this.#buf;
+    const start = this.#len;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.#len = start;
+        return this.pushBytes(utf8(s));
+      }
+      buf[start + i] = c;
+    }
+    this.#len = start + s.length;
   }
+
   /** Appends raw bytes. */
   pushBytes(b: Uint8Array): void {
-    this.flushText();
-    this.chunks.push(b);
-    this.size_bytes += b.length;
+    this.#reserve(b.length);
+    this.#buf.set(b, this.#len);
+    this.#len += b.length;
   }
+
   /** Returns everything appended so far as one byte array and empties the buffer. */
   take(): Uint8Array {
-    this.flushText();
-    const n = this.chunks.reduce((a, c) => a + c.length, 0);
-    const out = new Uint8Array(n);
-    let off = 0;
-    for (const c of this.chunks) {
-      out.set(c, off);
-      off += c.length;
-    }
-    this.chunks = [];
-    this.size_bytes = 0;
+    const out = this.#buf.slice(0, this.#len);
+    this.#len = 0;
     return out;
   }
 }
