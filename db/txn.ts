@@ -507,6 +507,20 @@ async function runGroup(db: DbContext, group: QueuedWrite[]): Promise<boolean> {
 }
 
 /**
+ * The live metadata of one key read alone, without a Txn: one read is a
+ * snapshot by itself. For read-only commands that need one record and
+ * nothing else (GET, STRLEN, GETRANGE); expiry is judged at the read's start,
+ * as a Txn does.
+ */
+export async function readMeta(db: DbContext, key: Uint8Array): Promise<Metadata | null> {
+  const now_ms = db.now_ms();
+  const raw = await db.backend.get(CF_DEFAULT, metaKey(key));
+  if (raw === null) return null;
+  const m = decodeMetadata(raw);
+  return isExpired(m, now_ms) ? null : m;
+}
+
+/**
  * Runs a read-only command. When it needed several backend reads, the
  * metadata it read is re-checked afterwards; a concurrent write (which always
  * changes metadata) makes it run again, so it never returns a torn view.

@@ -18,7 +18,7 @@ import {
   OK,
   type Reply,
 } from "../resp/reply.ts";
-import { runRead, runWrite, type Txn, wrongType } from "../txn.ts";
+import { type DbContext, readMeta, runRead, runWrite, type Txn, wrongType } from "../txn.ts";
 import { fail, intArg, lower, numArg } from "./args.ts";
 import { addLongDouble, formatLongDoubleHuman, isOverflow, parseLongDouble } from "./ldouble.ts";
 import { str } from "../encoding/bytes.ts";
@@ -27,6 +27,14 @@ import { type Call, type CommandSpec, spec } from "./types.ts";
 /** The string value of `key`, null when absent; WRONGTYPE for other types. */
 export async function readString(t: Txn, key: Uint8Array): Promise<Uint8Array | null> {
   const m = await t.meta(key);
+  if (!m) return null;
+  if (m.type !== RedisType.String) wrongType();
+  return m.value;
+}
+
+/** {@link readString} for a command that reads nothing else (see readMeta). */
+async function readStringAlone(db: DbContext, key: Uint8Array): Promise<Uint8Array | null> {
+  const m = await readMeta(db, key);
   if (!m) return null;
   if (m.type !== RedisType.String) wrongType();
   return m.value;
@@ -232,8 +240,8 @@ async function msetCmd(c: Call, nx: boolean): Promise<Reply> {
   });
 }
 
-function get(c: Call): Promise<Reply> {
-  return runRead(c.db, async (t) => bulkOrNull(await readString(t, c.args[1])));
+async function get(c: Call): Promise<Reply> {
+  return bulkOrNull(await readStringAlone(c.db, c.args[1]));
 }
 
 function mget(c: Call): Promise<Reply> {
@@ -394,12 +402,12 @@ export const STRING_COMMANDS: CommandSpec[] = [
     [1, 1, 1],
     "string",
     "Length of a string",
-    (c) => runRead(c.db, async (t) => int((await readString(t, c.args[1]))?.length ?? 0)),
+    async (c) => int((await readStringAlone(c.db, c.args[1]))?.length ?? 0),
   ),
   spec("getrange", 4, "readonly", [1, 1, 1], "string", "Substring", (c) => {
     const start = numArg(c.args[2]), end = numArg(c.args[3]);
-    return runRead(c.db, async (t) => {
-      const v = (await readString(t, c.args[1])) ?? new Uint8Array(0);
+    return readStringAlone(c.db, c.args[1]).then((value) => {
+      const v = value ?? new Uint8Array(0);
       const r = clampRange(start, end, v.length);
       return bulk(r ? v.subarray(r[0], r[1] + 1) : new Uint8Array(0));
     });
