@@ -40,6 +40,10 @@ export const storeCommand: CommandSpec = {
     "region-heartbeat-ms": str("with --meta: region heartbeat interval", "1000"),
     "split-size-bytes": str("with --meta: split a region past this size", String(96 * 2 ** 20)),
     "split-keys": str("with --meta: split a region past this many keys", "960000"),
+    "phase-cpu": {
+      type: "boolean",
+      help: "account worker CPU by loop phase (eraft_worker_phase_cpu_seconds_total; costs ~1%)",
+    },
     supervise: {
       type: "boolean",
       help: "run the node as a child process and restart it if it dies (shared/supervise.ts)",
@@ -71,6 +75,7 @@ export function storeOptions(flags: Flags): StoreNodeOptions {
     tick_ms: intFlag(flags, "tick-ms", 1, 10_000),
     raft_log_gc_count_limit: intFlag(flags, "raft-log-gc-count-limit", 1, 1e9),
     raft_log_gc_keep_entries: Math.min(1000, intFlag(flags, "raft-log-gc-count-limit", 1, 1e9)),
+    phase_cpu: flags["phase-cpu"] === true,
     log: (line) => console.error(`store ${flags["store-id"] ?? "(new)"}: ${line}`),
   };
   const metrics_addr = addrFlag(flags, "metrics-addr", true);

@@ -38,6 +38,8 @@ export interface WorkerConfig {
   max_pending_requests: number;
   /** Seed for election-timeout randomisation (per worker: seed + worker_id). */
   seed: number;
+  /** Account the worker thread's CPU by loop phase (worker/phases.ts); off by default. */
+  phase_cpu?: boolean;
 }
 
 /** What a store request asks a worker to do for one region. */
@@ -162,4 +164,6 @@ export interface WorkerStats {
   kv_keys: number;
   raft_log_bytes: number;
   raft_log_segments: number;
+  /** CPU µs per loop phase since the worker started (empty unless `phase_cpu`). */
+  phase_cpu_us: Record<string, number>;
 }

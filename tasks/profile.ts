@@ -1,10 +1,12 @@
 /**
- * `deno task profile [--test set|get] [--clients N] [--requests N]`: where
- * each operation's CPU goes. Starts a local cluster (1 meta, 3 stores with
- * one worker each, 1 db) in a temp dir, warms it with SETs, runs one
+ * `deno task profile [--test set|get] [--clients N] [--requests N] [--phases]`:
+ * where each operation's CPU goes. Starts a local cluster (1 meta, 3 stores
+ * with one worker each, 1 db) in a temp dir, warms it with SETs, runs one
  * redis-benchmark, and prints CPU per operation for every process and thread
  * group (a store's `deno` main thread, its `worker-N`, V8's GC threads),
  * machine busy %, and each store's Raft proposals and fsyncs per operation.
+ * `--phases` starts the stores with `--phase-cpu` and also prints each
+ * worker's CPU per operation by loop phase (store/worker/phases.ts).
  *
  * This is how #8's notes measured the fixed cost per Raft proposal: run it at
  * two client counts and compare CPU per operation against operations per
@@ -19,12 +21,14 @@ import { redisBenchmark } from "../db/testing/redis_benchmark.ts";
 import { cpuDelta, machineTicks, type ThreadCpu, threadCpu } from "./cpu_stat.ts";
 
 const RAFT_COUNTERS = ["eraft_raft_proposals_total", "eraft_engine_fsyncs_total"] as const;
+const PHASE_COUNTER = "eraft_worker_phase_cpu_seconds_total";
 
 interface Options {
   test: "set" | "get";
   clients: number;
   requests: number;
   warm: number;
+  phases: boolean;
 }
 
 function options(args: string[]): Options {
@@ -35,12 +39,14 @@ function options(args: string[]): Options {
       clients: { type: "string", default: "50" },
       requests: { type: "string", default: "20000" },
       warm: { type: "string", default: "20000" },
+      phases: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
   if (values.help) {
     console.log(
-      "usage: deno task profile [--test set|get] [--clients 50] [--requests 20000] [--warm 20000]",
+      "usage: deno task profile [--test set|get] [--clients 50] [--requests 20000] [--warm 20000]" +
+        " [--phases]",
     );
     Deno.exit(0);
   }
@@ -55,10 +61,11 @@ function options(args: string[]): Options {
     clients: count("clients", values.clients),
     requests: count("requests", values.requests),
     warm: count("warm", values.warm),
+    phases: values.phases,
   };
 }
 
-/** Each store's Raft counters, scraped from its /metrics. */
+/** Each store's Raft counters and worker CPU by phase (`phase:<name>`, seconds), from /metrics. */
 async function raftCounters(procs: Proc[]): Promise<Map<string, Record<string, number>>> {
   const out = new Map<string, Record<string, number>>();
   for (const p of procs.filter((p) => p.name.startsWith("store"))) {
@@ -67,10 +74,12 @@ async function raftCounters(procs: Proc[]): Promise<Map<string, Record<string, n
     const text = await (await fetch(url)).text();
     const counts: Record<string, number> = {};
     for (const line of text.split("\n")) {
-      const m = line.match(/^(\w+)(?:\{[^}]*\})? (\d+(?:\.\d+)?)$/);
+      const m = line.match(/^(\w+)(?:\{([^}]*)\})? (\d+(?:\.\d+)?(?:e[-+]?\d+)?)$/);
       if (m && (RAFT_COUNTERS as readonly string[]).includes(m[1])) {
-        counts[m[1]] = (counts[m[1]] ?? 0) + Number(m[2]);
+        counts[m[1]] = (counts[m[1]] ?? 0) + Number(m[3]);
       }
+      const phase = m?.[1] === PHASE_COUNTER ? m[2]?.match(/phase="(\w+)"/)?.[1] : undefined;
+      if (phase !== undefined) counts[`phase:${phase}`] = Number(m![3]);
     }
     out.set(p.name, counts);
   }
@@ -95,16 +104,36 @@ function report(name: string, delta: ThreadCpu, ops: number, secs: number): void
   }
 }
 
+/** A worker's CPU per operation by loop phase, largest first. */
+function reportPhases(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  ops: number,
+): void {
+  const rows = Object.keys(after).filter((k) => k.startsWith("phase:")).map((k) =>
+    [k.slice("phase:".length), ((after[k] - (before[k] ?? 0)) * 1e6) / ops] as const
+  ).sort((a, b) => b[1] - a[1]);
+  const total = rows.reduce((s, [, us]) => s + us, 0);
+  console.log(
+    `  worker phases (${total.toFixed(1)} µs/op): ` +
+      rows.map(([phase, us]) => `${phase} ${us.toFixed(1)}`).join(", "),
+  );
+}
+
 async function main(): Promise<number> {
   const opts = options(Deno.args);
   const dir = await Deno.makeTempDir({ prefix: "eraft-profile-" });
   const procs: Proc[] = [];
   try {
     console.log("starting 1 meta, 3 stores, 1 db ...");
-    const port = await startEraftCluster(dir, procs);
+    const port = await startEraftCluster(dir, procs, opts.phases ? ["--phase-cpu"] : []);
     await new Promise((r) => setTimeout(r, 5000)); // the region reaches 3 replicas
     console.log(`warm-up: ${opts.warm} SETs`);
     await redisBenchmark(port, { test: "set", clients: 50, pipeline: 1 }, opts.warm);
+    // Workers report their counters about once a second: start and end the
+    // window on reports of an idle cluster.
+    const settle = () => new Promise((r) => setTimeout(r, opts.phases ? 1500 : 0));
+    await settle();
     const counters_before = await raftCounters(procs);
     const cpu_before = procs.map((p) => threadCpu(p.child.pid));
     const machine_before = machineTicks();
@@ -114,6 +143,7 @@ async function main(): Promise<number> {
     const secs = (performance.now() - t0) / 1000;
     const machine_after = machineTicks();
     const cpu_after = procs.map((p) => threadCpu(p.child.pid));
+    await settle();
     const counters_after = await raftCounters(procs);
     const busy = (machine_after.busy - machine_before.busy) /
       (machine_after.total - machine_before.total);
@@ -137,6 +167,7 @@ async function main(): Promise<number> {
         ? `, ${(opts.requests / proposals).toFixed(1)} op per proposal`
         : "";
       console.log(`${store}: ${proposals} proposals, ${fsyncs} fsyncs${per}`);
+      if (opts.phases) reportPhases(before, after, opts.requests);
     }
     return 0;
   } finally {

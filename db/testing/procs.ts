@@ -60,12 +60,16 @@ export function spawnEraft(name: string, args: string[]): Proc {
 }
 
 /**
- * Starts 1 meta, 3 stores (one worker each) and 1 db with their data in
- * `dir`, pushing each process into `procs` as it starts (the caller stops
- * them, also after a failure here). Resolves with the db's port once all
- * of them listen.
+ * Starts 1 meta, 3 stores (one worker each, plus `store_args`) and 1 db with
+ * their data in `dir`, pushing each process into `procs` as it starts (the
+ * caller stops them, also after a failure here). Resolves with the db's port
+ * once all of them listen.
  */
-export async function startEraftCluster(dir: string, procs: Proc[]): Promise<number> {
+export async function startEraftCluster(
+  dir: string,
+  procs: Proc[],
+  store_args: string[] = [],
+): Promise<number> {
   const meta = `127.0.0.1:${freePort()}`;
   const m = spawnEraft("meta", ["meta", "--addr", meta, "--data", join(dir, "meta")]);
   procs.push(m);
@@ -81,6 +85,7 @@ export async function startEraftCluster(dir: string, procs: Proc[]): Promise<num
       meta,
       "--workers",
       "1",
+      ...store_args,
     ]);
     procs.push(s);
     await waitOut(s, /listening on/);

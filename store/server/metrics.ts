@@ -2,7 +2,8 @@
  * A store's (and meta's) metrics, read at scrape time from the supervisor and
  * from the workers' periodic `stats` messages: regions and leaders hosted,
  * worker restarts and queue depths, Raft proposals/commits/applies, fsync
- * count and latency, engine bytes/segments/keys/compactions.
+ * count and latency, engine bytes/segments/keys/compactions, and with
+ * `--phase-cpu` the workers' CPU by loop phase.
  * @module
  */
 import { counter, gauge, histogram } from "@eraft/shared/metrics";
@@ -40,6 +41,11 @@ export class StoreMetrics {
   };
   readonly #last = new Map<number, WorkerStats>();
   readonly #fsync = histogram("eraft_engine_fsync_duration_seconds", "engine fdatasync latency");
+  readonly #phase_cpu = counter(
+    "eraft_worker_phase_cpu_seconds_total",
+    "region worker thread CPU by loop phase (store --phase-cpu)",
+    ["phase"],
+  );
 
   constructor(readonly supervisor: Supervisor) {
     // Read inside prom-client's collect callbacks.
@@ -101,6 +107,12 @@ export class StoreMetrics {
       this.totals[k] += stats[k] >= before ? stats[k] - before : stats[k];
     }
     for (const s of stats.fsync_seconds) this.#fsync.observe(s);
+    const phases_before = last?.phase_cpu_us ?? {};
+    for (const [phase, us] of Object.entries(stats.phase_cpu_us ?? {})) {
+      const before = phases_before[phase] ?? 0;
+      const delta_us = us >= before ? us - before : us; // a restarted worker counts from 0
+      if (delta_us > 0) this.#phase_cpu.inc({ phase }, delta_us / 1e6);
+    }
     this.#last.set(worker_id, stats);
   }
 }

@@ -53,6 +53,8 @@ export interface StoreNodeOptions {
   max_pending_requests?: number;
   request_deadline_ms?: number;
   seed?: number;
+  /** Account worker CPU by loop phase (`eraft_worker_phase_cpu_seconds_total`). */
+  phase_cpu?: boolean;
   /** Worker module URL (unit tests use a fake worker). */
   worker_url?: string;
   /** Opens the test control endpoint on 127.0.0.1 (0 = any free port). */
@@ -249,5 +251,6 @@ function workerConfigBase(opts: StoreNodeOptions): Omit<WorkerConfig, "worker_id
     raft_log_gc_keep_entries: opts.raft_log_gc_keep_entries ?? 1_000,
     max_pending_requests: opts.max_pending_requests ?? 20_000,
     seed: opts.seed ?? opts.store_id * 1_000_003 + Deno.pid,
+    phase_cpu: opts.phase_cpu ?? false,
   };
 }

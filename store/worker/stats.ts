@@ -28,6 +28,7 @@ export function workerStats(w: RegionWorker, pending_requests: number): FromWork
       kv_keys: kv.keys,
       raft_log_bytes: raft.disk_bytes,
       raft_log_segments: raft.segments,
+      phase_cpu_us: w.phases.snapshot(),
     },
   };
 }

@@ -44,6 +44,7 @@ import { Peer, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from "./peer.ts";
 import { confStateOf, loadRegions, repairRaftState } from "./recovery.ts";
 import { notLeader, regionNotFound, serverIsBusy } from "./region_errors.ts";
 import { checkRequest, isRead, proposeRequest, serveRead } from "./requests.ts";
+import { NO_PHASES, PhaseCpu, type PhaseTimer } from "./phases.ts";
 import { workerStats } from "./stats.ts";
 import { decodeRaftBatch, type EncodedRaftMessage, encodeRaftMessage } from "../raft_wire.ts";
 
@@ -94,6 +95,8 @@ export class RegionWorker implements ApplyHost {
   /** Past an election timeout: a catch-up that long ends any lease and check-quorum term. */
   readonly #max_catch_up_ticks: number;
   #stopped = false;
+  /** CPU by loop phase when `config.phase_cpu` (worker_main.ts accounts messages and posts). */
+  readonly phases: PhaseTimer;
 
   /**
    * `post` queues a message for the main thread; `flush` sends what is queued
@@ -106,6 +109,7 @@ export class RegionWorker implements ApplyHost {
     readonly flush: () => void = () => {},
   ) {
     this.#max_catch_up_ticks = 3 * config.election_timeout_ticks;
+    this.phases = config.phase_cpu ? PhaseCpu.start() : NO_PHASES;
     this.engines = WorkerEngines.open(config.dir);
     for (const r of loadRegions(this.engines)) {
       if (r.tombstone) {
@@ -377,6 +381,16 @@ export class RegionWorker implements ApplyHost {
 
   #tick(): void {
     if (this.#stopped) return;
+    this.phases.enter("ticks");
+    try {
+      this.#tickAll();
+    } finally {
+      this.phases.exit();
+    }
+    this.#schedule();
+  }
+
+  #tickAll(): void {
     this.#ticks++;
     // Bound how much a power loss makes the KV engine replay from the Raft log.
     if (this.#ticks % KV_SYNC_TICKS === 0 && this.engines.kv.dirty) this.engines.kv.sync();
@@ -390,7 +404,6 @@ export class RegionWorker implements ApplyHost {
         this.#reportSize(peer);
       }
     }
-    this.#schedule();
   }
 
   #reportSize(peer: Peer): void {
@@ -436,10 +449,15 @@ export class RegionWorker implements ApplyHost {
   }
 
   #run(): void {
-    for (let i = 0; i < MAX_ITERATIONS_PER_RUN && !this.#stopped; i++) {
-      if (!this.#iterate()) return;
+    this.phases.enter("loop");
+    try {
+      for (let i = 0; i < MAX_ITERATIONS_PER_RUN && !this.#stopped; i++) {
+        if (!this.#iterate()) return;
+      }
+      this.#schedule();
+    } finally {
+      this.phases.exit();
     }
-    this.#schedule();
   }
 
   /** One loop iteration; false when there was nothing to do. */
@@ -463,23 +481,33 @@ export class RegionWorker implements ApplyHost {
         });
       }
     }
+    this.phases.enter("raft_write");
     this.engines.raft.write(updates);
+    this.phases.exit();
     // A leader may replicate while its own append becomes durable (as etcd's raftNode
     // does); everything else — votes, follower acks — waits for the sync below.
     const early = readies.map(([peer, rd]) => peer.is_leader && !this.#voteChanged(peer, rd));
+    this.phases.enter("send");
     readies.forEach(([peer, rd], i) => early[i] && this.#queueMessages(peer, rd));
     this.#flushOutbox();
+    this.phases.exit();
+    this.phases.enter("apply");
     for (const [peer, rd] of readies) this.#applyCommitted(peer, rd.committed_entries);
+    this.phases.exit();
     // One fsync of the Raft log for every region of this iteration (group commit).
     // Applied KV state is not synced here: it is rebuilt from the log after a power
     // loss, and the KV file is synced before the log is ever compacted.
     // A Ready that only moved the commit index needs no fsync (raft's must_sync).
     if (readies.some(([, rd]) => rd.must_sync) && this.engines.raft.dirty) {
       this.flush();
+      this.phases.enter("fsync");
       this.engines.raft.sync();
+      this.phases.exit();
     }
+    this.phases.enter("send");
     readies.forEach(([peer, rd], i) => !early[i] && this.#queueMessages(peer, rd));
     this.#flushOutbox();
+    this.phases.exit();
     for (const [peer, rd] of readies) {
       this.#handleSoftState(peer, rd);
       this.#confirmReads(peer, rd);

@@ -7,6 +7,7 @@
  * @module
  */
 import type { FromWorker, ToWorker } from "../protocol.ts";
+import { NO_PHASES } from "./phases.ts";
 import { RegionWorker } from "./worker.ts";
 
 let worker: RegionWorker | null = null;
@@ -20,7 +21,10 @@ function flush(): void {
   if (outbox.length === 0) return;
   const msgs = outbox;
   outbox = [];
+  const phases = worker?.phases ?? NO_PHASES;
+  phases.enter("post");
   self.postMessage(msgs.length === 1 ? msgs[0] : { kind: "batch", msgs });
+  phases.exit();
 }
 
 function post(msg: FromWorker): void {
@@ -52,8 +56,17 @@ function handle(msg: ToWorker): void {
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const msg = event.data;
   try {
-    handle(msg);
-    if (msg.kind === "stop") self.close();
+    const phases = worker?.phases ?? NO_PHASES;
+    phases.enter("messages");
+    try {
+      handle(msg);
+    } finally {
+      phases.exit();
+    }
+    if (msg.kind === "stop") {
+      phases.close();
+      self.close();
+    }
   } catch (err) {
     const worker_id = worker?.config.worker_id ?? -1;
     post({
