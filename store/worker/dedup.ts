@@ -72,28 +72,42 @@ export function bucketOf(time_ms: number): number {
  * followed by 0xFF minus its padding. Order-preserving and prefix-free.
  */
 export function memcmpEncode(key: Uint8Array): Uint8Array {
+  const out = new Uint8Array(memcmpLength(key));
+  memcmpEncodeInto(key, out, 0);
+  return out;
+}
+
+/** Bytes memcmpEncode(key) takes. */
+function memcmpLength(key: Uint8Array): number {
+  return (Math.floor(key.length / GROUP) + 1) * (GROUP + 1);
+}
+
+/** memcmpEncode(key) written at out[at..]; the dedup key of every client write, so no allocation. */
+function memcmpEncodeInto(key: Uint8Array, out: Uint8Array, at: number): void {
   const groups = Math.floor(key.length / GROUP) + 1;
-  const out = new Uint8Array(groups * (GROUP + 1));
   for (let g = 0; g < groups; g++) {
     const from = g * GROUP;
-    const chunk = key.subarray(from, Math.min(from + GROUP, key.length));
-    out.set(chunk, g * (GROUP + 1));
-    out[g * (GROUP + 1) + GROUP] = 0xff - (GROUP - chunk.length);
+    const n = Math.min(GROUP, key.length - from);
+    const base = at + g * (GROUP + 1);
+    for (let i = 0; i < n; i++) out[base + i] = key[from + i];
+    for (let i = n; i < GROUP; i++) out[base + i] = 0;
+    out[base + GROUP] = 0xff - (GROUP - n);
   }
-  return out;
 }
 
 function bucketPrefix(bucket: number, extra: number): Uint8Array {
   const out = new Uint8Array(5 + extra);
   out[0] = PREFIX;
-  new DataView(out.buffer).setUint32(1, bucket);
+  out[1] = bucket >>> 24;
+  out[2] = (bucket >>> 16) & 0xff;
+  out[3] = (bucket >>> 8) & 0xff;
+  out[4] = bucket & 0xff;
   return out;
 }
 
 function withKey(bucket: number, key: Uint8Array, extra: number): Uint8Array {
-  const enc = memcmpEncode(key);
-  const out = bucketPrefix(bucket, enc.length + extra);
-  out.set(enc, 5);
+  const out = bucketPrefix(bucket, memcmpLength(key) + extra);
+  memcmpEncodeInto(key, out, 5);
   return out;
 }
 
