@@ -215,6 +215,16 @@ async function connLoop(
         return;
       }
       state.commands_processed++;
+      if (parser.buffered_bytes === 0 && window.idle) {
+        // The only request received, nothing running (a client that waits for
+        // each reply): run it as is, without the window's key bookkeeping.
+        writeReply(out, await run(r.args), cs.resp);
+        if (cs.close_after_reply) {
+          await writeAll(conn, out.take());
+          return;
+        }
+        continue;
+      }
       const keys = cs.authed ? requestKeys(r.args) : null;
       if (keys === null || !window.admits(keys)) await window.drain(out, cs);
       if (keys !== null) {
@@ -258,6 +268,11 @@ const MAX_PIPELINE_WINDOW = 1024;
 class PipelineWindow {
   #keys = new Set<string>();
   #replies: Array<Promise<Reply>> = [];
+
+  /** True when no request is running. */
+  get idle(): boolean {
+    return this.#replies.length === 0;
+  }
 
   /** True when a request on `keys` may join the requests already running. */
   admits(keys: string[]): boolean {
