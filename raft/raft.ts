@@ -16,7 +16,7 @@ import { type Config, validateConfig, type ValidConfig } from "./config.ts";
 import { NO_LIMIT_BYTES, RaftLog } from "./log.ts";
 import type { Progress } from "./progress.ts";
 import { quorumValue, VoteResult } from "./quorum.ts";
-import { ReadOnly } from "./read_only.ts";
+import { ReadOnly, ReadOnlyOption } from "./read_only.ts";
 import { stepCandidate, stepFollower } from "./raft_follower.ts";
 import { stepLeader } from "./raft_leader.ts";
 import { applyConfChange } from "./raft_conf.ts";
@@ -601,6 +601,21 @@ export class Raft {
     );
     return acked >= 0 &&
       this.leader_ticks < acked + this.cfg.election_timeout_ticks - LEASE_MARGIN_TICKS;
+  }
+
+  /**
+   * The index a read may be served at right now with no message exchanged:
+   * the commit index, when this leader has committed an entry of its term and
+   * holds a valid lease (lease-based reads) or is the only voter. The caller
+   * serves the read once it has applied up to it — what a lease-based
+   * MsgReadIndex would conclude, without waiting for a Ready. Null otherwise:
+   * the read goes through MsgReadIndex (§8).
+   */
+  leaseReadIndex(): number | null {
+    if (this.state !== StateType.Leader || !this.committedEntryInCurrentTerm()) return null;
+    if (this.trk.isSingleton()) return this.raft_log.committed;
+    if (this.read_only.option !== ReadOnlyOption.LeaseBased || !this.hasLease()) return null;
+    return this.raft_log.committed;
   }
 
   /** Releases reads queued before the leader committed an entry of its term. */

@@ -444,6 +444,37 @@ Deno.test("lease read: served at once from a valid lease, refused after a transf
   expectEq(r1.read_states.length, 0, "no lease read once a transfer was started");
 });
 
+Deno.test("lease read: leaseReadIndex names the commit index only while the lease holds", () => {
+  const nt = new Network([null, null, null], (c) => {
+    c.check_quorum = true;
+    c.read_only_option = 1; // LeaseBased
+  });
+  nt.campaign(1);
+  const r1 = nt.raft(1);
+  expectEq(r1.leaseReadIndex(), null, "no lease before any heartbeat was acknowledged");
+  expectEq(nt.raft(2).leaseReadIndex(), null, "a follower never has one");
+  tickAll(nt, 50); // heartbeat acks renew the lease
+  expectEq(r1.leaseReadIndex(), r1.raft_log.committed, "the commit index under a valid lease");
+  nt.isolate(1);
+  for (let i = 0; i < 10; i++) r1.tick(); // an election timeout with no acks
+  expectEq(r1.leaseReadIndex(), null, "the lease ran out without acks");
+  nt.recover();
+  tickAll(nt, 50);
+  expectEq(r1.leaseReadIndex(), r1.raft_log.committed, "renewed");
+  r1.step(newMessage({ msg_type: MessageType.MsgTransferLeader, from: 2 }));
+  expectEq(r1.leaseReadIndex(), null, "none once a transfer was started");
+});
+
+Deno.test("lease read: with ReadOnlySafe there is no lease read index; a single voter always has one", () => {
+  const safe = new Network([null, null, null], (c) => (c.check_quorum = true));
+  safe.campaign(1);
+  tickAll(safe, 50);
+  expectEq(safe.raft(1).leaseReadIndex(), null, "Safe reads always take a heartbeat round");
+  const alone = new Network([null]);
+  alone.campaign(1);
+  expectEq(alone.raft(1).leaseReadIndex(), alone.raft(1).raft_log.committed, "one voter");
+});
+
 Deno.test("lease read: a voter that restarted refuses votes for an election timeout (refuse_votes_at_start)", () => {
   const vote = () =>
     newMessage({

@@ -303,7 +303,8 @@ export class RegionWorker implements ApplyHost {
       return;
     }
     if (isRead(req)) {
-      peer.waiting_reads.push({ id, req });
+      if (this.#readableNow(peer)) this.respond(id, serveRead(this.engines, peer, req));
+      else peer.waiting_reads.push({ id, req });
       return;
     }
     if (req.op === "compact_log") {
@@ -313,6 +314,17 @@ export class RegionWorker implements ApplyHost {
     const immediate = proposeRequest(peer, id, context, req);
     if (immediate !== null) this.respond(id, immediate);
     else this.counts.proposals++;
+  }
+
+  /**
+   * True when a read may be answered from applied state at once: the leader's
+   * lease covers it and everything committed is applied (Raft.leaseReadIndex).
+   * Otherwise it waits for the loop's MsgReadIndex round and apply.
+   */
+  #readableNow(peer: Peer): boolean {
+    this.#catchUpTicks(); // a lease is judged on up-to-date ticks
+    const index = peer.node.raft.leaseReadIndex();
+    return index !== null && peer.applied_index >= index;
   }
 
   #stepRaft(m: raft_serverpb.RaftMessage): void {
