@@ -45,6 +45,17 @@ export interface Config {
    * with that voter's help. Set it for replicas recovered from disk.
    */
   refuse_votes_at_start?: boolean;
+  /**
+   * When the leader's commit index advances, send every follower an append at
+   * once, empty if need be, to tell it (etcd's behaviour; the default). When
+   * false, only followers with entries to receive get an append then; the
+   * others learn the new commit index from their next append or heartbeat
+   * (within heartbeat_timeout_ticks); a committed configuration change still
+   * goes to every follower at once. Nothing waits on followers applying
+   * sooner where reads go to the leader, and each empty append wakes a
+   * follower for nothing.
+   */
+  broadcast_commit?: boolean;
   /** Seeded randomness for election timeouts (never Math.random). */
   rng: Rng;
 }
@@ -69,6 +80,7 @@ export function validateConfig(c: Config): ValidConfig {
     read_only_option: c.read_only_option ?? ReadOnlyOption.Safe,
     disable_proposal_forwarding: c.disable_proposal_forwarding ?? false,
     refuse_votes_at_start: c.refuse_votes_at_start ?? false,
+    broadcast_commit: c.broadcast_commit ?? true,
     rng: c.rng,
   };
   assert(Number.isSafeInteger(v.id) && v.id > 0, "config: id must be a positive integer");

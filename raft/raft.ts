@@ -236,8 +236,10 @@ export class Raft {
   }
 
   /** Sends appends to every other member. */
-  bcastAppend(): void {
-    for (const id of this.trk.memberIds()) if (id !== this.id) this.sendAppend(id);
+  bcastAppend(send_if_empty = true): void {
+    for (const id of this.trk.memberIds()) {
+      if (id !== this.id) this.maybeSendAppend(id, send_if_empty);
+    }
   }
 
   /** Heartbeats every other member (with the newest pending read context). */

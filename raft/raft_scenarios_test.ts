@@ -444,6 +444,51 @@ Deno.test("lease read: served at once from a valid lease, refused after a transf
   expectEq(r1.read_states.length, 0, "no lease read once a transfer was started");
 });
 
+Deno.test("broadcast_commit: on, a commit reaches followers at once; off, with the next heartbeat", () => {
+  for (const broadcast of [true, false]) {
+    const nt = new Network([null, null, null], (c) => (c.broadcast_commit = broadcast));
+    nt.campaign(1);
+    const r1 = nt.raft(1);
+    const before = nt.delivered.length;
+    nt.propose(1, "x");
+    const commit = r1.raft_log.committed;
+    expectEq(r1.raft_log.lastIndex(), commit, "the leader committed the proposal");
+    const empty_appends = nt.delivered.slice(before).filter((m) =>
+      m.msg_type === MessageType.MsgAppend && m.entries.length === 0
+    ).length;
+    expectEq(empty_appends, broadcast ? 2 : 0, `empty appends (broadcast=${broadcast})`);
+    const learned = [2, 3].map((id) =>
+      nt.raft(id).raft_log.committed
+    );
+    expectEq(learned, broadcast ? [commit, commit] : [commit - 1, commit - 1], "followers' commit");
+    tickAll(nt, 1); // one heartbeat (heartbeat_timeout_ticks 1)
+    expectEq([2, 3].map((id) => nt.raft(id).raft_log.committed), [commit, commit], "after it");
+  }
+});
+
+Deno.test("broadcast_commit off: a committed conf change still reaches every follower at once", () => {
+  const nt = new Network([null, null, null], (c) => (c.broadcast_commit = false));
+  nt.campaign(1);
+  const r1 = nt.raft(1);
+  persistAndApply(r1, nt.storage.get(1)!); // the leader's no-op: no conf change pending
+  const before = nt.delivered.length;
+  // Removing 3: once the leader applies it, 3 gets no more heartbeats, so it
+  // must hear of the commit now to apply its own removal.
+  r1.step(newMessage({
+    msg_type: MessageType.MsgPropose,
+    from: 1,
+    entries: [confChangeEntry(ConfChangeType.RemoveNode, 3)],
+  }));
+  nt.send(...nt.filter(readMessages(r1)));
+  const commit = r1.raft_log.committed;
+  expectEq(r1.raft_log.lastIndex(), commit, "the conf change committed");
+  expectEq(nt.raft(3).raft_log.committed, commit, "the removed follower knows it committed");
+  const empty_appends = nt.delivered.slice(before).filter((m) =>
+    m.msg_type === MessageType.MsgAppend && m.entries.length === 0
+  );
+  expectEq(empty_appends.map((m) => m.to).sort(), [2, 3], "sent to both followers");
+});
+
 Deno.test("lease read: leaseReadIndex names the commit index only while the lease holds", () => {
   const nt = new Network([null, null, null], (c) => {
     c.check_quorum = true;

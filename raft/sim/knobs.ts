@@ -23,6 +23,8 @@ export interface Knobs {
   heal_probability: number;
   crash_probability: number;
   restart_probability: number;
+  /** Raft's broadcast_commit (false: followers learn commits from the next append or heartbeat). */
+  broadcast_commit: boolean;
 }
 
 /**
@@ -59,5 +61,6 @@ export function randomKnobs(rng: Prng): Knobs {
     heal_probability: 0.005 + rng.nextFloat() * 0.03,
     crash_probability: rng.nextFloat() * 0.005,
     restart_probability: 0.005 + rng.nextFloat() * 0.05,
+    broadcast_commit: rng.chance(0.5),
   };
 }

@@ -208,6 +208,7 @@ export class Simulation {
       refuse_votes_at_start: k.lease_reads,
       max_inflight_msgs: k.max_inflight_msgs,
       max_size_per_msg_bytes: k.max_size_per_msg_bytes,
+      broadcast_commit: k.broadcast_commit,
       rng: new Prng(this.options.seed * 31 + node.id * 1009 + node.incarnation),
     });
   }

@@ -89,6 +89,10 @@ export class Peer {
       // lease runs out in real time.
       read_only_option: ReadOnlyOption.LeaseBased,
       refuse_votes_at_start: recovered,
+      // Reads go to the leader, so followers may apply a heartbeat later; an
+      // empty append per commit woke every follower for nothing. Measured, SET
+      // c=50, two pairs: +16/+19% SET/s, follower worker CPU per SET -23%.
+      broadcast_commit: false,
       max_size_per_msg_bytes: 1024 * 1024,
       max_inflight_msgs: 256,
       rng: new Prng(config.seed * 1_000_003 + region.id * 31 + peer_id),
