@@ -154,6 +154,8 @@ export interface WorkerStats {
   applied_entries: number;
   /** Raft messages from peers that did not decode (dropped). */
   malformed_raft_messages: number;
+  /** Worker loop iterations that had work. */
+  loop_iterations: number;
   fsyncs: number;
   /** Durations of the fsyncs since the previous stats message (capped sample). */
   fsync_seconds: number[];

@@ -20,7 +20,11 @@ import { type Proc, startEraftCluster, stopProc } from "../db/testing/procs.ts";
 import { redisBenchmark } from "../db/testing/redis_benchmark.ts";
 import { cpuDelta, machineTicks, type ThreadCpu, threadCpu } from "./cpu_stat.ts";
 
-const RAFT_COUNTERS = ["eraft_raft_proposals_total", "eraft_engine_fsyncs_total"] as const;
+const RAFT_COUNTERS = [
+  "eraft_raft_proposals_total",
+  "eraft_engine_fsyncs_total",
+  "eraft_worker_loop_iterations_total",
+] as const;
 const PHASE_COUNTER = "eraft_worker_phase_cpu_seconds_total";
 
 interface Options {
@@ -163,10 +167,14 @@ async function main(): Promise<number> {
         (before.eraft_raft_proposals_total ?? 0);
       const fsyncs = (after.eraft_engine_fsyncs_total ?? 0) -
         (before.eraft_engine_fsyncs_total ?? 0);
+      const iterations = (after.eraft_worker_loop_iterations_total ?? 0) -
+        (before.eraft_worker_loop_iterations_total ?? 0);
       const per = proposals > 0
         ? `, ${(opts.requests / proposals).toFixed(1)} op per proposal`
         : "";
-      console.log(`${store}: ${proposals} proposals, ${fsyncs} fsyncs${per}`);
+      console.log(
+        `${store}: ${proposals} proposals, ${fsyncs} fsyncs, ${iterations} loop iterations${per}`,
+      );
       if (opts.phases) reportPhases(before, after, opts.requests);
     }
     return 0;

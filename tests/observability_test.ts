@@ -151,6 +151,7 @@ Deno.test({
           return sum(got, "eraft_raft_applied_entries_total") >= N ? got : null;
         }, 30_000);
         assert.ok(sum(samples, "eraft_engine_fsyncs_total") > 0);
+        assert.ok(sum(samples, "eraft_worker_loop_iterations_total") > 0, "the worker loop ran");
         assert.ok(sum(samples, "eraft_engine_fsync_duration_seconds_count") > 0);
         assert.ok(sum(samples, "eraft_raft_committed_entries_total") >= N);
         for (

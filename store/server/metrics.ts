@@ -16,6 +16,7 @@ type Totals = Pick<
   | "committed_entries"
   | "applied_entries"
   | "malformed_raft_messages"
+  | "loop_iterations"
   | "fsyncs"
   | "compactions"
 >;
@@ -24,6 +25,7 @@ const TOTAL_KEYS: Array<keyof Totals> = [
   "committed_entries",
   "applied_entries",
   "malformed_raft_messages",
+  "loop_iterations",
   "fsyncs",
   "compactions",
 ];
@@ -36,6 +38,7 @@ export class StoreMetrics {
     committed_entries: 0,
     applied_entries: 0,
     malformed_raft_messages: 0,
+    loop_iterations: 0,
     fsyncs: 0,
     compactions: 0,
   };
@@ -96,6 +99,11 @@ export class StoreMetrics {
       "malformed_raft_messages",
     );
     total("eraft_engine_fsyncs_total", "engine fdatasync calls", "fsyncs");
+    total(
+      "eraft_worker_loop_iterations_total",
+      "region worker loop iterations that had work",
+      "loop_iterations",
+    );
     total("eraft_engine_compactions_total", "KV engine compaction steps finished", "compactions");
   }
 

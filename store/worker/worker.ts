@@ -85,6 +85,8 @@ export class RegionWorker implements ApplyHost {
     applied_entries: 0,
     /** Raft messages from peers that did not decode (dropped; Raft retransmits). */
     malformed_raft_messages: 0,
+    /** Loop iterations that had work (each wakes the loop, persists, sends, applies). */
+    loop_iterations: 0,
   };
   #read_seq = 1;
   #ticks = 0;
@@ -465,6 +467,7 @@ export class RegionWorker implements ApplyHost {
     try {
       for (let i = 0; i < MAX_ITERATIONS_PER_RUN && !this.#stopped; i++) {
         if (!this.#iterate()) return;
+        this.counts.loop_iterations++;
       }
       this.#schedule();
     } finally {
