@@ -9,7 +9,6 @@ import { EntryType, MessageType } from "@eraft/proto/gen/eraftpb.ts";
 import { assert } from "./assert.ts";
 import { type Progress, ProgressState } from "./progress.ts";
 import { VoteResult, voteResult } from "./quorum.ts";
-import { ReadOnlyOption } from "./read_only.ts";
 import { ProposalDroppedError, type Raft } from "./raft.ts";
 import { newEntry, newMessage, NONE } from "./util.ts";
 
@@ -170,8 +169,10 @@ function handleTransferLeader(r: Raft, m: Message, pr: Progress): void {
 
 function readIndex(r: Raft, m: Message): void {
   assert(m.context.byteLength > 0, "a read index request needs a context");
-  if (r.trk.isSingleton()) {
-    const resp = responseToReadIndexReq(r, m, r.raft_log.committed);
+  // A valid lease (or being the only voter) needs no round trip.
+  const lease_index = r.trk.isSingleton() ? r.raft_log.committed : r.leaseReadIndex();
+  if (lease_index !== null) {
+    const resp = responseToReadIndexReq(r, m, lease_index);
     if (resp !== null) r.send(resp);
     return;
   }
@@ -180,15 +181,10 @@ function readIndex(r: Raft, m: Message): void {
     r.queuePendingReadIndex(m);
     return;
   }
-  if (r.read_only.option === ReadOnlyOption.Safe || !r.hasLease()) {
-    // Without a valid lease, a lease-based read falls back to a heartbeat round.
-    if (!r.read_only.addRequest(r.raft_log.committed, m)) return;
-    r.read_only.recvAck(r.id, m.context);
-    r.bcastHeartbeatWithCtx(m.context);
-    return;
-  }
-  const resp = responseToReadIndexReq(r, m, r.raft_log.committed);
-  if (resp !== null) r.send(resp);
+  // Safe reads, and lease-based ones without a valid lease: a heartbeat round.
+  if (!r.read_only.addRequest(r.raft_log.committed, m)) return;
+  r.read_only.recvAck(r.id, m.context);
+  r.bcastHeartbeatWithCtx(m.context);
 }
 
 /** A local read becomes a ReadState; a forwarded one a MsgReadIndexResp. */

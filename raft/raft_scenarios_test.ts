@@ -26,6 +26,11 @@ const quorum_hooks: ConfigHook = (c) => {
   c.pre_vote = true;
 };
 
+const lease_reads: ConfigHook = (c) => {
+  c.check_quorum = true;
+  c.read_only_option = 1; // LeaseBased
+};
+
 function logTerms(r: Raft): number[][] {
   return r.raft_log.allEntries().map((e) => [e.index, e.term]);
 }
@@ -421,10 +426,7 @@ Deno.test("§8 a leader confirms leadership with a heartbeat quorum before servi
 });
 
 Deno.test("lease read: served at once from a valid lease, refused after a transfer starts", () => {
-  const nt = new Network([null, null, null], (c) => {
-    c.check_quorum = true;
-    c.read_only_option = 1; // LeaseBased
-  });
+  const nt = new Network([null, null, null], lease_reads);
   nt.campaign(1);
   const r1 = nt.raft(1);
   r1.step(newMessage({ msg_type: MessageType.MsgReadIndex, context: new Uint8Array([1]) }));
@@ -490,10 +492,7 @@ Deno.test("broadcast_commit off: a committed conf change still reaches every fol
 });
 
 Deno.test("lease read: leaseReadIndex names the commit index only while the lease holds", () => {
-  const nt = new Network([null, null, null], (c) => {
-    c.check_quorum = true;
-    c.read_only_option = 1; // LeaseBased
-  });
+  const nt = new Network([null, null, null], lease_reads);
   nt.campaign(1);
   const r1 = nt.raft(1);
   expectEq(r1.leaseReadIndex(), null, "no lease before any heartbeat was acknowledged");
