@@ -215,18 +215,11 @@ async function connLoop(
         return;
       }
       state.commands_processed++;
-      if (parser.buffered_bytes === 0 && window.idle) {
-        // The only request received, nothing running (a client that waits for
-        // each reply): run it as is, without the window's key bookkeeping.
-        writeReply(out, await run(r.args), cs.resp);
-        if (cs.close_after_reply) {
-          await writeAll(conn, out.take());
-          return;
-        }
-        continue;
-      }
-      const keys = cs.authed ? requestKeys(r.args) : null;
-      if (keys === null || !window.admits(keys)) await window.drain(out, cs);
+      // The only request received with nothing running (a client that waits
+      // for each reply) runs as is, without the window's key bookkeeping.
+      const lone = parser.buffered_bytes === 0 && window.idle;
+      const keys = cs.authed && !lone ? requestKeys(r.args) : null;
+      if (!window.idle && (keys === null || !window.admits(keys))) await window.drain(out, cs);
       if (keys !== null) {
         window.add(keys, run(r.args));
         continue;

@@ -138,9 +138,7 @@ export class Txn {
 
   private remember(id: string, mk: Uint8Array, raw: Uint8Array | null): void {
     if (this.metas.has(id)) return;
-    const decoded = raw ? decodeMetadata(raw) : null;
-    const live = decoded && !isExpired(decoded, this.now_ms) ? decoded : null;
-    this.metas.set(id, { raw, live });
+    this.metas.set(id, { raw, live: liveMetadata(raw, this.now_ms) });
     this.preconditions.push(
       raw
         ? { kind: PreconditionKind.ValueEquals, cf: CF_DEFAULT, key: mk, value: raw }
@@ -514,7 +512,11 @@ async function runGroup(db: DbContext, group: QueuedWrite[]): Promise<boolean> {
  */
 export async function readMeta(db: DbContext, key: Uint8Array): Promise<Metadata | null> {
   const now_ms = db.now_ms();
-  const raw = await db.backend.get(CF_DEFAULT, metaKey(key));
+  return liveMetadata(await db.backend.get(CF_DEFAULT, metaKey(key)), now_ms);
+}
+
+/** A stored metadata record decoded, or null when absent or expired at `now_ms`. */
+function liveMetadata(raw: Uint8Array | null, now_ms: number): Metadata | null {
   if (raw === null) return null;
   const m = decodeMetadata(raw);
   return isExpired(m, now_ms) ? null : m;

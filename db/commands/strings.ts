@@ -4,7 +4,7 @@
  * @module
  */
 import { concat, utf8 } from "../encoding/bytes.ts";
-import { newMetadata, RedisType } from "../encoding/metadata.ts";
+import { type Metadata, newMetadata, RedisType } from "../encoding/metadata.ts";
 import { INT64, parseI64 } from "../resp/int.ts";
 import {
   arityError,
@@ -26,15 +26,16 @@ import { type Call, type CommandSpec, spec } from "./types.ts";
 
 /** The string value of `key`, null when absent; WRONGTYPE for other types. */
 export async function readString(t: Txn, key: Uint8Array): Promise<Uint8Array | null> {
-  const m = await t.meta(key);
-  if (!m) return null;
-  if (m.type !== RedisType.String) wrongType();
-  return m.value;
+  return stringValue(await t.meta(key));
 }
 
 /** {@link readString} for a command that reads nothing else (see readMeta). */
 async function readStringAlone(db: DbContext, key: Uint8Array): Promise<Uint8Array | null> {
-  const m = await readMeta(db, key);
+  return stringValue(await readMeta(db, key));
+}
+
+/** A live key's string value, null when absent; WRONGTYPE for other types. */
+function stringValue(m: Metadata | null): Uint8Array | null {
   if (!m) return null;
   if (m.type !== RedisType.String) wrongType();
   return m.value;
