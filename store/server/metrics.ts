@@ -110,17 +110,18 @@ export class StoreMetrics {
   /** A worker's `stats` message. */
   onStats(worker_id: number, stats: WorkerStats): void {
     const last = this.#last.get(worker_id);
-    for (const k of TOTAL_KEYS) {
-      const before = last?.[k] ?? 0;
-      this.totals[k] += stats[k] >= before ? stats[k] - before : stats[k];
-    }
+    for (const k of TOTAL_KEYS) this.totals[k] += sinceLast(stats[k], last?.[k]);
     for (const s of stats.fsync_seconds) this.#fsync.observe(s);
-    const phases_before = last?.phase_cpu_us ?? {};
     for (const [phase, us] of Object.entries(stats.phase_cpu_us ?? {})) {
-      const before = phases_before[phase] ?? 0;
-      const delta_us = us >= before ? us - before : us; // a restarted worker counts from 0
+      const delta_us = sinceLast(us, last?.phase_cpu_us?.[phase]);
       if (delta_us > 0) this.#phase_cpu.inc({ phase }, delta_us / 1e6);
     }
     this.#last.set(worker_id, stats);
   }
+}
+
+/** How far a worker's running total moved since its last report (a restarted worker counts from 0). */
+function sinceLast(now: number, before: number | undefined): number {
+  const prev = before ?? 0;
+  return now >= prev ? now - prev : now;
 }
