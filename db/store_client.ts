@@ -22,7 +22,7 @@ import { FrameConn, FrameKind } from "@eraft/shared/frame";
 import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
-import { equal, latin1 } from "./encoding/bytes.ts";
+import { EMPTY_BYTES, equal, latin1 } from "./encoding/bytes.ts";
 
 /** The commands E-DB sends, by their BatchCommands oneof name. */
 export interface StoreCommands {
@@ -89,7 +89,7 @@ export function answerGets(
     const get: kvrpcpb.RawGetResponse = {
       region_error: res.region_error ?? null,
       error: res.error ?? "",
-      value: pair?.value ?? new Uint8Array(0),
+      value: pair?.value ?? EMPTY_BYTES,
       not_found: pair === undefined,
       type: pair?.type ?? 0,
     };

@@ -18,7 +18,7 @@ import {
   type RawPair,
 } from "./backend.ts";
 import assert from "node:assert/strict";
-import { compare, equal, latin1 } from "./encoding/bytes.ts";
+import { compare, EMPTY_BYTES, equal, latin1 } from "./encoding/bytes.ts";
 import { metaKey } from "./encoding/keys.ts";
 import {
   decodeMetadata,
@@ -142,7 +142,7 @@ export class Txn {
     this.preconditions.push(
       raw
         ? { kind: PreconditionKind.ValueEquals, cf: CF_DEFAULT, key: mk, value: raw }
-        : { kind: PreconditionKind.NotExists, cf: CF_DEFAULT, key: mk, value: new Uint8Array(0) },
+        : { kind: PreconditionKind.NotExists, cf: CF_DEFAULT, key: mk, value: EMPTY_BYTES },
     );
   }
 
@@ -250,7 +250,7 @@ export class Txn {
       key: raw,
       value,
       type: 0,
-      end_key: new Uint8Array(0),
+      end_key: EMPTY_BYTES,
     });
   }
 
@@ -261,9 +261,9 @@ export class Txn {
       op: MutationOp.Delete,
       cf: CF_DEFAULT,
       key: raw,
-      value: new Uint8Array(0),
+      value: EMPTY_BYTES,
       type: 0,
-      end_key: new Uint8Array(0),
+      end_key: EMPTY_BYTES,
     });
   }
 
@@ -301,7 +301,7 @@ export class Txn {
       key: metaKey(key),
       value,
       type: m.type,
-      end_key: new Uint8Array(0),
+      end_key: EMPTY_BYTES,
     });
     this.metas.set(id, { raw: value, live: m });
   }

@@ -97,6 +97,49 @@ export class ByteArena {
   }
 }
 
+/**
+ * Small byte arrays carved out of shared slabs, the way protobufjs's
+ * `util.pool` does. Every `new Uint8Array(n)` or `slice` makes a new
+ * ArrayBuffer with its own backing store, which costs ~0.45 µs in Deno 2.9
+ * (measured: 20-byte `slice` 426 ns, `subarray` 37 ns) plus its share of
+ * the garbage collector's work; a request's arguments, keys and replies need
+ * several each. A slab is never written twice, so what `alloc` returns is
+ * zero-filled and no other caller's bytes. A view keeps its whole slab alive:
+ * for bytes that die with their request, not for long-lived caches. Never post
+ * a view to a worker: structured clone copies the whole slab.
+ */
+export class BytePool {
+  #slab: Uint8Array;
+  #used_bytes = 0;
+
+  /** Arrays up to `max_pooled_bytes` come from slabs of `slab_bytes`; larger ones are their own. */
+  constructor(readonly slab_bytes = 64 * 1024, readonly max_pooled_bytes = 2048) {
+    if (!(max_pooled_bytes > 0 && slab_bytes >= max_pooled_bytes)) {
+      throw new RangeError(`BytePool: slab ${slab_bytes} bytes for arrays of ${max_pooled_bytes}`);
+    }
+    this.#slab = new Uint8Array(slab_bytes);
+  }
+
+  /** A zero-filled array of `size_bytes`. */
+  alloc(size_bytes: number): Uint8Array {
+    if (size_bytes > this.max_pooled_bytes) return new Uint8Array(size_bytes);
+    if (this.#used_bytes + size_bytes > this.slab_bytes) {
+      this.#slab = new Uint8Array(this.slab_bytes);
+      this.#used_bytes = 0;
+    }
+    const start = this.#used_bytes;
+    this.#used_bytes = start + size_bytes;
+    return this.#slab.subarray(start, start + size_bytes);
+  }
+
+  /** A copy of `bytes`. */
+  copy(bytes: Uint8Array): Uint8Array {
+    const out = this.alloc(bytes.length);
+    out.set(bytes);
+    return out;
+  }
+}
+
 const TWO_POW_32 = 0x1_0000_0000;
 
 /**

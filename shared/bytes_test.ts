@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ByteArena, readU64BE, writeU64BE } from "./bytes.ts";
+import { ByteArena, BytePool, readU64BE, writeU64BE } from "./bytes.ts";
 
 Deno.test("writeU64BE/readU64BE agree with DataView's big-endian u64 up to 2^53", () => {
   for (const n of [0, 1, 255, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 12345, Number.MAX_SAFE_INTEGER]) {
@@ -35,4 +35,41 @@ Deno.test("ByteArena: copying past its size is an error, not a silent overflow",
   arena.copy(new Uint8Array([1]));
   assert.throws(() => arena.copy(new Uint8Array([2, 3])), /3 bytes into an arena of 2/);
   assert.equal(arena.used_bytes, 1);
+});
+
+Deno.test("BytePool: small arrays share a slab, never overlap, and start zero-filled", () => {
+  const pool = new BytePool(64, 16);
+  const a = pool.alloc(10);
+  const b = pool.alloc(16);
+  assert.equal(a.length, 10);
+  assert.equal(b.length, 16);
+  assert.equal(a.buffer, b.buffer);
+  assert.deepEqual([...b], new Array(16).fill(0));
+  a.fill(0xaa);
+  b.fill(0xbb);
+  assert.deepEqual([...a], new Array(10).fill(0xaa));
+  assert.deepEqual([...b], new Array(16).fill(0xbb));
+  // 26 of 64 bytes used: the next 40 do not fit, so a fresh slab starts and
+  // what was handed out keeps its bytes.
+  const c = pool.copy(new Uint8Array(16).fill(7));
+  pool.alloc(16);
+  pool.alloc(16);
+  const d = pool.alloc(16);
+  assert.notEqual(d.buffer, a.buffer);
+  assert.deepEqual([...d], new Array(16).fill(0));
+  assert.deepEqual([...a], new Array(10).fill(0xaa));
+  assert.deepEqual([...c], new Array(16).fill(7));
+});
+
+Deno.test("BytePool: large arrays get their own buffer; copies do not alias their source", () => {
+  const pool = new BytePool(64, 16);
+  const big = pool.alloc(17);
+  assert.equal(big.byteLength, big.buffer.byteLength);
+  const src = new Uint8Array([1, 2, 3]);
+  const copy = pool.copy(src);
+  src[0] = 9;
+  assert.deepEqual([...copy], [1, 2, 3]);
+  assert.equal(pool.alloc(0).length, 0);
+  assert.throws(() => new BytePool(8, 16), RangeError);
+  assert.throws(() => new BytePool(64, 0), RangeError);
 });

@@ -5,7 +5,19 @@
  * @module
  */
 
-import { concatBytes } from "@eraft/shared/bytes";
+import { BytePool, concatBytes, readU64BE, writeU64BE } from "@eraft/shared/bytes";
+
+/**
+ * The db's pool for bytes that live as long as one request: arguments, keys,
+ * decoded values, replies (see BytePool; the db posts nothing to workers).
+ */
+export const requestBytes: BytePool = new BytePool();
+
+/**
+ * The empty byte string, shared: `new Uint8Array(0)` costs ~0.3 µs in Deno
+ * (a new ArrayBuffer), and nothing can be written into zero bytes.
+ */
+export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -85,21 +97,19 @@ export function prefixEnd(p: Uint8Array): Uint8Array {
       return out.subarray(0, i + 1);
     }
   }
-  return new Uint8Array(0);
+  return EMPTY_BYTES;
 }
 
 /** Writes a non-negative safe integer as 8 bytes big-endian at `off`. */
 export function putU64(buf: Uint8Array, off: number, n: number): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`u64 out of range: ${n}`);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  view.setUint32(off, Math.floor(n / 2 ** 32));
-  view.setUint32(off + 4, n >>> 0);
+  if (off + 8 > buf.length) throw new RangeError(`u64 at ${off} past ${buf.length} bytes`);
+  writeU64BE(buf, off, n); // no DataView: one costs ~0.13 µs to make
 }
 
 /** Reads 8 bytes big-endian at `off` as a safe integer (asserts it is one). */
 export function getU64(buf: Uint8Array, off: number): number {
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const n = view.getUint32(off) * 2 ** 32 + view.getUint32(off + 4);
+  if (off + 8 > buf.length) throw new RangeError(`u64 at ${off} past ${buf.length} bytes`);
+  const n = readU64BE(buf, off);
   if (!Number.isSafeInteger(n)) throw new Error("u64 beyond 2^53 in record");
   return n;
 }

@@ -12,7 +12,7 @@
  * key: DEL only drops the metadata, stale generations are garbage collected.
  * @module
  */
-import { concat, prefixEnd, u64 } from "./bytes.ts";
+import { concat, prefixEnd, requestBytes, u64 } from "./bytes.ts";
 import { encodeOrderedFloat } from "./float.ts";
 import {
   META_HEADER_BYTES as SHARED_META_HEADER_BYTES,
@@ -40,7 +40,7 @@ export function metaKey(user_key: Uint8Array): Uint8Array {
   const n = user_key.length;
   if (n > MAX_USER_KEY_BYTES) throw new Error("user key too long");
   // Built in place: every command makes one or more of these.
-  const out = new Uint8Array(META_HEADER_BYTES + n);
+  const out = requestBytes.alloc(META_HEADER_BYTES + n);
   out[0] = NS_USER;
   out[1] = n >>> 24;
   out[2] = (n >>> 16) & 0xff;

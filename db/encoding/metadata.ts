@@ -10,7 +10,7 @@
  * unchanged" (ValueEquals) guards every record of the key that a command read.
  * @module
  */
-import { getU64, putU64 } from "./bytes.ts";
+import { EMPTY_BYTES, getU64, putU64, requestBytes } from "./bytes.ts";
 
 /** Redis types; also the `type` tag stored with the metadata record. */
 export const RedisType = {
@@ -104,10 +104,10 @@ export function decodeMetadata(b: Uint8Array): Metadata {
     size: 0,
     head: 0,
     tail: 0,
-    value: new Uint8Array(0),
+    value: EMPTY_BYTES,
   };
   if (type === RedisType.String) {
-    m.value = b.slice(HEADER_BYTES);
+    m.value = requestBytes.copy(b.subarray(HEADER_BYTES));
     return m;
   }
   m.version = getU64(b, 17);
@@ -135,7 +135,7 @@ export function newMetadata(type: RedisType, version: number): Metadata {
     size: 0,
     head: type === RedisType.List ? LIST_INITIAL_INDEX : 0,
     tail: type === RedisType.List ? LIST_INITIAL_INDEX : 0,
-    value: new Uint8Array(0),
+    value: EMPTY_BYTES,
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import { parseI64Number } from "./int.ts";
 import { splitInlineArgs } from "./inline.ts";
+import { requestBytes } from "../encoding/bytes.ts";
 
 /** Limits on what one request may contain. */
 export interface ParserLimits {
@@ -167,7 +168,7 @@ export class RequestParser {
       }
       // Like Redis, the two bytes after the payload are skipped, not checked.
       if (this.end - this.start < this.bulk_len + 2) return null;
-      this.args.push(this.buf.slice(this.start, this.start + this.bulk_len));
+      this.args.push(requestBytes.copy(this.buf.subarray(this.start, this.start + this.bulk_len)));
       this.start += this.bulk_len + 2;
       this.bulk_len = -1;
       this.mb_remaining--;

@@ -4,7 +4,7 @@
  * RESP2).
  * @module
  */
-import { utf8 } from "../encoding/bytes.ts";
+import { requestBytes, utf8 } from "../encoding/bytes.ts";
 import { formatDouble } from "./format.ts";
 import type { Reply } from "./reply.ts";
 
@@ -57,7 +57,7 @@ export class ReplyBuffer {
 
   /** Returns everything appended so far as one byte array and empties the buffer. */
   take(): Uint8Array {
-    const out = this.#buf.slice(0, this.#len);
+    const out = requestBytes.copy(this.#buf.subarray(0, this.#len));
     this.#len = 0;
     return out;
   }
