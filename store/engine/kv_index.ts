@@ -20,9 +20,19 @@ const BTree = BTreeModule.default;
 /** Ordered key (binary string) -> packed location. */
 export type KeyTree = BTreeModule.default<string, number>;
 
+/**
+ * Binary-string order. sorted-btree's default comparator accepts any mix of
+ * types (finite-number checks, typeof, up to three string comparisons per
+ * call); keys here are always strings. Measured on 600k dedup-like keys:
+ * lookups 9.4 -> 5.8 µs, inserts 6.8 -> 5.8 µs.
+ */
+export function compareKeys(a: string, b: string): number {
+  return a > b ? 1 : a < b ? -1 : 0;
+}
+
 /** Creates an empty key tree. */
 export function newKeyTree(): KeyTree {
-  return new BTree<string, number>(undefined, undefined, 64);
+  return new BTree<string, number>(undefined, compareKeys, 64);
 }
 
 /** What compaction needs to know about one segment. */
