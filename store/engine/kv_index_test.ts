@@ -31,3 +31,19 @@ Deno.test("KvIndex.put counts an overwrite once: the old location leaves its seg
   assert.equal(index.statsFor(2).live_puts, 1);
   assert.equal(index.key_count, 1);
 });
+
+Deno.test("KvIndex: one-walk overwrite and delete leave a cloned tree (a snapshot) untouched", () => {
+  const index = new KvIndex();
+  const keys = Array.from({ length: 5000 }, (_, i) => `k${String(i).padStart(5, "0")}`);
+  for (const k of keys) index.put(0, k, packLoc(1, 0));
+  const snapshot = index.trees[0].clone(); // three levels of shared nodes
+  for (const k of keys.slice(0, 2500)) index.put(0, k, packLoc(2, 0));
+  for (const k of keys.slice(2500, 3000)) index.delete(0, k, 2);
+  assert.equal(index.statsFor(1).live_puts, 2000);
+  assert.equal(index.statsFor(2).live_puts, 2500);
+  assert.equal(index.trees[0].size, 4500);
+  assert.equal(snapshot.size, 5000);
+  for (const k of keys) assert.equal(snapshot.get(k), packLoc(1, 0));
+  assert.equal(index.trees[0].get(keys[0]), packLoc(2, 0));
+  assert.equal(index.trees[0].get(keys[2600]), undefined);
+});
