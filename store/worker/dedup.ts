@@ -241,7 +241,7 @@ export class DedupTable {
   record(key: Uint8Array, index: number, digest: number): void {
     const rec = new Uint8Array(RECORD_BYTES);
     writeU64BE(rec, 0, index);
-    new DataView(rec.buffer).setUint32(8, digest);
+    writeU32BE(rec, 8, digest);
     // The lookup in `applied` found no record: one index walk, not two.
     this.batch.putNew("raft", key, rec);
   }
@@ -276,19 +276,27 @@ function crc32cAscii(crc: number, s: string): number {
   return ~c >>> 0;
 }
 
+const DIGEST_HEAD = new Uint8Array(9);
+
+function writeU32BE(buf: Uint8Array, at: number, n: number): void {
+  buf[at] = n >>> 24;
+  buf[at + 1] = (n >>> 16) & 0xff;
+  buf[at + 2] = (n >>> 8) & 0xff;
+  buf[at + 3] = n & 0xff;
+}
+
 /**
  * CRC-32C over mutations [from, to): what a retry must repeat exactly. A
  * member retried alone digests the same as its slice of a merged batch.
  */
 export function mutationsDigest(mutations: kvrpcpb.Mutation[], from: number, to: number): number {
   let crc = 0;
-  const head = new Uint8Array(9);
-  const view = new DataView(head.buffer);
+  const head = DIGEST_HEAD; // filled and consumed before returning: reused across calls
   for (let i = from; i < to; i++) {
     const m = mutations[i];
     head[0] = m.op;
-    view.setUint32(1, m.key.length);
-    view.setUint32(5, m.value.length);
+    writeU32BE(head, 1, m.key.length);
+    writeU32BE(head, 5, m.value.length);
     crc = crc32cUpdate(crc, head);
     crc = crc32cAscii(crc, m.cf);
     crc = crc32cUpdate(crc, m.key);
