@@ -90,11 +90,18 @@ const SCAN_REGIONS_PAGE = 64;
 
 const EMPTY = new Uint8Array(0);
 
+/** Random words drawn 1 KiB at a time: one getRandomValues per 128 writes, not per write. */
+const random_words = new Uint32Array(256);
+let random_at = random_words.length;
+
 /** A random non-zero request id below 2^53 (RawBatchRequest.id). */
 export function newRequestId(): number {
-  const w = new Uint32Array(2);
-  crypto.getRandomValues(w);
-  const id = (w[0] & 0x1fffff) * 2 ** 32 + w[1];
+  if (random_at + 2 > random_words.length) {
+    crypto.getRandomValues(random_words);
+    random_at = 0;
+  }
+  const id = (random_words[random_at] & 0x1fffff) * 2 ** 32 + random_words[random_at + 1];
+  random_at += 2;
   return id === 0 ? 1 : id;
 }
 

@@ -72,7 +72,7 @@ export function encodeMetadata(m: Metadata): Uint8Array {
     : m.type === RedisType.Graph
     ? 16 + m.value.length
     : 16;
-  const out = new Uint8Array(HEADER_BYTES + body);
+  const out = requestBytes.alloc(HEADER_BYTES + body);
   out[0] = m.type;
   putU64(out, 1, m.expire_at_ms);
   putU64(out, 9, m.rev);
