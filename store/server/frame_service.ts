@@ -7,7 +7,7 @@
  */
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
 import { FrameKind, type FrameListener, type FramePeer, listenFrames } from "@eraft/shared/frame";
-import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
+import { decodeMessageView, encodeMessage } from "@eraft/shared/proto";
 import type { KvApi } from "./kv_api.ts";
 import { BatchSession } from "./store_service.ts";
 import type { RaftTransport } from "./transport.ts";
@@ -62,9 +62,14 @@ function serveConnection(
   };
 }
 
+/**
+ * A view decode (defaults on the prototype): the handlers only read requests
+ * and build the plain objects they post (kv_api.ts), and the plain-object copy
+ * cost 4x the decode (47 against 11 µs for a 16-mutation RawBatch).
+ */
 function decodeOrNull<T>(type: string, body: Uint8Array): T | null {
   try {
-    return decodeMessage<T>(type, body);
+    return decodeMessageView<T>(type, body);
   } catch {
     return null;
   }

@@ -66,8 +66,7 @@ export class KvApi {
       if (!(err instanceof InvalidArgument)) throw err;
       return { ...empty, region_error: null, error: err.message } as R;
     }
-    // gRPC-decoded messages are plain, complete and compact (shared/grpc).
-    const ctx = context ?? null;
+    const ctx = plainContext(context);
     const region_id = ctx?.region_id ?? 0;
     const res = region_id === 0
       ? { region_error: regionNotFound(0) }
@@ -265,6 +264,30 @@ export class KvApi {
       { regions: [] },
     );
   }
+}
+
+/**
+ * The context as a plain object with every field, for posting to a worker:
+ * frames decode requests as views whose defaults live on the prototype,
+ * which structured clone drops.
+ */
+export function plainContext(c: kvrpcpb.Context | null | undefined): kvrpcpb.Context | null {
+  if (!c) return null;
+  const epoch = c.region_epoch;
+  const peer = c.peer;
+  return {
+    region_id: c.region_id ?? 0,
+    region_epoch: epoch ? { conf_ver: epoch.conf_ver ?? 0, version: epoch.version ?? 0 } : null,
+    peer: peer
+      ? {
+        id: peer.id ?? 0,
+        store_id: peer.store_id ?? 0,
+        addr: peer.addr ?? "",
+        role: peer.role ?? 0,
+      }
+      : null,
+    term: c.term ?? 0,
+  };
 }
 
 function checkPeer(peer: metapb.Peer | null | undefined, need_store: boolean): metapb.Peer {

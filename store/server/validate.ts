@@ -24,6 +24,8 @@ export const MAX_BATCH_ITEMS = 10_000;
 export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
 
 const CFS = new Set(["default", "lock", "write"]);
+/** Shared empty bytes (a new one costs ~0.3 µs; the caller copies fields into its arena). */
+const NO_BYTES = new Uint8Array(0);
 
 /** Thrown for an invalid argument; its message becomes the response's `error`. */
 export class InvalidArgument extends Error {
@@ -114,8 +116,8 @@ export function checkMutation(m: kvrpcpb.Mutation, i: number): kvrpcpb.Mutation 
   }
   const cf = checkCf(m.cf);
   const key = checkKey(m.key, `mutation ${i} key`);
-  const value = op === 0 ? checkValue(m.value) : new Uint8Array(0);
-  const end_key = op === 2 ? checkBound(m.end_key, `mutation ${i} end_key`) : new Uint8Array(0);
+  const value = op === 0 ? checkValue(m.value) : NO_BYTES;
+  const end_key = op === 2 ? checkBound(m.end_key, `mutation ${i} end_key`) : NO_BYTES;
   return { op, cf, key, value, type: m.type ?? 0, end_key };
 }
 
