@@ -182,13 +182,18 @@ export class ClusterBackend implements Backend {
     }
   }
 
-  /** The region holding `key`, from the cache or meta. */
-  async #locate(key: Uint8Array): Promise<CachedRegion> {
+  /**
+   * The region holding `key`: from the cache as is (no promise: every command
+   * locates its key), else from meta.
+   */
+  #locate(key: Uint8Array): CachedRegion | Promise<CachedRegion> {
     const k = latin1(key);
-    let e = this.cache.locate(k);
-    if (e) return e;
+    return this.cache.locate(k) ?? this.#locateFromMeta(key, k);
+  }
+
+  async #locateFromMeta(key: Uint8Array, k: string): Promise<CachedRegion> {
     await this.#settleLoads();
-    e = this.cache.locate(k);
+    let e = this.cache.locate(k);
     if (e) return e;
     this.#count("meta_lookups");
     const info = await this.#track(this.meta.getRegion(key));
@@ -225,13 +230,15 @@ export class ClusterBackend implements Backend {
   }
 
   /** The address of a peer's store (from the peer, else meta's GetStore). */
-  async #addrOf(peer: Peer): Promise<string> {
+  #addrOf(peer: Peer): string | Promise<string> {
     if (peer.addr) {
       this.#store_addrs.set(peer.store_id, peer.addr);
       return peer.addr;
     }
-    const known = this.#store_addrs.get(peer.store_id);
-    if (known) return known;
+    return this.#store_addrs.get(peer.store_id) ?? this.#addrFromMeta(peer);
+  }
+
+  async #addrFromMeta(peer: Peer): Promise<string> {
     const store = await this.meta.getStore(peer.store_id);
     this.#store_addrs.set(peer.store_id, store.address);
     return store.address;
@@ -276,7 +283,7 @@ export class ClusterBackend implements Backend {
    */
   async #run<K extends CommandKind>(
     kind: K,
-    locate: () => Promise<CachedRegion>,
+    locate: () => CachedRegion | Promise<CachedRegion>,
     build: (e: CachedRegion) => StoreCommands[K][0],
     deadline_at_ms: number,
     on_uncertain?: () => void,
@@ -294,9 +301,12 @@ export class ClusterBackend implements Backend {
       let peer: Peer;
       let addr: string;
       try {
-        entry = await locate();
+        // Cache hits are plain values: awaited only when a lookup is under way.
+        const located = locate();
+        entry = located instanceof Promise ? await located : located;
         peer = this.#target(entry);
-        addr = await this.#addrOf(peer);
+        const found = this.#addrOf(peer);
+        addr = typeof found === "string" ? found : await found;
       } catch (e) {
         if (e instanceof RegroupSignal) throw e;
         if (!(e instanceof RpcError || e instanceof MetaError)) throw e;
