@@ -31,7 +31,7 @@ import {
   type Precondition,
   type RawPair,
 } from "./backend.ts";
-import { latin1 } from "./encoding/bytes.ts";
+import { EMPTY_BYTES, latin1 } from "./encoding/bytes.ts";
 import { routingEvent } from "./metrics.ts";
 import { MetaClient, MetaError } from "./meta_client.ts";
 import { type CachedRegion, RegionCache, regionContains } from "./region_cache.ts";
@@ -87,8 +87,6 @@ class RegroupSignal extends Error {}
 const MAX_SCAN_PAGE = 10_000;
 /** Regions asked of meta per ScanRegions call. */
 const SCAN_REGIONS_PAGE = 64;
-
-const EMPTY = new Uint8Array(0);
 
 /** Random words drawn 1 KiB at a time: one getRandomValues per 128 writes, not per write. */
 const random_words = new Uint32Array(256);
@@ -442,7 +440,7 @@ export class ClusterBackend implements Backend {
       () => ({ key, cf }),
       this.#deadline(),
     );
-    return res.not_found ? null : res.value ?? EMPTY;
+    return res.not_found ? null : res.value ?? EMPTY_BYTES;
   }
 
   /** RawBatchGet per region, in parallel; answers in request order. */
@@ -478,7 +476,7 @@ export class ClusterBackend implements Backend {
           },
           deadline_at_ms,
         );
-        for (const p of res.pairs ?? []) out.set(latin1(p.key), p.value ?? EMPTY);
+        for (const p of res.pairs ?? []) out.set(latin1(p.key), p.value ?? EMPTY_BYTES);
       } catch (e) {
         if (!(e instanceof RegroupSignal)) throw e;
         await this.#batchGetInto(cf, g.keys, out, deadline_at_ms);
@@ -536,7 +534,7 @@ export class ClusterBackend implements Backend {
           deadline_at_ms,
         );
         const kvs = res.kvs ?? [];
-        for (const p of kvs) out.push({ key: p.key, value: p.value ?? EMPTY });
+        for (const p of kvs) out.push({ key: p.key, value: p.value ?? EMPTY_BYTES });
         if (out.length >= limit) return out;
         if (kvs.length >= want) {
           // The page filled up inside this region: continue after its last key.
@@ -565,7 +563,7 @@ export class ClusterBackend implements Backend {
         deadline_at_ms,
       );
       const kvs = res.kvs ?? [];
-      for (const p of kvs) out.push({ key: p.key, value: p.value ?? EMPTY });
+      for (const p of kvs) out.push({ key: p.key, value: p.value ?? EMPTY_BYTES });
       if (out.length >= limit) return out;
       if (kvs.length >= want) {
         upper = kvs[kvs.length - 1].key;
@@ -643,7 +641,7 @@ export class ClusterBackend implements Backend {
 
   /** Fills the cache with every region (warm-up; also used by INFO/tests). */
   async loadAllRegions(): Promise<Region[]> {
-    await this.#loadRange(EMPTY, EMPTY);
+    await this.#loadRange(EMPTY_BYTES, EMPTY_BYTES);
     return this.cache.all().map((e) => e.region);
   }
 

@@ -140,6 +140,20 @@ export class BytePool {
   }
 }
 
+/**
+ * The empty byte string, shared: `new Uint8Array(0)` costs ~0.3 µs in Deno
+ * (a new ArrayBuffer), and nothing can be written into zero bytes.
+ */
+export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
+
+/** Writes a u32 as 4 big-endian bytes at `at` (no DataView: one costs ~0.13 µs to make). */
+export function writeU32BE(buf: Uint8Array, at: number, n: number): void {
+  buf[at] = n >>> 24;
+  buf[at + 1] = (n >>> 16) & 0xff;
+  buf[at + 2] = (n >>> 8) & 0xff;
+  buf[at + 3] = n & 0xff;
+}
+
 const TWO_POW_32 = 0x1_0000_0000;
 
 /**

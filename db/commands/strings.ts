@@ -3,7 +3,7 @@
  * every string command reads and writes exactly one record per key.
  * @module
  */
-import { concat, utf8 } from "../encoding/bytes.ts";
+import { concat, EMPTY_BYTES, utf8 } from "../encoding/bytes.ts";
 import { type Metadata, newMetadata, RedisType } from "../encoding/metadata.ts";
 import { INT64, parseI64 } from "../resp/int.ts";
 import {
@@ -408,9 +408,9 @@ export const STRING_COMMANDS: CommandSpec[] = [
   spec("getrange", 4, "readonly", [1, 1, 1], "string", "Substring", (c) => {
     const start = numArg(c.args[2]), end = numArg(c.args[3]);
     return readStringAlone(c.db, c.args[1]).then((value) => {
-      const v = value ?? new Uint8Array(0);
+      const v = value ?? EMPTY_BYTES;
       const r = clampRange(start, end, v.length);
-      return bulk(r ? v.subarray(r[0], r[1] + 1) : new Uint8Array(0));
+      return bulk(r ? v.subarray(r[0], r[1] + 1) : EMPTY_BYTES);
     });
   }),
   spec("setrange", 4, "write denyoom", [1, 1, 1], "string", "Overwrite part of a string", setrange),

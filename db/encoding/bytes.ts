@@ -5,19 +5,15 @@
  * @module
  */
 
-import { BytePool, concatBytes, readU64BE, writeU64BE } from "@eraft/shared/bytes";
+import { BytePool, concatBytes, EMPTY_BYTES, readU64BE, writeU64BE } from "@eraft/shared/bytes";
+
+export { EMPTY_BYTES };
 
 /**
  * The db's pool for bytes that live as long as one request: arguments, keys,
  * decoded values, replies (see BytePool; the db posts nothing to workers).
  */
 export const requestBytes: BytePool = new BytePool();
-
-/**
- * The empty byte string, shared: `new Uint8Array(0)` costs ~0.3 µs in Deno
- * (a new ArrayBuffer), and nothing can be written into zero bytes.
- */
-export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

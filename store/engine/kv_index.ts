@@ -36,28 +36,24 @@ export function newKeyTree(): KeyTree {
 }
 
 /**
- * Sets an existing `key` to `loc` in one walk (get then set takes two: 3.9
- * against 5.4 µs measured on 300k keys); returns the location replaced, or
- * undefined when the key is absent (nothing changed).
+ * Replaces or deletes an existing `key` in one walk (get then set or delete
+ * takes two: 3.9 against 5.4 µs measured on 300k keys); returns the location
+ * it had, or undefined when the key is absent (nothing changed).
  */
-function replaceValue(tree: KeyTree, key: string, loc: number): number | undefined {
+function editKey(
+  tree: KeyTree,
+  key: string,
+  edit: { value: number } | { delete: true },
+): number | undefined {
   let old: number | undefined;
   tree.editRange(key, key, true, (_k, v) => {
     old = v;
-    return { value: loc };
+    return edit;
   });
   return old;
 }
 
-/** Deletes `key` in one walk; returns its location, or undefined when absent. */
-function removeValue(tree: KeyTree, key: string): number | undefined {
-  let old: number | undefined;
-  tree.editRange(key, key, true, (_k, v) => {
-    old = v;
-    return { delete: true };
-  });
-  return old;
-}
+const DELETE = { delete: true } as const;
 
 /** What compaction needs to know about one segment. */
 export interface SegmentStats {
@@ -101,7 +97,7 @@ export class KvIndex {
   put(cf: number, key: string, loc: number, likely_new = false): void {
     const tree = this.trees[cf];
     if (!(likely_new && tree.set(key, loc, false))) {
-      const old = replaceValue(tree, key, loc);
+      const old = editKey(tree, key, { value: loc });
       if (old !== undefined) this.#unlink(old);
       else tree.set(key, loc);
     }
@@ -112,7 +108,7 @@ export class KvIndex {
 
   /** Records a point delete written to segment `seg`. */
   delete(cf: number, key: string, seg: number): void {
-    const old = removeValue(this.trees[cf], key);
+    const old = editKey(this.trees[cf], key, DELETE);
     if (old !== undefined) this.#unlink(old);
     const s = this.statsFor(seg);
     s.ops++;

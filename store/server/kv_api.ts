@@ -15,7 +15,7 @@ import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as raft_cmdpb from "@eraft/proto/gen/raft_cmdpb.ts";
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
 import type { WorkerRequest, WorkerResponse } from "../protocol.ts";
-import { ByteArena } from "@eraft/shared/bytes";
+import { ByteArena, EMPTY_BYTES } from "@eraft/shared/bytes";
 import { copyBytes, toPlain } from "./plain.ts";
 import { regionNotFound } from "./region_errors.ts";
 import {
@@ -45,8 +45,6 @@ interface Outcome {
   region_error?: errorpb.Error | null;
   error: string;
 }
-
-const EMPTY = new Uint8Array(0);
 
 /** The Store service's operations, independent of gRPC. */
 export class KvApi {
@@ -82,11 +80,11 @@ export class KvApi {
       r.context,
       () => ({ op: "get", cf: checkCf(r.cf), key: copyBytes(checkKey(r.key)) }),
       (res) => ({
-        value: res.value ?? EMPTY,
+        value: res.value ?? EMPTY_BYTES,
         not_found: res.not_found ?? false,
         type: res.type ?? 0,
       }),
-      { value: EMPTY, not_found: false, type: 0 },
+      { value: EMPTY_BYTES, not_found: false, type: 0 },
     );
   }
 
@@ -106,7 +104,7 @@ export class KvApi {
             key: arena.copy(key),
             value: arena.copy(value),
             type: r.type ?? 0,
-            end_key: EMPTY,
+            end_key: EMPTY_BYTES,
           }],
           preconditions: [],
           ...checkDedup(r.id, r.issued_at_ms),
@@ -127,9 +125,9 @@ export class KvApi {
           op: 1,
           cf: checkCf(r.cf),
           key: copyBytes(checkKey(r.key)),
-          value: EMPTY,
+          value: EMPTY_BYTES,
           type: 0,
-          end_key: EMPTY,
+          end_key: EMPTY_BYTES,
         }],
         preconditions: [],
         ...checkDedup(r.id, r.issued_at_ms),

@@ -11,6 +11,7 @@
  * @module
  */
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
+import { EMPTY_BYTES } from "@eraft/shared/bytes";
 
 /** Longest key accepted, bytes. */
 export const MAX_KEY_BYTES = 8 * 1024;
@@ -24,8 +25,6 @@ export const MAX_BATCH_ITEMS = 10_000;
 export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
 
 const CFS = new Set(["default", "lock", "write"]);
-/** Shared empty bytes (a new one costs ~0.3 µs; the caller copies fields into its arena). */
-const NO_BYTES = new Uint8Array(0);
 
 /** Thrown for an invalid argument; its message becomes the response's `error`. */
 export class InvalidArgument extends Error {
@@ -116,8 +115,8 @@ export function checkMutation(m: kvrpcpb.Mutation, i: number): kvrpcpb.Mutation 
   }
   const cf = checkCf(m.cf);
   const key = checkKey(m.key, `mutation ${i} key`);
-  const value = op === 0 ? checkValue(m.value) : NO_BYTES;
-  const end_key = op === 2 ? checkBound(m.end_key, `mutation ${i} end_key`) : NO_BYTES;
+  const value = op === 0 ? checkValue(m.value) : EMPTY_BYTES;
+  const end_key = op === 2 ? checkBound(m.end_key, `mutation ${i} end_key`) : EMPTY_BYTES;
   return { op, cf, key, value, type: m.type ?? 0, end_key };
 }
 

@@ -28,7 +28,7 @@
  */
 import assert from "node:assert/strict";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
-import { writeU64BE } from "@eraft/shared/bytes";
+import { writeU32BE, writeU64BE } from "@eraft/shared/bytes";
 import type { Cf, KvPair, WriteBatch } from "../engine/mod.ts";
 import { dedupFloorKey, legacyDedupRange } from "./codec.ts";
 
@@ -98,10 +98,7 @@ function memcmpEncodeInto(key: Uint8Array, out: Uint8Array, at: number): void {
 function bucketPrefix(bucket: number, extra: number): Uint8Array {
   const out = new Uint8Array(5 + extra);
   out[0] = PREFIX;
-  out[1] = bucket >>> 24;
-  out[2] = (bucket >>> 16) & 0xff;
-  out[3] = (bucket >>> 8) & 0xff;
-  out[4] = bucket & 0xff;
+  writeU32BE(out, 1, bucket);
   return out;
 }
 
@@ -277,13 +274,6 @@ function crc32cAscii(crc: number, s: string): number {
 }
 
 const DIGEST_HEAD = new Uint8Array(9);
-
-function writeU32BE(buf: Uint8Array, at: number, n: number): void {
-  buf[at] = n >>> 24;
-  buf[at + 1] = (n >>> 16) & 0xff;
-  buf[at + 2] = (n >>> 8) & 0xff;
-  buf[at + 3] = n & 0xff;
-}
 
 /**
  * CRC-32C over mutations [from, to): what a retry must repeat exactly. A
