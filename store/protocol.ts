@@ -80,7 +80,9 @@ export interface WorkerResponse {
   value?: Uint8Array;
   type?: number;
   not_found?: boolean;
-  /** batch_get, scan */
+  /** batch_get: the found pairs, encoded (kv_pairs_wire.ts `encodeKvPairs`) */
+  pairs?: Uint8Array;
+  /** scan */
   kvs?: kvrpcpb.KvPair[];
   /** write */
   precondition_failed?: boolean;

@@ -7,7 +7,8 @@
  */
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
 import { FrameKind, type FrameListener, type FramePeer, listenFrames } from "@eraft/shared/frame";
-import { decodeMessageView, encodeMessage } from "@eraft/shared/proto";
+import { decodeMessageView } from "@eraft/shared/proto";
+import { encodeBatchResponse } from "../kv_pairs_wire.ts";
 import type { KvApi } from "./kv_api.ts";
 import { BatchSession } from "./store_service.ts";
 import type { RaftTransport } from "./transport.ts";
@@ -34,7 +35,7 @@ function serveConnection(
     peer.close();
   };
   const sendResponse = (res: storepb.BatchCommandsResponse) => {
-    if (!peer.send(FrameKind.BatchResponse, encodeMessage("storepb.BatchCommandsResponse", res))) {
+    if (!peer.send(FrameKind.BatchResponse, encodeBatchResponse(res))) {
       refuse("client does not read its responses");
     }
   };

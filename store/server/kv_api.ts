@@ -17,6 +17,7 @@ import type * as storepb from "@eraft/proto/gen/storepb.ts";
 import type { WorkerRequest, WorkerResponse } from "../protocol.ts";
 import { ByteArena, EMPTY_BYTES } from "@eraft/shared/bytes";
 import { copyBytes, toPlain } from "./plain.ts";
+import { encodedBatchGetResponse } from "../kv_pairs_wire.ts";
 import { regionNotFound } from "./region_errors.ts";
 import {
   checkBatchSize,
@@ -71,7 +72,8 @@ export class KvApi {
       : await this.router.request(region_id, ctx, req);
     if (res.region_error) return { ...empty, region_error: res.region_error, error: "" } as R;
     if (res.error) return { ...empty, region_error: null, error: res.error } as R;
-    return { ...shape(res), region_error: null, error: "" } as R;
+    // Assigned, not spread: a shaped response may read its fields lazily.
+    return Object.assign(shape(res), { region_error: null, error: "" }) as R;
   }
 
   /** RawGet: linearizable read of one key. */
@@ -208,7 +210,7 @@ export class KvApi {
         const arena = ByteArena.for(keys);
         return { op: "batch_get", cf: checkCf(r.cf), keys: keys.map((k) => arena.copy(k)) };
       },
-      (res) => ({ pairs: res.kvs ?? [] }),
+      (res) => encodedBatchGetResponse(res.pairs ?? EMPTY_BYTES),
       { pairs: [] },
     );
   }

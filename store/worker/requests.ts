@@ -11,6 +11,7 @@ import { ConfChangeType } from "@eraft/proto/gen/eraftpb.ts";
 import { ByteArena, compareBytes } from "@eraft/shared/bytes";
 import type { WorkerEngines } from "../engine/engines.ts";
 import type { WorkerRequest, WorkerResponse } from "../protocol.ts";
+import { encodeKvPairs, type FoundPair } from "../kv_pairs_wire.ts";
 import { dataCf, decodeTaggedValue, encodeCmd } from "./codec.ts";
 import type { Peer } from "./peer.ts";
 import {
@@ -179,14 +180,14 @@ export function serveRead(engines: WorkerEngines, peer: Peer, req: WorkerRequest
     return { value, type, not_found: false };
   }
   if (req.op === "batch_get") {
-    const kvs: kvrpcpb.KvPair[] = [];
+    const found: FoundPair[] = [];
     for (const key of req.keys) {
       const stored = kv.get(dataCf(req.cf)!, key);
       if (stored === undefined) continue;
       const { type, value } = decodeTaggedValue(stored);
-      kvs.push({ error: null, key, value, type });
+      found.push({ key, value, type });
     }
-    return { kvs: packPairs(kvs) };
+    return { pairs: encodeKvPairs(found) };
   }
   if (req.op === "scan") return { kvs: packPairs(scanRegion(engines, peer, req)) };
   return { error: `operation ${req.op} is not a read` };

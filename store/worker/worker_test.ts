@@ -9,6 +9,7 @@ import type { WorkerRequest } from "../protocol.ts";
 import { bucketOf, DEDUP_MAX_AHEAD_MS, DEDUP_RETENTION_MS, recordKey } from "./dedup.ts";
 import { LocalCluster } from "./testing.ts";
 import { encodeRaftBatch } from "../raft_wire.ts";
+import { decodeKvPairs } from "../kv_pairs_wire.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
@@ -389,7 +390,8 @@ Deno.test("worker: batch_get lists found keys in the order asked, a key asked tw
       cf: "",
       keys: ["b", "missing", "a", "b"].map(enc),
     });
-    assert.deepEqual(res.kvs?.map((kv) => [dec(kv.key), dec(kv.value)]), [
+    assert.ok(res.pairs instanceof Uint8Array, "batch_get answers with encoded pairs");
+    assert.deepEqual(decodeKvPairs(res.pairs).map((kv) => [dec(kv.key), dec(kv.value)]), [
       ["b", "2"],
       ["a", "1"],
       ["b", "2"],

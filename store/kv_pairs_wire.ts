@@ -1,0 +1,168 @@
+/**
+ * Found pairs of a RawBatchGet as protobuf wire bytes, built once by the
+ * worker that read them and spliced by the main thread into the response
+ * frame as they are.
+ *
+ * The alternative — a `KvPair` object per pair posted to the main thread,
+ * then encoded there — cost a structured clone of the object graph (23-38 µs
+ * for 16 pairs of 100-byte values, against 6 µs for the same pairs as one
+ * byte array) plus a protobufjs encode of every pair (8-10 µs).
+ *
+ * The bytes are exactly `repeated KvPair` as field 3, which is
+ * `RawBatchGetResponse.pairs` and `RawScanResponse.kvs` alike.
+ * @module
+ */
+import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
+import type * as storepb from "@eraft/proto/gen/storepb.ts";
+import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
+
+/** Wire type of length-delimited fields. */
+const LEN = 2;
+/** Wire type of varint fields. */
+const VARINT = 0;
+const tag = (field: number, wire_type: number) => (field << 3) | wire_type;
+
+/** `RawBatchGetResponse.pairs` / `RawScanResponse.kvs`. */
+const PAIRS_FIELD = 3;
+/** `KvPair` fields (kvrpcpb.proto). */
+const KEY_FIELD = 2;
+const VALUE_FIELD = 3;
+const TYPE_FIELD = 4;
+/** `BatchCommandsResponse` fields (storepb.proto). */
+const RESPONSES_FIELD = 1;
+const REQUEST_IDS_FIELD = 2;
+/** `BatchCommandsResponse.Response.raw_batch_get`. */
+const RAW_BATCH_GET_FIELD = 6;
+
+/** Bytes a varint of `n` (a non-negative safe integer) takes. */
+function varintBytes(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    size++;
+  }
+  return size;
+}
+
+/** Writes `n` as a varint at `out[at..]`; returns the index after it. */
+function putVarint(out: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  out[at++] = n;
+  return at;
+}
+
+/** Length of one field: tag byte, length varint, payload. */
+const lenField = (payload_bytes: number) => 1 + varintBytes(payload_bytes) + payload_bytes;
+
+/** A pair as the worker found it: key, stored value, type tag. */
+export interface FoundPair {
+  key: Uint8Array;
+  value: Uint8Array;
+  type: number;
+}
+
+function pairBytes(p: FoundPair): number {
+  let n = lenField(p.key.length) + lenField(p.value.length);
+  if (p.type !== 0) n += 1 + varintBytes(p.type);
+  return n;
+}
+
+/** The pairs as `repeated KvPair` field 3 (no error, key, value, type when non-zero). */
+export function encodeKvPairs(pairs: readonly FoundPair[]): Uint8Array {
+  let size = 0;
+  for (const p of pairs) size += lenField(pairBytes(p));
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of pairs) {
+    out[at++] = tag(PAIRS_FIELD, LEN);
+    at = putVarint(out, at, pairBytes(p));
+    out[at++] = tag(KEY_FIELD, LEN);
+    at = putVarint(out, at, p.key.length);
+    out.set(p.key, at);
+    at += p.key.length;
+    out[at++] = tag(VALUE_FIELD, LEN);
+    at = putVarint(out, at, p.value.length);
+    out.set(p.value, at);
+    at += p.value.length;
+    if (p.type !== 0) {
+      out[at++] = tag(TYPE_FIELD, VARINT);
+      at = putVarint(out, at, p.type);
+    }
+  }
+  if (at !== size) throw new Error(`encodeKvPairs: wrote ${at} of ${size} bytes`);
+  return out;
+}
+
+/** The pairs of `encodeKvPairs` output as plain KvPair objects (copies). */
+export function decodeKvPairs(bytes: Uint8Array): kvrpcpb.KvPair[] {
+  return decodeMessage<kvrpcpb.RawBatchGetResponse>("kvrpcpb.RawBatchGetResponse", bytes).pairs;
+}
+
+const ENCODED = Symbol("encoded pairs");
+
+/**
+ * A successful RawBatchGetResponse whose pairs stay encoded: `pairs` decodes
+ * on first read (unary gRPC, tests), while `encodeBatchResponse` splices the
+ * bytes without decoding them.
+ */
+export function encodedBatchGetResponse(pairs: Uint8Array): kvrpcpb.RawBatchGetResponse {
+  let decoded: kvrpcpb.KvPair[] | null = null;
+  const res = { region_error: null, error: "" } as unknown as kvrpcpb.RawBatchGetResponse;
+  Object.defineProperty(res, "pairs", {
+    enumerable: true,
+    get: () => (decoded ??= decodeKvPairs(pairs)),
+  });
+  Object.defineProperty(res, ENCODED, { enumerable: false, value: pairs });
+  return res;
+}
+
+function encodedPairsOf(res: kvrpcpb.RawBatchGetResponse | null | undefined): Uint8Array | null {
+  if (!res) return null;
+  return (res as unknown as { [ENCODED]?: Uint8Array })[ENCODED] ?? null;
+}
+
+/** One `BatchCommandsResponse.Response`, splicing encoded pairs where a response has them. */
+function encodeResponse(r: storepb.BatchCommandsResponse_Response): Uint8Array {
+  const pairs = encodedPairsOf(r.raw_batch_get);
+  if (pairs === null) return encodeMessage("storepb.BatchCommandsResponse.Response", r);
+  // region_error and error are absent on success: the pairs are the whole message.
+  const out = new Uint8Array(lenField(pairs.length));
+  out[0] = tag(RAW_BATCH_GET_FIELD, LEN);
+  out.set(pairs, putVarint(out, 1, pairs.length));
+  return out;
+}
+
+/**
+ * `BatchCommandsResponse` wire bytes, equal to what protobufjs decodes back
+ * into the same message; responses built by `encodedBatchGetResponse` are
+ * copied in as encoded.
+ */
+export function encodeBatchResponse(res: storepb.BatchCommandsResponse): Uint8Array {
+  const responses = res.responses.map(encodeResponse);
+  const ids = res.request_ids;
+  let ids_bytes = 0;
+  for (const id of ids) {
+    if (!(Number.isSafeInteger(id) && id >= 0)) throw new Error(`bad request id ${id}`);
+    ids_bytes += varintBytes(id);
+  }
+  let size = ids.length > 0 ? lenField(ids_bytes) : 0;
+  for (const r of responses) size += lenField(r.length);
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const r of responses) {
+    out[at++] = tag(RESPONSES_FIELD, LEN);
+    at = putVarint(out, at, r.length);
+    out.set(r, at);
+    at += r.length;
+  }
+  if (ids.length > 0) {
+    out[at++] = tag(REQUEST_IDS_FIELD, LEN); // packed, as proto3 writes repeated scalars
+    at = putVarint(out, at, ids_bytes);
+    for (const id of ids) at = putVarint(out, at, id);
+  }
+  if (at !== size) throw new Error(`encodeBatchResponse: wrote ${at} of ${size} bytes`);
+  return out;
+}

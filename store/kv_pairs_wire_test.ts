@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
+import type * as storepb from "@eraft/proto/gen/storepb.ts";
+import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
+import {
+  decodeKvPairs,
+  encodeBatchResponse,
+  encodedBatchGetResponse,
+  encodeKvPairs,
+  type FoundPair,
+} from "./kv_pairs_wire.ts";
+
+const bytes = fc.uint8Array({ maxLength: 300 }).map((b) => new Uint8Array(b));
+const pair: fc.Arbitrary<FoundPair> = fc.record({
+  key: fc.uint8Array({ minLength: 1, maxLength: 200 }).map((b) => new Uint8Array(b)),
+  value: bytes,
+  type: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff_ffff })),
+});
+
+const plainPairs = (pairs: readonly FoundPair[]): kvrpcpb.KvPair[] =>
+  pairs.map((p) => ({ error: null, key: p.key, value: p.value, type: p.type }));
+
+Deno.test("kv_pairs_wire: encoded pairs decode as RawBatchGetResponse.pairs and RawScanResponse.kvs", () => {
+  fc.assert(
+    fc.property(fc.array(pair, { maxLength: 40 }), (pairs) => {
+      const wire = encodeKvPairs(pairs);
+      const expected = plainPairs(pairs);
+      assert.deepEqual(decodeKvPairs(wire), expected);
+      const scan = decodeMessage<kvrpcpb.RawScanResponse>("kvrpcpb.RawScanResponse", wire);
+      assert.deepEqual(scan.kvs, expected);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("kv_pairs_wire: a batch response with spliced pairs decodes as protobufjs's own encoding does", () => {
+  const response = fc.oneof(
+    fc.array(pair, { maxLength: 20 }).map((pairs) => ({
+      spliced: true,
+      pairs,
+    })),
+    fc.record({ spliced: fc.constant(false), pairs: fc.array(pair, { maxLength: 5 }) }),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(response, fc.maxSafeNat()), { maxLength: 12 }),
+      (rows) => {
+        const out: storepb.BatchCommandsResponse = {
+          responses: rows.map(([r]) => ({
+            raw_batch_get: r.spliced
+              ? encodedBatchGetResponse(encodeKvPairs(r.pairs))
+              : { region_error: null, error: "", pairs: plainPairs(r.pairs) },
+          })),
+          request_ids: rows.map(([, id]) => id),
+        };
+        const plain: storepb.BatchCommandsResponse = {
+          responses: rows.map(([r]) => ({
+            raw_batch_get: { region_error: null, error: "", pairs: plainPairs(r.pairs) },
+          })),
+          request_ids: rows.map(([, id]) => id),
+        };
+        const type = "storepb.BatchCommandsResponse";
+        assert.deepEqual(
+          decodeMessage(type, encodeBatchResponse(out)),
+          decodeMessage(type, encodeMessage(type, plain)),
+        );
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("kv_pairs_wire: an encoded response reads like a plain one and keeps other commands' encoding", () => {
+  const pairs = [{ key: new Uint8Array([1, 2]), value: new Uint8Array([3]), type: 7 }];
+  const res = encodedBatchGetResponse(encodeKvPairs(pairs));
+  assert.deepEqual(res.pairs, plainPairs(pairs));
+  assert.deepEqual(
+    decodeMessage("kvrpcpb.RawBatchGetResponse", encodeMessage("kvrpcpb.RawBatchGetResponse", res)),
+    { region_error: null, error: "", pairs: plainPairs(pairs) },
+    "protobufjs (unary gRPC) encodes it through its pairs",
+  );
+  const other: storepb.BatchCommandsResponse = {
+    responses: [{
+      raw_batch: { region_error: null, error: "boom", precondition_failed: true, failed_index: 2 },
+    }],
+    request_ids: [9],
+  };
+  const type = "storepb.BatchCommandsResponse";
+  assert.deepEqual(encodeBatchResponse(other), encodeMessage(type, other));
+});
+
+Deno.test("kv_pairs_wire: request ids that are not non-negative safe integers are refused", () => {
+  for (const id of [-1, 2 ** 53, 1.5]) {
+    assert.throws(
+      () => encodeBatchResponse({ responses: [], request_ids: [id] }),
+      /bad request id/,
+    );
+  }
+});
