@@ -18,7 +18,7 @@ import assert from "node:assert/strict";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import { decodeMessage, encodeMessage, messageType } from "@eraft/shared/proto";
-import { encodeWrite, type WorkerRequest } from "@eraft/store";
+import type { WorkerRequest } from "@eraft/store";
 
 /** The meta region's id on the meta nodes. */
 export const META_REGION_ID = 1;
@@ -162,9 +162,13 @@ export class MetaStorage {
     mutations: kvrpcpb.Mutation[],
     preconditions: kvrpcpb.Precondition[] = [],
   ): Promise<boolean> {
-    const res = await this.#call(
-      encodeWrite({ mutations, preconditions, request_id: 0, issued_at_ms: 0 }),
-    );
+    const res = await this.#call({
+      op: "write",
+      mutations,
+      preconditions,
+      request_id: 0,
+      issued_at_ms: 0,
+    });
     return !res.precondition_failed;
   }
 

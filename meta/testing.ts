@@ -41,7 +41,6 @@ export function store(id: number): metapb.Store {
 }
 
 import { prng } from "@eraft/shared/testing";
-import { decodeWrite } from "@eraft/store";
 export { prng };
 
 /** A voter peer. */
@@ -72,8 +71,7 @@ export function memoryRegion(): {
         .slice(0, req.limit);
       return Promise.resolve({ kvs: keys.map((k) => ({ key: unhex(k), value: data.get(k)! })) });
     }
-    const { preconditions, mutations } = decodeWrite(req);
-    for (const p of preconditions) {
+    for (const p of req.preconditions) {
       const v = data.get(hex(p.key));
       const ok = p.kind === 1
         ? v === undefined
@@ -82,7 +80,7 @@ export function memoryRegion(): {
         : v !== undefined && hex(v) === hex(p.value);
       if (!ok) return Promise.resolve({ precondition_failed: true });
     }
-    for (const m of mutations) {
+    for (const m of req.mutations) {
       if (m.op === 0) data.set(hex(m.key), new Uint8Array(m.value));
       else data.delete(hex(m.key));
     }

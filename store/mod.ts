@@ -18,7 +18,6 @@ export {
   MAX_VALUE_BYTES,
 } from "./server/validate.ts";
 export { regionErrorKind } from "./server/region_errors.ts";
-export { decodeWrite, type EncodedWrite, encodeWrite, type WriteParts } from "./write_body.ts";
 export type {
   FromWorker,
   RegionInfo,

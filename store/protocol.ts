@@ -17,7 +17,6 @@ import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type { ConfChangeType } from "@eraft/proto/gen/eraftpb.ts";
 import type { EncodedRaftMessage } from "./raft_wire.ts";
-import type { EncodedWrite } from "./write_body.ts";
 
 /** Settings every worker receives at start. */
 export interface WorkerConfig {
@@ -56,8 +55,17 @@ export type WorkerRequest =
     reverse: boolean;
     key_only: boolean;
   }
-  /** A write, its mutations already encoded (write_body.ts `encodeWrite`). */
-  | EncodedWrite
+  | {
+    op: "write";
+    mutations: kvrpcpb.Mutation[];
+    preconditions: kvrpcpb.Precondition[];
+    /** Client request id for apply-time deduplication; 0 = none. */
+    request_id: number;
+    /** With request_id: the client's clock at its first attempt (Unix ms). */
+    issued_at_ms: number;
+    /** Members of a merged batch, each deduplicated on its own (request_id is 0). */
+    members?: kvrpcpb.BatchMember[];
+  }
   | { op: "transfer_leader"; peer: metapb.Peer }
   | { op: "change_peer"; change_type: ConfChangeType; peer: metapb.Peer }
   | { op: "split"; split_key: Uint8Array; new_region_id: number; new_peer_ids: number[] }

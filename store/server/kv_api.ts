@@ -18,7 +18,6 @@ import type { WorkerRequest, WorkerResponse } from "../protocol.ts";
 import { ByteArena, EMPTY_BYTES } from "@eraft/shared/bytes";
 import { copyBytes, toPlain } from "./plain.ts";
 import { encodedBatchGetResponse } from "../kv_pairs_wire.ts";
-import { encodeWrite } from "../write_body.ts";
 import { regionNotFound } from "./region_errors.ts";
 import {
   checkBatchSize,
@@ -95,19 +94,24 @@ export class KvApi {
   rawPut(r: kvrpcpb.RawPutRequest): Promise<kvrpcpb.RawPutResponse> {
     return this.#run<kvrpcpb.RawPutResponse>(
       r.context,
-      () =>
-        encodeWrite({
+      () => {
+        const key = checkKey(r.key);
+        const value = checkValue(r.value);
+        const arena = ByteArena.for([key, value]);
+        return {
+          op: "write",
           mutations: [{
             op: 0,
             cf: checkCf(r.cf),
-            key: checkKey(r.key),
-            value: checkValue(r.value),
+            key: arena.copy(key),
+            value: arena.copy(value),
             type: r.type ?? 0,
             end_key: EMPTY_BYTES,
           }],
           preconditions: [],
           ...checkDedup(r.id, r.issued_at_ms),
-        }),
+        };
+      },
       () => ({}),
       {},
     );
@@ -117,19 +121,19 @@ export class KvApi {
   rawDelete(r: kvrpcpb.RawDeleteRequest): Promise<kvrpcpb.RawDeleteResponse> {
     return this.#run<kvrpcpb.RawDeleteResponse>(
       r.context,
-      () =>
-        encodeWrite({
-          mutations: [{
-            op: 1,
-            cf: checkCf(r.cf),
-            key: checkKey(r.key),
-            value: EMPTY_BYTES,
-            type: 0,
-            end_key: EMPTY_BYTES,
-          }],
-          preconditions: [],
-          ...checkDedup(r.id, r.issued_at_ms),
-        }),
+      () => ({
+        op: "write",
+        mutations: [{
+          op: 1,
+          cf: checkCf(r.cf),
+          key: copyBytes(checkKey(r.key)),
+          value: EMPTY_BYTES,
+          type: 0,
+          end_key: EMPTY_BYTES,
+        }],
+        preconditions: [],
+        ...checkDedup(r.id, r.issued_at_ms),
+      }),
       () => ({}),
       {},
     );
@@ -168,13 +172,27 @@ export class KvApi {
       let bytes = 0;
       for (const m of mutations) bytes += m.key.length + m.value.length + m.end_key.length;
       checkBatchSize(mutations.length + preconditions.length, bytes);
-      // check* built plain objects with every field: encoded as they are.
-      return encodeWrite({
-        mutations,
-        preconditions,
-        members,
+      let precondition_bytes = 0;
+      for (const p of preconditions) precondition_bytes += p.key.length + p.value.length;
+      // check* built plain objects with every field; only the byte arrays
+      // must become copies, all in one buffer (see ByteArena).
+      const arena = new ByteArena(bytes + precondition_bytes);
+      return {
+        op: "write",
+        mutations: mutations.map((m) => ({
+          ...m,
+          key: arena.copy(m.key),
+          value: arena.copy(m.value),
+          end_key: arena.copy(m.end_key),
+        })),
+        preconditions: preconditions.map((p) => ({
+          ...p,
+          key: arena.copy(p.key),
+          value: arena.copy(p.value),
+        })),
         ...checkDedup(r.id, r.issued_at_ms),
-      });
+        members,
+      };
     }, (res) => ({
       precondition_failed: res.precondition_failed ?? false,
       failed_index: res.failed_index ?? 0,

@@ -12,7 +12,6 @@ import { ByteArena, compareBytes } from "@eraft/shared/bytes";
 import type { WorkerEngines } from "../engine/engines.ts";
 import type { WorkerRequest, WorkerResponse } from "../protocol.ts";
 import { encodeKvPairs, type FoundPair } from "../kv_pairs_wire.ts";
-import { proposalBytes } from "../write_body.ts";
 import { dataCf, decodeTaggedValue, encodeCmd } from "./codec.ts";
 import type { Peer } from "./peer.ts";
 import {
@@ -36,7 +35,7 @@ function keysOf(req: WorkerRequest): Uint8Array[] {
     case "scan":
       return [req.start_key];
     case "write":
-      return [req.min_key, req.max_key]; // a region is a range: holding both is holding all
+      return [...req.mutations.map((m) => m.key), ...req.preconditions.map((p) => p.key)];
     case "split":
       return [req.split_key];
     default:
@@ -100,7 +99,12 @@ export function proposeRequest(
   }
   let data: Uint8Array;
   if (req.op === "write") {
-    data = proposalBytes(encodeCmd({ header }), req);
+    data = encodeCmd({
+      header,
+      mutations: req.mutations,
+      preconditions: req.preconditions,
+      members: req.members ?? [],
+    });
   } else if (req.op === "split") {
     data = encodeCmd({
       header,

@@ -10,27 +10,28 @@ import { bucketOf, DEDUP_MAX_AHEAD_MS, DEDUP_RETENTION_MS, recordKey } from "./d
 import { LocalCluster } from "./testing.ts";
 import { encodeRaftBatch } from "../raft_wire.ts";
 import { decodeKvPairs } from "../kv_pairs_wire.ts";
-import { encodeWrite } from "../write_body.ts";
-import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
-const EMPTY = new Uint8Array();
 
 /** The issue time of every request id in these tests (retries repeat it). */
 const ISSUED_AT_MS = Date.now();
 
-function putMutation(key: string, value: string, type = 0): kvrpcpb.Mutation {
-  return { op: MutationOp.Put, cf: "", key: enc(key), value: enc(value), type, end_key: EMPTY };
-}
-
 function put(key: string, value: string, request_id = 0, type = 0): WorkerRequest {
-  return encodeWrite({
-    mutations: [putMutation(key, value, type)],
+  return {
+    op: "write",
+    mutations: [{
+      op: MutationOp.Put,
+      cf: "",
+      key: enc(key),
+      value: enc(value),
+      type,
+      end_key: new Uint8Array(),
+    }],
     preconditions: [],
     request_id,
     issued_at_ms: request_id === 0 ? 0 : ISSUED_AT_MS,
-  });
+  };
 }
 const get = (key: string): WorkerRequest => ({ op: "get", cf: "", key: enc(key) });
 
@@ -90,12 +91,25 @@ Deno.test("worker: every replica applies the same writes", async () => {
 
 Deno.test("worker: preconditions are checked atomically at apply time", async () => {
   await withCluster([1, 2, 3], async (c) => {
-    const guarded = encodeWrite({
-      mutations: [putMutation("a", "1")],
-      preconditions: [{ kind: PreconditionKind.NotExists, cf: "", key: enc("a"), value: EMPTY }],
+    const guarded: WorkerRequest = {
+      op: "write",
+      mutations: [{
+        op: MutationOp.Put,
+        cf: "",
+        key: enc("a"),
+        value: enc("1"),
+        type: 0,
+        end_key: new Uint8Array(),
+      }],
+      preconditions: [{
+        kind: PreconditionKind.NotExists,
+        cf: "",
+        key: enc("a"),
+        value: new Uint8Array(),
+      }],
       request_id: 0,
       issued_at_ms: 0,
-    });
+    };
     assert.deepEqual(await c.leaderRequest(1, guarded), {});
     const again = await c.leaderRequest(1, guarded);
     assert.equal(again.precondition_failed, true);
@@ -261,13 +275,15 @@ Deno.test("worker: a leader estimates its region's key count and size", async ()
 
 /** A merged batch (kvrpcpb.RawBatchRequest.members): one put per member id. */
 function merged(puts: Array<[id: number, key: string, value: string]>): WorkerRequest {
-  return encodeWrite({
-    mutations: puts.map(([, k, v]) => putMutation(k, v)),
+  const parts = puts.map(([, k, v]) => put(k, v) as WorkerRequest & { op: "write" });
+  return {
+    op: "write",
+    mutations: parts.flatMap((p) => p.mutations),
     preconditions: [],
     request_id: 0,
     issued_at_ms: 0,
     members: puts.map(([id]) => ({ id, mutation_count: 1, issued_at_ms: ISSUED_AT_MS })),
-  });
+  };
 }
 
 Deno.test("worker: a merged batch skips a member already applied alone (no stale overwrite)", async () => {

@@ -21,7 +21,6 @@ import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import { decodeRaftBatch, encodeRaftMessage } from "../../raft_wire.ts";
-import { decodeWrite } from "../../write_body.ts";
 
 let config: WorkerConfig;
 const regions = new Map<number, metapb.Region>();
@@ -110,7 +109,7 @@ function handle(region_id: number, req: WorkerRequest): WorkerResponse | null {
       return v ? { value: v.value, type: v.type, not_found: false } : { not_found: true };
     }
     case "write":
-      for (const m of decodeWrite(req).mutations) {
+      for (const m of req.mutations) {
         if (m.op === 0) data.set(`${m.cf}/${text.decode(m.key)}`, { value: m.value, type: m.type });
         else data.delete(`${m.cf}/${text.decode(m.key)}`);
       }
