@@ -30,3 +30,23 @@ Deno.test("immediate: a closed scheduler never runs", async () => {
   imm.schedule();
   assert.equal(imm.pending, false);
 });
+
+Deno.test("immediate: a run scheduled from inside a run happens on a later task", async () => {
+  const runs: number[] = [];
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => (resolve = r));
+  const imm: Immediate = new Immediate(() => {
+    runs.push(runs.length);
+    if (runs.length === 1) {
+      imm.schedule();
+      assert.deepEqual(runs, [0], "the second run must not happen inside the first");
+    } else resolve();
+  });
+  try {
+    imm.schedule();
+    await done;
+    assert.deepEqual(runs, [0, 1]);
+  } finally {
+    imm.close();
+  }
+});
