@@ -18,7 +18,7 @@ import assert from "node:assert/strict";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import { decodeMessage, encodeMessage, messageType } from "@eraft/shared/proto";
-import type { WorkerRequest } from "@eraft/store";
+import { decodeKvPairs, type WorkerRequest } from "@eraft/store";
 
 /** The meta region's id on the meta nodes. */
 export const META_REGION_ID = 1;
@@ -36,7 +36,8 @@ export interface KvResponse {
   error?: string;
   value?: Uint8Array;
   not_found?: boolean;
-  kvs?: kvrpcpb.KvPair[];
+  /** scan: the pairs found, encoded (`decodeKvPairs`) */
+  pairs?: Uint8Array;
   precondition_failed?: boolean;
 }
 
@@ -148,7 +149,7 @@ export class MetaStorage {
         reverse: false,
         key_only: false,
       });
-      const kvs = res.kvs ?? [];
+      const kvs = res.pairs ? decodeKvPairs(res.pairs) : [];
       out.push(...kvs);
       if (kvs.length < LOAD_PAGE) return out;
       const last = kvs[kvs.length - 1].key;

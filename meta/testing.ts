@@ -41,6 +41,7 @@ export function store(id: number): metapb.Store {
 }
 
 import { prng } from "@eraft/shared/testing";
+import { encodeKvPairs } from "@eraft/store";
 export { prng };
 
 /** A voter peer. */
@@ -69,7 +70,8 @@ export function memoryRegion(): {
       const hi = hex(req.end_key);
       const keys = [...data.keys()].filter((k) => k >= lo && (hi === "" || k < hi)).sort()
         .slice(0, req.limit);
-      return Promise.resolve({ kvs: keys.map((k) => ({ key: unhex(k), value: data.get(k)! })) });
+      const found = keys.map((k) => ({ key: unhex(k), value: data.get(k)!, type: 0 }));
+      return Promise.resolve({ pairs: encodeKvPairs(found) });
     }
     for (const p of req.preconditions) {
       const v = data.get(hex(p.key));

@@ -1,7 +1,7 @@
 /**
- * Found pairs of a RawBatchGet as protobuf wire bytes, built once by the
- * worker that read them and spliced by the main thread into the response
- * frame as they are.
+ * Found pairs of a RawBatchGet or RawScan as protobuf wire bytes, built once
+ * by the worker that read them and spliced by the main thread into the
+ * response frame as they are.
  *
  * The alternative — a `KvPair` object per pair posted to the main thread,
  * then encoded there — cost a structured clone of the object graph (23-38 µs
@@ -31,7 +31,8 @@ const TYPE_FIELD = 4;
 /** `BatchCommandsResponse` fields (storepb.proto). */
 const RESPONSES_FIELD = 1;
 const REQUEST_IDS_FIELD = 2;
-/** `BatchCommandsResponse.Response.raw_batch_get`. */
+/** `BatchCommandsResponse.Response.raw_scan` and `.raw_batch_get`. */
+const RAW_SCAN_FIELD = 4;
 const RAW_BATCH_GET_FIELD = 6;
 
 /** Bytes a varint of `n` (a non-negative safe integer) takes. */
@@ -104,41 +105,57 @@ export function decodeKvPairs(bytes: Uint8Array): kvrpcpb.KvPair[] {
 const ENCODED = Symbol("encoded pairs");
 
 /**
- * A successful RawBatchGetResponse whose pairs stay encoded: `pairs` decodes
- * on first read (unary gRPC, tests), while `encodeBatchResponse` splices the
+ * A successful read response whose pairs stay encoded: the `field` holding
+ * them (`pairs` of RawBatchGetResponse, `kvs` of RawScanResponse) decodes on
+ * first read (unary gRPC, tests), while `encodeBatchResponse` splices the
  * bytes without decoding them.
  */
-export function encodedBatchGetResponse(pairs: Uint8Array): kvrpcpb.RawBatchGetResponse {
+function encodedResponse<T>(field: "pairs" | "kvs", pairs: Uint8Array): T {
   let decoded: kvrpcpb.KvPair[] | null = null;
-  const res = { region_error: null, error: "" } as unknown as kvrpcpb.RawBatchGetResponse;
-  Object.defineProperty(res, "pairs", {
+  const res = { region_error: null, error: "" };
+  Object.defineProperty(res, field, {
     enumerable: true,
     get: () => (decoded ??= decodeKvPairs(pairs)),
   });
   Object.defineProperty(res, ENCODED, { enumerable: false, value: pairs });
-  return res;
+  return res as T;
 }
 
-function encodedPairsOf(res: kvrpcpb.RawBatchGetResponse | null | undefined): Uint8Array | null {
+/** A RawBatchGetResponse over encoded pairs (see `encodedResponse`). */
+export const encodedBatchGetResponse = (pairs: Uint8Array): kvrpcpb.RawBatchGetResponse =>
+  encodedResponse("pairs", pairs);
+
+/** A RawScanResponse over encoded pairs (see `encodedResponse`). */
+export const encodedScanResponse = (pairs: Uint8Array): kvrpcpb.RawScanResponse =>
+  encodedResponse("kvs", pairs);
+
+function encodedPairsOf(res: object | null | undefined): Uint8Array | null {
   if (!res) return null;
-  return (res as unknown as { [ENCODED]?: Uint8Array })[ENCODED] ?? null;
+  return (res as { [ENCODED]?: Uint8Array })[ENCODED] ?? null;
 }
 
-/** One `BatchCommandsResponse.Response`, splicing encoded pairs where a response has them. */
-function encodeResponse(r: storepb.BatchCommandsResponse_Response): Uint8Array {
-  const pairs = encodedPairsOf(r.raw_batch_get);
-  if (pairs === null) return encodeMessage("storepb.BatchCommandsResponse.Response", r);
-  // region_error and error are absent on success: the pairs are the whole message.
+/** `[tag(field, LEN) | length | pairs]`: a response message that is only its pairs. */
+function splice(field: number, pairs: Uint8Array): Uint8Array {
   const out = new Uint8Array(lenField(pairs.length));
-  out[0] = tag(RAW_BATCH_GET_FIELD, LEN);
+  out[0] = tag(field, LEN);
   out.set(pairs, putVarint(out, 1, pairs.length));
   return out;
 }
 
+/** One `BatchCommandsResponse.Response`, splicing encoded pairs where a response has them. */
+function encodeResponse(r: storepb.BatchCommandsResponse_Response): Uint8Array {
+  // region_error and error are absent on success: the pairs are the whole message.
+  const get_pairs = encodedPairsOf(r.raw_batch_get);
+  if (get_pairs !== null) return splice(RAW_BATCH_GET_FIELD, get_pairs);
+  const scan_pairs = encodedPairsOf(r.raw_scan);
+  if (scan_pairs !== null) return splice(RAW_SCAN_FIELD, scan_pairs);
+  return encodeMessage("storepb.BatchCommandsResponse.Response", r);
+}
+
 /**
  * `BatchCommandsResponse` wire bytes, equal to what protobufjs decodes back
- * into the same message; responses built by `encodedBatchGetResponse` are
- * copied in as encoded.
+ * into the same message; responses built by `encodedBatchGetResponse` and
+ * `encodedScanResponse` are copied in as encoded.
  */
 export function encodeBatchResponse(res: storepb.BatchCommandsResponse): Uint8Array {
   const responses = res.responses.map(encodeResponse);

@@ -7,6 +7,7 @@ import {
   decodeKvPairs,
   encodeBatchResponse,
   encodedBatchGetResponse,
+  encodedScanResponse,
   encodeKvPairs,
   type FoundPair,
 } from "./kv_pairs_wire.ts";
@@ -35,31 +36,37 @@ Deno.test("kv_pairs_wire: encoded pairs decode as RawBatchGetResponse.pairs and 
 });
 
 Deno.test("kv_pairs_wire: a batch response with spliced pairs decodes as protobufjs's own encoding does", () => {
-  const response = fc.oneof(
-    fc.array(pair, { maxLength: 20 }).map((pairs) => ({
-      spliced: true,
-      pairs,
-    })),
-    fc.record({ spliced: fc.constant(false), pairs: fc.array(pair, { maxLength: 5 }) }),
-  );
+  const response = fc.record({
+    kind: fc.constantFrom("get", "scan"),
+    spliced: fc.boolean(),
+    pairs: fc.array(pair, { maxLength: 12 }),
+  }, { noNullPrototype: true });
+  const build = (
+    r: { kind: string; spliced: boolean; pairs: FoundPair[] },
+    plain: boolean,
+  ): storepb.BatchCommandsResponse_Response => {
+    const bytes = encodeKvPairs(r.pairs);
+    const fields = { region_error: null, error: "" };
+    if (r.kind === "get") {
+      return {
+        raw_batch_get: r.spliced && !plain
+          ? encodedBatchGetResponse(bytes)
+          : { ...fields, pairs: plainPairs(r.pairs) },
+      };
+    }
+    return {
+      raw_scan: r.spliced && !plain
+        ? encodedScanResponse(bytes)
+        : { ...fields, kvs: plainPairs(r.pairs) },
+    };
+  };
   fc.assert(
     fc.property(
       fc.array(fc.tuple(response, fc.maxSafeNat()), { maxLength: 12 }),
       (rows) => {
-        const out: storepb.BatchCommandsResponse = {
-          responses: rows.map(([r]) => ({
-            raw_batch_get: r.spliced
-              ? encodedBatchGetResponse(encodeKvPairs(r.pairs))
-              : { region_error: null, error: "", pairs: plainPairs(r.pairs) },
-          })),
-          request_ids: rows.map(([, id]) => id),
-        };
-        const plain: storepb.BatchCommandsResponse = {
-          responses: rows.map(([r]) => ({
-            raw_batch_get: { region_error: null, error: "", pairs: plainPairs(r.pairs) },
-          })),
-          request_ids: rows.map(([, id]) => id),
-        };
+        const ids = rows.map(([, id]) => id);
+        const out = { responses: rows.map(([r]) => build(r, false)), request_ids: ids };
+        const plain = { responses: rows.map(([r]) => build(r, true)), request_ids: ids };
         const type = "storepb.BatchCommandsResponse";
         assert.deepEqual(
           decodeMessage(type, encodeBatchResponse(out)),
@@ -75,6 +82,7 @@ Deno.test("kv_pairs_wire: an encoded response reads like a plain one and keeps o
   const pairs = [{ key: new Uint8Array([1, 2]), value: new Uint8Array([3]), type: 7 }];
   const res = encodedBatchGetResponse(encodeKvPairs(pairs));
   assert.deepEqual(res.pairs, plainPairs(pairs));
+  assert.deepEqual(encodedScanResponse(encodeKvPairs(pairs)).kvs, plainPairs(pairs));
   assert.deepEqual(
     decodeMessage("kvrpcpb.RawBatchGetResponse", encodeMessage("kvrpcpb.RawBatchGetResponse", res)),
     { region_error: null, error: "", pairs: plainPairs(pairs) },

@@ -18,6 +18,7 @@ export {
   MAX_VALUE_BYTES,
 } from "./server/validate.ts";
 export { regionErrorKind } from "./server/region_errors.ts";
+export { decodeKvPairs, encodeKvPairs, type FoundPair } from "./kv_pairs_wire.ts";
 export type {
   FromWorker,
   RegionInfo,

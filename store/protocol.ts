@@ -80,10 +80,8 @@ export interface WorkerResponse {
   value?: Uint8Array;
   type?: number;
   not_found?: boolean;
-  /** batch_get: the found pairs, encoded (kv_pairs_wire.ts `encodeKvPairs`) */
+  /** batch_get, scan: the found pairs, encoded (kv_pairs_wire.ts `encodeKvPairs`) */
   pairs?: Uint8Array;
-  /** scan */
-  kvs?: kvrpcpb.KvPair[];
   /** write */
   precondition_failed?: boolean;
   failed_index?: number;

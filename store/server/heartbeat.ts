@@ -16,9 +16,10 @@ import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as mpb from "@eraft/proto/gen/metaservicepb.ts";
 import { ErrorType, OperatorKind } from "@eraft/proto/gen/metaservicepb.ts";
 import { userKeyBoundary } from "@eraft/shared/keyspace";
-import { compareBytes, formatKey } from "@eraft/shared/bytes";
+import { compareBytes, EMPTY_BYTES, formatKey } from "@eraft/shared/bytes";
 import { FrameDirectory } from "@eraft/shared/frame_directory";
 import type { RegionInfo, WorkerRequest, WorkerResponse } from "../protocol.ts";
+import { decodeKvPairs } from "../kv_pairs_wire.ts";
 import { MetaCallError, type MetaClient } from "./meta_client.ts";
 import { StoreNode, type StoreNodeOptions } from "./node.ts";
 
@@ -344,7 +345,7 @@ export class MetaAgent {
       reverse: false,
       key_only: true,
     });
-    const kvs = res.kvs ?? [];
+    const kvs = decodeKvPairs(res.pairs ?? EMPTY_BYTES);
     const fn = this.opts.split_key_fn ?? userKeyBoundary;
     // From the middle backwards, the first cut strictly inside the region.
     for (let i = kvs.length - 1; i >= 0; i--) {

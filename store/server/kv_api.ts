@@ -17,7 +17,7 @@ import type * as storepb from "@eraft/proto/gen/storepb.ts";
 import type { WorkerRequest, WorkerResponse } from "../protocol.ts";
 import { ByteArena, EMPTY_BYTES } from "@eraft/shared/bytes";
 import { copyBytes, toPlain } from "./plain.ts";
-import { encodedBatchGetResponse } from "../kv_pairs_wire.ts";
+import { encodedBatchGetResponse, encodedScanResponse } from "../kv_pairs_wire.ts";
 import { regionNotFound } from "./region_errors.ts";
 import {
   checkBatchSize,
@@ -157,7 +157,7 @@ export class KvApi {
           key_only: r.key_only ?? false,
         };
       },
-      (res) => ({ kvs: res.kvs ?? [] }),
+      (res) => encodedScanResponse(res.pairs ?? EMPTY_BYTES),
       { kvs: [] },
     );
   }

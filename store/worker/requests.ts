@@ -8,7 +8,7 @@ import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as errorpb from "@eraft/proto/gen/errorpb.ts";
 import type * as raft_cmdpb from "@eraft/proto/gen/raft_cmdpb.ts";
 import { ConfChangeType } from "@eraft/proto/gen/eraftpb.ts";
-import { ByteArena, compareBytes } from "@eraft/shared/bytes";
+import { compareBytes, EMPTY_BYTES } from "@eraft/shared/bytes";
 import type { WorkerEngines } from "../engine/engines.ts";
 import type { WorkerRequest, WorkerResponse } from "../protocol.ts";
 import { encodeKvPairs, type FoundPair } from "../kv_pairs_wire.ts";
@@ -189,7 +189,7 @@ export function serveRead(engines: WorkerEngines, peer: Peer, req: WorkerRequest
     }
     return { pairs: encodeKvPairs(found) };
   }
-  if (req.op === "scan") return { kvs: packPairs(scanRegion(engines, peer, req)) };
+  if (req.op === "scan") return { pairs: encodeKvPairs(scanRegion(engines, peer, req)) };
   return { error: `operation ${req.op} is not a read` };
 }
 
@@ -197,7 +197,7 @@ function scanRegion(
   engines: WorkerEngines,
   peer: Peer,
   req: Extract<WorkerRequest, { op: "scan" }>,
-): kvrpcpb.KvPair[] {
+): FoundPair[] {
   const region_end = peer.region.end_key;
   let end = req.end_key;
   if (region_end.length > 0 && (end.length === 0 || compareBytes(end, region_end) > 0)) {
@@ -206,23 +206,8 @@ function scanRegion(
   const pairs = engines.kv.scan(dataCf(req.cf)!, req.start_key, end, req.limit, req.reverse);
   return pairs.map(([key, stored]) => {
     const { type, value } = decodeTaggedValue(stored);
-    return { error: null, key, value: req.key_only ? new Uint8Array(0) : value, type };
+    return { key, value: req.key_only ? EMPTY_BYTES : value, type };
   });
-}
-
-/**
- * The pairs with every key and value copied into one buffer: the answer
- * crosses to the main thread as one clone instead of one per array.
- */
-function packPairs(pairs: kvrpcpb.KvPair[]): kvrpcpb.KvPair[] {
-  let size_bytes = 0;
-  for (const p of pairs) size_bytes += p.key.length + p.value.length;
-  const arena = new ByteArena(size_bytes);
-  for (const p of pairs) {
-    p.key = arena.copy(p.key);
-    p.value = arena.copy(p.value);
-  }
-  return pairs;
 }
 
 /** True for requests served by ReadIndex rather than by a proposal. */

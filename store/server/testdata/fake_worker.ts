@@ -21,6 +21,7 @@ import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import { decodeRaftBatch, encodeRaftMessage } from "../../raft_wire.ts";
+import { encodeKvPairs } from "../../kv_pairs_wire.ts";
 
 let config: WorkerConfig;
 const regions = new Map<number, metapb.Region>();
@@ -122,9 +123,7 @@ function handle(region_id: number, req: WorkerRequest): WorkerResponse | null {
         )
         .sort((a, b) => text.decode(a.key) < text.decode(b.key) ? -1 : 1)
         .slice(0, req.limit);
-      return {
-        kvs: kvs.map((kv) => ({ key: kv.key, value: kv.value, type: kv.type, error: null })),
-      };
+      return { pairs: encodeKvPairs(kvs) };
     }
     default:
       return { error: `fake worker does not do ${req.op}` };
