@@ -12,8 +12,8 @@
  * µs) against 20 µs for setImmediate (14 µs in a worker), a SET crosses four
  * such hops, and each cost a message event's CPU. Measured on the local
  * cluster against the MessageChannel version (alternating pairs, #8): SET c=50
- * +43/+5/+23/+26/-1% per second with 15-29% less CPU per SET in the first
- * three, GET c=50 +84/+24% with 20-49% less CPU per GET.
+ * +43/+5/+23/+26/-1/-8/-2% per second (median +5%), GET c=50
+ * +84/+24/-8/+20/+11/-3% (median +15%), SET c=1 +20/+30/-14%.
  * @module
  */
 import { clearImmediate, setImmediate } from "node:timers";

@@ -9,7 +9,9 @@
  * byte array) plus a protobufjs encode of every pair (8-10 µs).
  *
  * The bytes are exactly `repeated KvPair` as field 3, which is
- * `RawBatchGetResponse.pairs` and `RawScanResponse.kvs` alike.
+ * `RawBatchGetResponse.pairs` and `RawScanResponse.kvs` alike. Written by
+ * hand rather than with protobufjs's Writer (as raft_wire.ts splices): for 16
+ * pairs the Writer took 15 µs against 4 µs here, on every merged read.
  * @module
  */
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
@@ -142,6 +144,9 @@ function splice(field: number, pairs: Uint8Array): Uint8Array {
   return out;
 }
 
+const hasEncodedPairs = (r: storepb.BatchCommandsResponse_Response) =>
+  encodedPairsOf(r.raw_batch_get) !== null || encodedPairsOf(r.raw_scan) !== null;
+
 /** One `BatchCommandsResponse.Response`, splicing encoded pairs where a response has them. */
 function encodeResponse(r: storepb.BatchCommandsResponse_Response): Uint8Array {
   // region_error and error are absent on success: the pairs are the whole message.
@@ -155,16 +160,21 @@ function encodeResponse(r: storepb.BatchCommandsResponse_Response): Uint8Array {
 /**
  * `BatchCommandsResponse` wire bytes, equal to what protobufjs decodes back
  * into the same message; responses built by `encodedBatchGetResponse` and
- * `encodedScanResponse` are copied in as encoded.
+ * `encodedScanResponse` are copied in as encoded. A message without such
+ * responses (write answers, single gets) is protobufjs's own encoding: one
+ * encode of the whole costs a third of a splice of every response.
  */
 export function encodeBatchResponse(res: storepb.BatchCommandsResponse): Uint8Array {
-  const responses = res.responses.map(encodeResponse);
   const ids = res.request_ids;
-  let ids_bytes = 0;
   for (const id of ids) {
     if (!(Number.isSafeInteger(id) && id >= 0)) throw new Error(`bad request id ${id}`);
-    ids_bytes += varintBytes(id);
   }
+  if (!res.responses.some(hasEncodedPairs)) {
+    return encodeMessage("storepb.BatchCommandsResponse", res);
+  }
+  const responses = res.responses.map(encodeResponse);
+  let ids_bytes = 0;
+  for (const id of ids) ids_bytes += varintBytes(id);
   let size = ids.length > 0 ? lenField(ids_bytes) : 0;
   for (const r of responses) size += lenField(r.length);
   const out = new Uint8Array(size);

@@ -26,6 +26,8 @@ Deno.test("kv_pairs_wire: encoded pairs decode as RawBatchGetResponse.pairs and 
   fc.assert(
     fc.property(fc.array(pair, { maxLength: 40 }), (pairs) => {
       const wire = encodeKvPairs(pairs);
+      // The worker posts it: a view of a shared buffer would clone all of that buffer.
+      assert.equal(wire.byteLength, wire.buffer.byteLength);
       const expected = plainPairs(pairs);
       assert.deepEqual(decodeKvPairs(wire), expected);
       const scan = decodeMessage<kvrpcpb.RawScanResponse>("kvrpcpb.RawScanResponse", wire);
