@@ -12,6 +12,12 @@
  * - ServerIsBusy / StaleCommand: back off, retry the same peer.
  * - retryable transport errors: back off, try the next peer.
  *
+ * Worker routes: a store names the frame address of the region worker that
+ * serves a region (storepb.WorkerRoute); while the region's leader is on
+ * that store, its commands go to the worker directly, skipping the store's
+ * main thread. Any region or transport error on that path drops the route,
+ * and the retry goes through the store again.
+ *
  * Writes are never doubled: each `batch` carries one random request id for
  * all of its attempts and the store applies an id at most once.
  * @module
@@ -52,11 +58,21 @@ export interface ClusterBackendOptions {
   /** Skip the BatchCommands stream (unary RPCs only). */
   unary_only?: boolean;
   /**
-   * Send BatchCommands over the stores' frame listeners when meta lists one
-   * (default true); false keeps every stream on gRPC.
+   * Send BatchCommands over the stores' frame listeners when meta lists one,
+   * and to region workers directly when a store names them (default true);
+   * false keeps every stream on gRPC, through the stores' main threads.
    */
   frames?: boolean;
 }
+
+/** Where a region's worker serves frames, as its store named it. */
+interface WorkerRoute {
+  store_id: number;
+  addr: string;
+}
+
+/** Regions with a remembered worker route at most; past this all are forgotten. */
+const MAX_WORKER_ROUTES = 100_000;
 
 /**
  * Counters for tests and `INFO cluster`; each increment also goes to the
@@ -114,6 +130,10 @@ export class ClusterBackend implements Backend {
   readonly meta: MetaClient;
   readonly #own_meta: boolean;
   readonly #stores = new Map<string, StoreClient>();
+  /** Clients of region workers' frame listeners, by address. */
+  readonly #workers = new Map<string, StoreClient>();
+  /** Region id → its worker's frame listener (see the module comment). */
+  readonly #worker_routes = new Map<number, WorkerRoute>();
   readonly #store_addrs = new Map<number, string>();
   readonly #loading = new Set<Promise<unknown>>();
   readonly #deadline_ms: number;
@@ -158,10 +178,51 @@ export class ClusterBackend implements Backend {
         unary_only: this.#unary_only,
         frame_addr: frames ? () => frames.get(store_id!) : undefined,
         frame_failed: frames ? () => frames.forget(store_id!) : undefined,
+        on_routes: frames ? (routes) => this.#learnRoutes(store_id!, routes) : undefined,
       });
       this.#stores.set(addr, c);
     }
     return c;
+  }
+
+  #learnRoutes(store_id: number, routes: Array<{ region_id: number; frame_addr: string }>): void {
+    for (const r of routes) {
+      if (!(r.region_id > 0) || !r.frame_addr) continue;
+      if (this.#worker_routes.size >= MAX_WORKER_ROUTES) this.#worker_routes.clear();
+      this.#worker_routes.set(r.region_id, { store_id, addr: r.frame_addr });
+    }
+  }
+
+  /**
+   * The client for a command to `peer` of `region_id`: its region worker's
+   * when the peer's store named one, else the store's.
+   */
+  #clientFor(region_id: number, peer: Peer, store_addr: string): {
+    client: StoreClient;
+    via_worker: boolean;
+  } {
+    const route = this.#worker_routes.get(region_id);
+    if (route === undefined || route.store_id !== peer.store_id) {
+      return { client: this.storeClient(store_addr, peer.store_id), via_worker: false };
+    }
+    let client = this.#workers.get(route.addr);
+    if (client === undefined) {
+      client = new StoreClient(route.addr, {
+        worker: true,
+        frame_failed: () => this.#forgetWorker(route.addr),
+      });
+      this.#workers.set(route.addr, client);
+    }
+    return { client, via_worker: true };
+  }
+
+  /** A worker's connection broke (restarted, or gone): its regions go through their store again. */
+  #forgetWorker(addr: string): void {
+    for (const [id, r] of this.#worker_routes) if (r.addr === addr) this.#worker_routes.delete(id);
+    const client = this.#workers.get(addr);
+    this.#workers.delete(addr);
+    // Closed after its failing commands were answered (the caller is inside its failure).
+    if (client) queueMicrotask(() => client.close());
   }
 
   // ---- region lookup ----
@@ -321,13 +382,10 @@ export class ClusterBackend implements Backend {
       };
       let res: StoreCommands[K][1];
       this.#count("rpcs");
+      const { client, via_worker } = this.#clientFor(entry.region.id, peer, addr);
       try {
         const left_ms = Math.max(1, deadline_at_ms - Date.now());
-        res = await this.storeClient(addr, peer.store_id).call(
-          kind,
-          req,
-          Math.min(this.#rpc_deadline_ms, left_ms),
-        );
+        res = await client.call(kind, req, Math.min(this.#rpc_deadline_ms, left_ms));
       } catch (e) {
         if (!(e instanceof RpcError)) throw e;
         if (!e.retryable) throw new StoreRequestError(e.message);
@@ -335,6 +393,11 @@ export class ClusterBackend implements Backend {
         on_uncertain?.();
         this.#count("transport_errors");
         last = e.message;
+        if (via_worker) {
+          // The worker, not the store, failed: try the store itself at once.
+          this.#worker_routes.delete(entry.region.id);
+          continue;
+        }
         this.#nextPeer(entry, peer);
         // Every few failures, also ask meta again: peers may have moved.
         if (attempt % 4 === 3) this.cache.invalidate(entry.region.id);
@@ -343,6 +406,7 @@ export class ClusterBackend implements Backend {
       }
       const re = res.region_error;
       if (re) {
+        if (via_worker) this.#worker_routes.delete(entry.region.id);
         last = `region ${entry.region.id}: ${re.message || "region error"}`;
         const wait_ms = this.#onRegionError(entry, peer, re);
         if (wait_ms !== 0) await this.#backoff(attempt, deadline_at_ms, Math.max(0, wait_ms));
@@ -652,7 +716,7 @@ export class ClusterBackend implements Backend {
   describe(): BackendDescription {
     const regions = this.cache.all();
     const errors = Object.entries(this.stats.region_errors).sort(([a], [b]) => a < b ? -1 : 1);
-    const clients = [...this.#stores.values()];
+    const clients = [...this.#stores.values(), ...this.#workers.values()];
     const sum = (f: (c: StoreClient) => number) => clients.reduce((n, c) => n + f(c), 0);
     return {
       kind: "cluster",
@@ -663,6 +727,8 @@ export class ClusterBackend implements Backend {
         ["eraft_regions_leader_known", regions.filter((r) => r.leader !== null).length],
         ["eraft_stores_known", this.#store_addrs.size],
         ["eraft_store_connections", this.#stores.size],
+        ["eraft_worker_connections", this.#workers.size],
+        ["eraft_worker_routes", this.#worker_routes.size],
         ["eraft_stream_commands", sum((c) => c.stats.stream_commands_sent)],
         ["eraft_stream_messages", sum((c) => c.stats.stream_messages_sent)],
         ["eraft_frame_messages", sum((c) => c.stats.frame_messages_sent)],
@@ -682,8 +748,9 @@ export class ClusterBackend implements Backend {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#settleLoads().catch(() => {});
-    for (const c of this.#stores.values()) c.close();
+    for (const c of [...this.#stores.values(), ...this.#workers.values()]) c.close();
     this.#stores.clear();
+    this.#workers.clear();
     this.#frames?.close();
     if (this.#own_meta) this.meta.close();
   }

@@ -131,6 +131,13 @@ export interface StoreClientOptions {
   frame_addr?: () => string | null;
   /** A frame connection broke (the address may be stale). */
   frame_failed?: () => void;
+  /**
+   * `addr` is a region worker's frame listener (storepb.WorkerRoute): frames
+   * only, never gRPC, so no fallback to the unary RPCs either.
+   */
+  worker?: boolean;
+  /** Called with the worker routes a response carries. */
+  on_routes?: (routes: storepb.WorkerRoute[]) => void;
 }
 
 /** What carries the BatchCommands stream: gRPC or a frame connection. */
@@ -192,7 +199,7 @@ export class StoreClient {
         new RpcError(GrpcStatus.CANCELLED, "client closed", this.addr, UNARY_METHOD[kind]),
       );
     }
-    if (this.#opts.unary_only || Date.now() < this.#fallback_until_ms) {
+    if (this.#opts.unary_only || (!this.#opts.worker && Date.now() < this.#fallback_until_ms)) {
       this.stats.unary_calls++;
       return this.#client.unary<StoreCommands[K][1]>(UNARY_METHOD[kind], req, deadline_ms);
     }
@@ -418,7 +425,7 @@ export class StoreClient {
   #openLink(): Link {
     const current = this.#link;
     if (current && "frames" in current) return current;
-    const frame_addr = this.#opts.frame_addr?.() ?? null;
+    const frame_addr = this.#opts.worker ? this.addr : this.#opts.frame_addr?.() ?? null;
     if (current && frame_addr === null) return current;
     if (current && "grpc" in current) current.grpc.end();
     const link = frame_addr === null ? this.#grpcLink() : this.#frameLink(frame_addr);
@@ -471,6 +478,8 @@ export class StoreClient {
   /** Answers the commands a response message carries. */
   #onResponse(msg: storepb.BatchCommandsResponse): void {
     this.#failures_in_a_row = 0;
+    const routes = msg.worker_routes ?? [];
+    if (routes.length > 0) this.#opts.on_routes?.(routes);
     const ids = msg.request_ids ?? [];
     const responses = msg.responses ?? [];
     for (let i = 0; i < ids.length; i++) {
@@ -498,8 +507,9 @@ export class StoreClient {
     this.stats.stream_failures++;
     this.#failures_in_a_row++;
     if (
-      code === GrpcStatus.UNIMPLEMENTED ||
-      this.#failures_in_a_row >= STREAM_FAILURES_BEFORE_FALLBACK
+      !this.#opts.worker &&
+      (code === GrpcStatus.UNIMPLEMENTED ||
+        this.#failures_in_a_row >= STREAM_FAILURES_BEFORE_FALLBACK)
     ) {
       this.#fallback_until_ms = Date.now() + STREAM_FALLBACK_MS;
       this.#failures_in_a_row = 0;

@@ -177,7 +177,12 @@ export function encodeBatchResponse(res: storepb.BatchCommandsResponse): Uint8Ar
   for (const id of ids) ids_bytes += varintBytes(id);
   let size = ids.length > 0 ? lenField(ids_bytes) : 0;
   for (const r of responses) size += lenField(r.length);
-  const out = new Uint8Array(size);
+  // Concatenated messages merge (protobuf): the routes go last as a message of their own.
+  const routes = res.worker_routes.length === 0 ? new Uint8Array(0) : encodeMessage(
+    "storepb.BatchCommandsResponse",
+    { responses: [], request_ids: [], worker_routes: res.worker_routes },
+  );
+  const out = new Uint8Array(size + routes.length);
   let at = 0;
   for (const r of responses) {
     out[at++] = tag(RESPONSES_FIELD, LEN);
@@ -190,6 +195,8 @@ export function encodeBatchResponse(res: storepb.BatchCommandsResponse): Uint8Ar
     at = putVarint(out, at, ids_bytes);
     for (const id of ids) at = putVarint(out, at, id);
   }
-  if (at !== size) throw new Error(`encodeBatchResponse: wrote ${at} of ${size} bytes`);
+  out.set(routes, at);
+  at += routes.length;
+  if (at !== out.length) throw new Error(`encodeBatchResponse: wrote ${at} of ${out.length} bytes`);
   return out;
 }

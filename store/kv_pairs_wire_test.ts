@@ -65,10 +65,24 @@ Deno.test("kv_pairs_wire: a batch response with spliced pairs decodes as protobu
   fc.assert(
     fc.property(
       fc.array(fc.tuple(response, fc.maxSafeNat()), { maxLength: 12 }),
-      (rows) => {
+      fc.array(
+        fc.record({ region_id: fc.maxSafeNat(), frame_addr: fc.string() }, {
+          noNullPrototype: true,
+        }),
+        { maxLength: 3 },
+      ),
+      (rows, worker_routes) => {
         const ids = rows.map(([, id]) => id);
-        const out = { responses: rows.map(([r]) => build(r, false)), request_ids: ids };
-        const plain = { responses: rows.map(([r]) => build(r, true)), request_ids: ids };
+        const out = {
+          responses: rows.map(([r]) => build(r, false)),
+          request_ids: ids,
+          worker_routes,
+        };
+        const plain = {
+          responses: rows.map(([r]) => build(r, true)),
+          request_ids: ids,
+          worker_routes,
+        };
         const type = "storepb.BatchCommandsResponse";
         assert.deepEqual(
           decodeMessage(type, encodeBatchResponse(out)),
@@ -95,6 +109,7 @@ Deno.test("kv_pairs_wire: an encoded response reads like a plain one and keeps o
       raw_batch: { region_error: null, error: "boom", precondition_failed: true, failed_index: 2 },
     }],
     request_ids: [9],
+    worker_routes: [],
   };
   const type = "storepb.BatchCommandsResponse";
   assert.deepEqual(encodeBatchResponse(other), encodeMessage(type, other));
@@ -103,7 +118,7 @@ Deno.test("kv_pairs_wire: an encoded response reads like a plain one and keeps o
 Deno.test("kv_pairs_wire: request ids that are not non-negative safe integers are refused", () => {
   for (const id of [-1, 2 ** 53, 1.5]) {
     assert.throws(
-      () => encodeBatchResponse({ responses: [], request_ids: [id] }),
+      () => encodeBatchResponse({ responses: [], request_ids: [id], worker_routes: [] }),
       /bad request id/,
     );
   }

@@ -40,6 +40,13 @@ export interface WorkerConfig {
   seed: number;
   /** Account the worker thread's CPU by loop phase (worker/phases.ts); off by default. */
   phase_cpu?: boolean;
+  /**
+   * Host the worker listens on (any free port) for BatchCommands frames of
+   * its own regions, so clients skip the main thread; unset: no listener.
+   */
+  frame_host?: string;
+  /** A request submitted on the worker's own listener unanswered this long gets ServerIsBusy (default 4000). */
+  request_deadline_ms?: number;
 }
 
 /** What a store request asks a worker to do for one region. */
@@ -133,7 +140,13 @@ export interface RegionInfo {
 /** Worker → main thread. */
 export type FromWorker =
   /** Sent once after `start`, listing every region recovered from disk. */
-  | { kind: "started"; worker_id: number; regions: RegionInfo[] }
+  | {
+    kind: "started";
+    worker_id: number;
+    regions: RegionInfo[];
+    /** Where the worker serves BatchCommands frames itself; "" when it does not. */
+    frame_addr: string;
+  }
   /** Raft messages to deliver, encoded; the main thread batches them per store. */
   | { kind: "send"; msgs: EncodedRaftMessage[] }
   | { kind: "response"; id: number; res: WorkerResponse }

@@ -37,10 +37,19 @@ interface Env {
 }
 
 async function withCluster(
-  opts: { unary_only?: boolean; frames?: boolean; deadline_ms?: number; stores?: number },
+  opts: {
+    unary_only?: boolean;
+    frames?: boolean;
+    workers?: boolean;
+    deadline_ms?: number;
+    stores?: number;
+  },
   fn: (env: Env) => Promise<void>,
 ): Promise<void> {
-  const c = await FakeCluster.start(opts.stores ?? 3, { frames: opts.frames });
+  const c = await FakeCluster.start(opts.stores ?? 3, {
+    frames: opts.frames,
+    workers: opts.workers,
+  });
   const be = new ClusterBackend({
     meta: [c.meta_addr],
     unary_only: opts.unary_only,
@@ -134,6 +143,68 @@ Deno.test("db cluster (frames): a frame connection that dies fails over like a s
     assert.deepEqual(await be.batch([put("k", "v")], []), { ok: true });
     assert.equal(c.applied.size, 1, "applied once although the connection died");
     assert.equal(str((await be.get(CF, b("k")))!), "v");
+  });
+});
+
+/** Reads until a command went to store 1's worker listener (bounded). */
+async function warmWorker(c: FakeCluster, be: ClusterBackend): Promise<void> {
+  for (let i = 0; !c.seen.some((s) => s.via_worker); i++) {
+    assert.ok(i < 200, "the client never moved to the worker the store named");
+    await be.get(CF, b("warm"));
+  }
+}
+
+Deno.test("db cluster (workers): commands go to the worker the leader's store names", async () => {
+  await withCluster({ frames: true, workers: true }, async ({ c, be }) => {
+    await warmWorker(c, be);
+    const before = c.seen.length;
+    assert.deepEqual(await be.batch([put("w", "1")], []), { ok: true });
+    assert.equal(str((await be.get(CF, b("w")))!), "1");
+    const sent = c.seen.slice(before);
+    assert.equal(sent.length, 2);
+    assert.ok(sent.every((s) => s.store_id === 1 && s.via_worker), JSON.stringify(sent));
+  });
+});
+
+Deno.test("db cluster (workers): a worker that dies sends its commands through the store, applied once", async () => {
+  await withCluster({ frames: true, workers: true }, async ({ c, be }) => {
+    await warmWorker(c, be);
+    let failed = 0;
+    c.hook = (r) =>
+      r.via_worker && r.kind === "raw_batch" && failed++ === 0
+        ? { apply_then_fail: true }
+        : undefined;
+    const before = c.seen.length;
+    assert.deepEqual(await be.batch([put("k", "v")], []), { ok: true });
+    const [first, retry] = c.seen.slice(before);
+    assert.ok(first.via_worker && !retry.via_worker, "the retry went through the store");
+    assert.equal(retry.id, first.id, "with the same dedup id");
+    assert.equal(c.duplicates, 1, "the store answered the retry from the applied id");
+    assert.equal(str((await be.get(CF, b("k")))!), "v");
+    // The store named the worker again; a restarted worker gets a new address.
+    c.restartWorker(1);
+    c.hook = null;
+    const moved = c.seen.length;
+    for (let i = 0; !c.seen.slice(moved).some((s) => s.via_worker); i++) {
+      assert.ok(i < 200, "the client never reached the restarted worker");
+      assert.equal(str((await be.get(CF, b("k")))!), "v");
+    }
+  });
+});
+
+Deno.test("db cluster (workers): a region error from a worker drops its route", async () => {
+  await withCluster({ frames: true, workers: true }, async ({ c, be }) => {
+    await warmWorker(c, be);
+    c.hook = (r) =>
+      r.via_worker
+        ? { region_error: { message: "not here", region_not_found: { region_id: r.region_id } } }
+        : undefined;
+    const before = c.seen.length;
+    assert.deepEqual(await be.batch([put("r", "1")], []), { ok: true });
+    const sent = c.seen.slice(before);
+    assert.ok(sent[0].via_worker, "first to the worker");
+    assert.ok(!sent[sent.length - 1].via_worker, "then through the store");
+    assert.equal(sent.filter((s) => s.via_worker).length, 1, "the route was dropped at once");
   });
 });
 

@@ -37,6 +37,8 @@ export interface SeenRequest {
   /** RawBatchRequest.id for writes. */
   id: number;
   via_stream: boolean;
+  /** Sent to the store's "region worker" listener (started with `workers`). */
+  via_worker: boolean;
 }
 
 interface FakeRegion {
@@ -74,6 +76,12 @@ export class FakeCluster {
   /** Frame listener addresses (only when started with frames). */
   readonly frame_addrs = new Map<number, string>();
   #frame_listeners: FrameListener[] = [];
+  /**
+   * Each store's stand-in for a region worker's own frame listener (with
+   * `workers`): the store's answers name it in `worker_routes`.
+   */
+  readonly worker_addrs = new Map<number, string>();
+  readonly #worker_listeners = new Map<number, FrameListener>();
   /** Request ids applied, with the outcome answered. */
   readonly applied = new Map<number, kvrpcpb.RawBatchResponse>();
   /** Batches that arrived again with an id already applied. */
@@ -92,9 +100,13 @@ export class FakeCluster {
   /**
    * Starts meta and `stores` stores; region 1 covers everything, led by store 1.
    * With `frames`, each store also serves BatchCommands on a frame listener
-   * that meta's GetStore advertises.
+   * that meta's GetStore advertises; with `workers` as well, on a second one
+   * that the store's answers name as the worker of every region.
    */
-  static async start(stores = 3, opts: { frames?: boolean } = {}): Promise<FakeCluster> {
+  static async start(
+    stores = 3,
+    opts: { frames?: boolean; workers?: boolean } = {},
+  ): Promise<FakeCluster> {
     const c = new FakeCluster();
     for (let s = 1; s <= stores; s++) {
       const server = await startGrpcServer({
@@ -108,6 +120,7 @@ export class FakeCluster {
         c.#frame_listeners.push(frames);
         c.frame_addrs.set(s, frames.address);
       }
+      if (opts.workers) c.restartWorker(s);
     }
     const meta = await startGrpcServer({
       addr: "127.0.0.1:0",
@@ -235,10 +248,19 @@ export class FakeCluster {
     return null;
   }
 
+  /** (Re)starts store `store_id`'s worker listener on a new port; its old connections close. */
+  restartWorker(store_id: number): void {
+    void this.#worker_listeners.get(store_id)?.close();
+    const listener = this.#frameListener(store_id, true);
+    this.#worker_listeners.set(store_id, listener);
+    this.worker_addrs.set(store_id, listener.address);
+  }
+
   async #serve(
     store_id: number,
     req: storepb.BatchCommandsRequest_Request,
     via_stream: boolean,
+    via_worker = false,
   ): Promise<storepb.BatchCommandsResponse_Response | "fail"> {
     const kind = Object.keys(req).find((k) => (req as Record<string, unknown>)[k]) ?? "";
     const body = (req as Record<string, { context?: kvrpcpb.Context; id?: number }>)[kind];
@@ -248,6 +270,7 @@ export class FakeCluster {
       region_id: body?.context?.region_id ?? 0,
       id: body?.id ?? 0,
       via_stream,
+      via_worker,
     };
     this.seen.push(seen);
     const inj = this.hook?.(seen);
@@ -414,19 +437,21 @@ export class FakeCluster {
     store_id: number,
     send: (res: storepb.BatchCommandsResponse) => void,
     fail: () => void,
+    via_worker = false,
   ) {
     const session = {
       dead: false,
       onBatch: (msg: storepb.BatchCommandsRequest) => {
         msg.requests.forEach((req, i) => {
-          this.#serve(store_id, req, true).then((res) => {
+          this.#serve(store_id, req, true, via_worker).then((res) => {
             if (session.dead) return;
             if (res === "fail") {
               session.dead = true;
               fail();
               return;
             }
-            send({ responses: [res], request_ids: [msg.request_ids[i]] });
+            const worker_routes = via_worker ? [] : this.#routesFor(store_id, req, res);
+            send({ responses: [res], request_ids: [msg.request_ids[i]], worker_routes });
           });
         });
       },
@@ -434,14 +459,29 @@ export class FakeCluster {
     return session;
   }
 
+  /** The route a store's served answer carries when the store has a worker listener. */
+  #routesFor(
+    store_id: number,
+    req: storepb.BatchCommandsRequest_Request,
+    res: storepb.BatchCommandsResponse_Response,
+  ): storepb.WorkerRoute[] {
+    const frame_addr = this.worker_addrs.get(store_id);
+    const answer = Object.values(res)[0] as { region_error?: unknown } | undefined;
+    const body = Object.values(req)[0] as { context?: kvrpcpb.Context } | undefined;
+    const region_id = body?.context?.region_id ?? 0;
+    if (frame_addr === undefined || answer?.region_error || region_id === 0) return [];
+    return [{ region_id, frame_addr }];
+  }
+
   /** The frame listener of a store: BatchCommands over shared/frame.ts. */
-  #frameListener(store_id: number): FrameListener {
+  #frameListener(store_id: number, worker = false): FrameListener {
     return listenFrames("127.0.0.1:0", (peer) => {
       const session = this.#batchSession(
         store_id,
         (res) =>
           peer.send(FrameKind.BatchResponse, encodeMessage("storepb.BatchCommandsResponse", res)),
         () => peer.close(),
+        worker,
       );
       return {
         on_frame: (_kind, body) =>
@@ -521,7 +561,8 @@ export class FakeCluster {
 
   /** Stops every server. */
   async stop(): Promise<void> {
-    await Promise.all(this.#frame_listeners.map((f) => f.close()));
+    const workers = [...this.#worker_listeners.values()];
+    await Promise.all([...this.#frame_listeners, ...workers].map((f) => f.close()));
     await Promise.all(this.#servers.map((s) => s.shutdown(500)));
   }
 }

@@ -34,6 +34,12 @@ export interface BatchCommandsRequest_Request {
 export interface BatchCommandsResponse {
   responses: BatchCommandsResponse_Response[];
   request_ids: number[];
+  /**
+   * Regions answered here whose worker serves frames itself: the client may
+   * send their commands to frame_addr directly (one thread hop less each
+   * way). A worker that does not host the region answers RegionNotFound.
+   */
+  worker_routes: WorkerRoute[];
 }
 
 export interface BatchCommandsResponse_Response {
@@ -43,4 +49,12 @@ export interface BatchCommandsResponse_Response {
   raw_scan?: kvrpcpb.RawScanResponse | null;
   raw_batch?: kvrpcpb.RawBatchResponse | null;
   raw_batch_get?: kvrpcpb.RawBatchGetResponse | null;
+}
+
+/**
+ * Where the region worker hosting region_id listens for BatchCommands frames.
+ */
+export interface WorkerRoute {
+  region_id: number;
+  frame_addr: string;
 }

@@ -10,14 +10,17 @@ import { FrameKind, type FrameListener, type FramePeer, listenFrames } from "@er
 import { decodeMessageView } from "@eraft/shared/proto";
 import { encodeBatchResponse } from "../kv_pairs_wire.ts";
 import type { KvApi } from "./kv_api.ts";
-import { BatchSession } from "./store_service.ts";
+import { BatchSession } from "./batch_session.ts";
 import type { RaftTransport } from "./transport.ts";
 
-/** Starts listening on `addr` (port 0: any free port). */
+/**
+ * Starts listening on `addr` (port 0: any free port). Without a transport
+ * (a region worker's own listener) Raft frames are refused.
+ */
 export function startFrameService(
   addr: string,
   api: KvApi,
-  transport: RaftTransport,
+  transport: RaftTransport | null,
   log?: (line: string) => void,
 ): FrameListener {
   return listenFrames(addr, (peer) => serveConnection(peer, api, transport, log));
@@ -26,7 +29,7 @@ export function startFrameService(
 function serveConnection(
   peer: FramePeer,
   api: KvApi,
-  transport: RaftTransport,
+  transport: RaftTransport | null,
   log?: (line: string) => void,
 ) {
   let session: BatchSession | null = null;
@@ -50,7 +53,7 @@ function serveConnection(
         session ??= new BatchSession(api, sendResponse, () => {});
         const err = session.onBatch(batch);
         if (err !== null) refuse(err);
-      } else if (kind === FrameKind.RaftBatch) {
+      } else if (kind === FrameKind.RaftBatch && transport !== null) {
         const err = transport.receiveFrame(body);
         if (err !== null) refuse(`malformed ${err}`);
       } else {

@@ -40,6 +40,11 @@ export interface RequestRouter {
     context: kvrpcpb.Context | null,
     req: WorkerRequest,
   ): Promise<WorkerResponse>;
+  /**
+   * The frame address of the worker hosting the region when that worker
+   * serves frames itself (clients may go there directly), else null.
+   */
+  workerFrameAddr?(region_id: number): string | null;
 }
 
 interface Outcome {

@@ -164,7 +164,7 @@ export class StoreNode {
       workers: opts.workers,
       base: config_base,
       worker_url: opts.worker_url,
-      request_deadline_ms: opts.request_deadline_ms ?? 4000,
+      request_deadline_ms: config_base.request_deadline_ms!,
       max_pending_requests: opts.max_pending_requests ?? 20_000,
       on_send: (msgs) => link.transport?.send(msgs),
       on_stats: (id, stats) => link.on_stats?.(id, stats),
@@ -192,6 +192,8 @@ export class StoreNode {
     // Port 0 picks a free port: workers put the real address into the peers they create.
     config_base.store_addr = server.address;
     const frame_addr = opts.frame_addr ?? `${splitHostPort(server.address).hostname}:0`;
+    // Workers serve their regions' BatchCommands frames on the same host.
+    if (frame_addr !== "") config_base.frame_host = splitHostPort(frame_addr).hostname;
     let frames: FrameListener | null = null;
     try {
       if (frame_addr !== "") frames = startFrameService(frame_addr, api, transport, opts.log);
@@ -250,6 +252,7 @@ function workerConfigBase(opts: StoreNodeOptions): Omit<WorkerConfig, "worker_id
     raft_log_gc_count_limit: opts.raft_log_gc_count_limit ?? 10_000,
     raft_log_gc_keep_entries: opts.raft_log_gc_keep_entries ?? 1_000,
     max_pending_requests: opts.max_pending_requests ?? 20_000,
+    request_deadline_ms: opts.request_deadline_ms ?? 4000,
     seed: opts.seed ?? opts.store_id * 1_000_003 + Deno.pid,
     phase_cpu: opts.phase_cpu ?? false,
   };

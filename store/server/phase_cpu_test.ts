@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import { ServiceClient } from "@eraft/shared/grpc";
 import { threadCpuClock } from "@eraft/shared/thread_cpu";
-import { StoreNode } from "./node.ts";
+import type { StoreNode } from "./node.ts";
+import { startOneStore } from "./testdata/one_store.ts";
 
 const CTX: kvrpcpb.Context = { region_id: 1, region_epoch: { conf_ver: 1, version: 1 }, term: 0 };
 
@@ -32,16 +33,7 @@ Deno.test("store --phase-cpu: writes show up as worker CPU in apply, raft_write 
   let node: StoreNode | null = null;
   let client: ServiceClient | null = null;
   try {
-    node = await StoreNode.start({
-      addr: "127.0.0.1:0",
-      data_dir: dir,
-      store_id: 1,
-      workers: 1,
-      initial_cluster: new Map([[1, "127.0.0.1:1"]]),
-      metrics_addr: "127.0.0.1:0",
-      phase_cpu: true,
-      tick_ms: 20,
-    });
+    node = await startOneStore(dir, { metrics_addr: "127.0.0.1:0", phase_cpu: true });
     client = new ServiceClient("storepb.Store", node.addr);
     const enc = new TextEncoder();
     let written = 0;

@@ -77,6 +77,8 @@ interface Slot {
   restart_timer: ReturnType<typeof setTimeout> | undefined;
   /** Requests and Raft messages waiting to go to the worker as one postMessage. */
   outbox: ToWorker[];
+  /** Where the running worker serves BatchCommands frames itself; "" when it does not. */
+  frame_addr: string;
 }
 
 /** A worker that ran this long is healthy again: its next crash restarts fast. */
@@ -141,6 +143,7 @@ export class Supervisor {
         start_timer: undefined,
         restart_timer: undefined,
         outbox: [],
+        frame_addr: "",
       });
     }
     this.#sweeper = setInterval(() => this.#sweepDeadlines(), DEADLINE_SWEEP_MS);
@@ -150,6 +153,16 @@ export class Supervisor {
   /** The region as this store knows it, if hosted here. */
   region(region_id: number): RegionInfo | undefined {
     return this.#routes.get(region_id);
+  }
+
+  /**
+   * The frame address of the worker hosting `region_id`, when that worker is
+   * serving and listens for frames itself (clients may go there directly).
+   */
+  workerFrameAddr(region_id: number): string | null {
+    const info = this.#routes.get(region_id);
+    const slot = info === undefined ? undefined : this.#slots[info.worker_id];
+    return slot?.ready && slot.frame_addr !== "" ? slot.frame_addr : null;
   }
 
   /** Every region hosted here. */
@@ -312,7 +325,7 @@ export class Supervisor {
         for (const m of msg.msgs) this.#onMessage(slot, worker, m);
         return;
       case "started":
-        return this.#onStarted(slot, msg.regions);
+        return this.#onStarted(slot, msg.regions, msg.frame_addr);
       case "send":
         return this.#opts.on_send(msg.msgs);
       case "response": {
@@ -332,15 +345,17 @@ export class Supervisor {
     }
   }
 
-  #onStarted(slot: Slot, regions: RegionInfo[]): void {
+  #onStarted(slot: Slot, regions: RegionInfo[], frame_addr: string): void {
     clearTimeout(slot.start_timer);
+    slot.frame_addr = frame_addr;
     for (const [id, info] of this.#routes) {
       if (info.worker_id === slot.id) this.#routes.delete(id);
     }
     for (const info of regions) this.#onRegion(slot, info);
     slot.ready = true;
     slot.started_at_ms = Date.now();
-    this.#opts.log?.(`worker ${slot.id} started with ${regions.length} region(s)`);
+    const where = frame_addr === "" ? "" : `, frames on ${frame_addr}`;
+    this.#opts.log?.(`worker ${slot.id} started with ${regions.length} region(s)${where}`);
     slot.on_started?.();
     slot.on_started = null;
   }
@@ -370,6 +385,7 @@ export class Supervisor {
     slot.worker = null;
     slot.ready = false;
     slot.outbox = [];
+    slot.frame_addr = "";
     this.#failPending(slot, "worker restarting");
     if (this.#stopping) return;
     if (Date.now() - slot.started_at_ms > HEALTHY_RUN_MS) slot.quick_crashes = 0;

@@ -78,6 +78,12 @@ export class RegionWorker implements ApplyHost {
    */
   readonly tombstones = new Map<number, number>();
   #pending_requests = 0;
+  /**
+   * Requests submitted on this thread (the worker's own frame listener), by
+   * id. Their ids count down from -1, so they never meet the main thread's.
+   */
+  readonly #local = new Map<number, { resolve: (res: WorkerResponse) => void; due_ms: number }>();
+  #next_local_id = -1;
   /** Totals for the periodic stats message (stats.ts). */
   readonly counts = {
     proposals: 0,
@@ -129,12 +135,16 @@ export class RegionWorker implements ApplyHost {
     this.engines.sync();
   }
 
-  /** Starts ticking and reports the recovered regions. */
-  start(): void {
+  /**
+   * Starts ticking and reports the recovered regions, and `frame_addr`, where
+   * this worker serves frames itself ("" when it does not).
+   */
+  start(frame_addr = ""): void {
     this.post({
       kind: "started",
       worker_id: this.config.worker_id,
       regions: [...this.peers.values()].map((p) => this.info(p)),
+      frame_addr,
     });
     this.#next_tick_ms = performance.now() + this.config.tick_ms;
     this.#timer = setInterval(() => this.#catchUpTicks(), this.config.tick_ms);
@@ -190,10 +200,44 @@ export class RegionWorker implements ApplyHost {
     this.#schedule();
   }
 
+  /**
+   * A request from this thread (the worker's own frame listener), served
+   * exactly like one posted by the main thread. Never rejects; a request
+   * unanswered after `request_deadline_ms` gets ServerIsBusy.
+   */
+  submit(
+    region_id: number,
+    context: kvrpcpb.Context | null,
+    req: WorkerRequest,
+  ): Promise<WorkerResponse> {
+    if (this.#stopped) {
+      return Promise.resolve({ region_error: serverIsBusy("worker stopping", 100) });
+    }
+    const id = this.#next_local_id--;
+    const due_ms = performance.now() + (this.config.request_deadline_ms ?? 4000);
+    const answered = new Promise<WorkerResponse>((resolve) =>
+      this.#local.set(id, { resolve, due_ms })
+    );
+    this.#request(id, region_id, context, req);
+    this.#schedule();
+    return answered;
+  }
+
+  /** Answers local requests past their deadline (the map is in deadline order). */
+  #expireLocal(now_ms: number, all = false): void {
+    for (const [id, p] of this.#local) {
+      if (!all && p.due_ms > now_ms) break;
+      this.#local.delete(id);
+      const why = all ? "worker stopping" : "no answer in time";
+      p.resolve({ region_error: serverIsBusy(why, 20) });
+    }
+  }
+
   /** Stops the timer, syncs and closes the engines. */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#expireLocal(0, true);
     clearInterval(this.#timer);
     this.#loop.close();
     this.engines.close();
@@ -204,7 +248,11 @@ export class RegionWorker implements ApplyHost {
 
   respond(id: number, res: WorkerResponse): void {
     this.#pending_requests--;
-    this.post({ kind: "response", id, res });
+    if (id >= 0) return this.post({ kind: "response", id, res });
+    const local = this.#local.get(id);
+    if (local === undefined) return; // answered ServerIsBusy at its deadline
+    this.#local.delete(id);
+    local.resolve(res);
   }
 
   regionChanged(peer: Peer): void {
@@ -406,6 +454,7 @@ export class RegionWorker implements ApplyHost {
 
   #tickAll(): void {
     this.#ticks++;
+    if (this.#local.size > 0) this.#expireLocal(performance.now());
     // Bound how much a power loss makes the KV engine replay from the Raft log.
     if (this.#ticks % KV_SYNC_TICKS === 0 && this.engines.kv.dirty) this.engines.kv.sync();
     if (this.#ticks % Math.max(1, Math.round(1000 / this.config.tick_ms)) === 0) {

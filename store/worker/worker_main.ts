@@ -6,11 +6,15 @@
  * restarts it from disk.
  * @module
  */
+import type { FrameListener } from "@eraft/shared/frame";
 import type { FromWorker, ToWorker } from "../protocol.ts";
 import { NO_PHASES } from "./phases.ts";
 import { RegionWorker } from "./worker.ts";
+import { startWorkerFrames } from "./worker_frames.ts";
 
 let worker: RegionWorker | null = null;
+/** The worker's own BatchCommands listener (config.frame_host), if any. */
+let frames: FrameListener | null = null;
 
 /** Everything posted in one task leaves as one message (one clone, one event on the main thread). */
 let outbox: FromWorker[] = [];
@@ -46,7 +50,9 @@ function handle(msg: ToWorker): void {
   if (msg.kind === "start") {
     if (worker !== null) return;
     worker = new RegionWorker(msg.config, post, flush);
-    worker.start();
+    const host = msg.config.frame_host;
+    if (host) frames = startWorkerFrames(host, worker);
+    worker.start(frames?.address ?? "");
     return;
   }
   if (worker === null) throw new Error(`worker got '${msg.kind}' before 'start'`);
@@ -64,6 +70,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       phases.exit();
     }
     if (msg.kind === "stop") {
+      void frames?.close();
       phases.close();
       self.close();
     }

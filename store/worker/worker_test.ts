@@ -398,3 +398,46 @@ Deno.test("worker: batch_get lists found keys in the order asked, a key asked tw
     ]);
   });
 });
+
+/** Cuts every link between `store` and the other stores, both ways. */
+function isolate(c: LocalCluster, store: number, stores: number[]): void {
+  for (const s of stores) {
+    if (s === store) continue;
+    c.cut.add(`${store}->${s}`);
+    c.cut.add(`${s}->${store}`);
+  }
+}
+
+Deno.test("worker: a request submitted on its own thread is served like a posted one", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    await c.leaderRequest(1, put("warm", "x"));
+    const w = c.workers.get(c.leaderOf(1)!)!;
+    assert.deepEqual(await w.submit(1, null, put("own", "thread", 0, 3)), {});
+    const res = await w.submit(1, null, get("own"));
+    assert.equal(dec(res.value), "thread");
+    assert.equal(res.type, 3);
+    assert.equal(dec((await c.leaderRequest(1, get("own"))).value), "thread", "one state");
+    const missing = await w.submit(99, null, get("own"));
+    assert.equal(missing.region_error?.region_not_found?.region_id, 99);
+  });
+});
+
+Deno.test("worker: a submitted request unanswered past its deadline gets ServerIsBusy, and so does one pending at stop", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    await c.leaderRequest(1, put("warm", "x"));
+    const leader = c.leaderOf(1)!;
+    const w = c.workers.get(leader)!;
+    // Three ticks: the deadline passes long before the cut-off leader could step down.
+    w.config.request_deadline_ms = 30;
+    isolate(c, leader, [1, 2, 3]);
+    const late = await w.submit(1, null, put("never", "committed"));
+    assert.ok(late.region_error?.server_is_busy, JSON.stringify(late));
+    assert.match(late.region_error!.message, /no answer in time/);
+    w.config.request_deadline_ms = 60_000;
+    const pending = w.submit(1, null, put("never", "again"));
+    c.stopStore(leader);
+    const stopped = await pending;
+    assert.ok(stopped.region_error?.server_is_busy);
+    assert.match(stopped.region_error!.message, /worker stopping/);
+  });
+});

@@ -172,6 +172,7 @@ function onMessage(msg: ToWorker): void {
         kind: "started",
         worker_id: config.worker_id,
         regions: [...regions.values()].map((r) => info(r)),
+        frame_addr: "",
       });
     case "bootstrap":
       if (regions.has(msg.region.id)) return;
