@@ -130,6 +130,15 @@ export class FrameConn {
     return true;
   }
 
+  /**
+   * Starts writing what is queued now instead of at the end of the task (a
+   * write starts its syscall at once): for a caller about to block the
+   * thread, as a worker does in fsync.
+   */
+  flushNow(): void {
+    if (this.#out.length > 0 && !this.#writing && this.#conn !== null) void this.#flush();
+  }
+
   /** Closes the socket; queued frames are dropped. */
   close(): void {
     this.#finish(null);

@@ -116,6 +116,12 @@ export type ToWorker =
   /** The transport could not deliver to `to_peer_id`. */
   | { kind: "unreachable"; region_id: number; to_peer_id: number }
   | { kind: "snapshot_status"; region_id: number; to_peer_id: number; ok: boolean }
+  /**
+   * Whether the store's transport has fault rules (tests): while it does, the
+   * worker sends and receives every Raft message through the store, where
+   * the rules apply.
+   */
+  | { kind: "faults"; active: boolean }
   /** Test hook: throw inside the worker loop (a worker crash). */
   | { kind: "crash" }
   | { kind: "stop" }
@@ -149,6 +155,11 @@ export type FromWorker =
   }
   /** Raft messages to deliver, encoded; the main thread batches them per store. */
   | { kind: "send"; msgs: EncodedRaftMessage[] }
+  /**
+   * A `RaftMessageBatch` that reached the worker's own listener but is the
+   * store's to deliver (regions not hosted here, or fault rules in force).
+   */
+  | { kind: "raft_in"; batch: Uint8Array }
   | { kind: "response"; id: number; res: WorkerResponse }
   /** A region was created, changed (epoch, leader) or destroyed. */
   | { kind: "region"; info: RegionInfo }
@@ -169,6 +180,8 @@ export interface WorkerStats {
   malformed_raft_messages: number;
   /** Worker loop iterations that had work. */
   loop_iterations: number;
+  /** Raft messages sent straight to another worker's listener, not through the store. */
+  direct_raft_messages: number;
   fsyncs: number;
   /** Durations of the fsyncs since the previous stats message (capped sample). */
   fsync_seconds: number[];

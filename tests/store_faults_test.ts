@@ -17,11 +17,32 @@ Deno.test({
     withCluster({ stores: 3 }, async (cluster) => {
       const client = cluster.client;
       await client.put(enc("x"), enc("old"));
+      // Workers exchange Raft messages directly (skipping the stores' main
+      // threads); the rules below must cut that path too.
+      const direct = async () => {
+        let n = 0;
+        for (const s of cluster.stores) {
+          for (const w of (await cluster.status(s.id))?.workers ?? []) n += w.direct_raft_messages;
+        }
+        return n;
+      };
+      await cluster.waitUntil("Raft messages between workers", async () => {
+        await client.put(enc("warm"), enc("up"));
+        return (await direct()) > 0;
+      });
       const old_leader = (await cluster.leaderOf(1))!;
       await cluster.isolate(old_leader);
       // The majority elects a leader and takes a new write.
       await client.put(enc("x"), enc("new"));
       assert.equal(dec((await client.get(enc("x"))).value), "new");
+      // Led from the majority side: had any message crossed the cut, the old leader would lead.
+      await cluster.waitUntil("a leader on the majority side", async () => {
+        for (const s of cluster.stores.filter((p) => p.id !== old_leader)) {
+          const r = (await cluster.status(s.id))?.regions.find((x) => x.region.id === 1);
+          if (r && r.leader_peer_id === r.peer_id) return true;
+        }
+        return false;
+      });
       // The old leader must not answer with the old value, whatever it answers.
       const region = client.region(1)!;
       for (let i = 0; i < 5; i++) {

@@ -20,6 +20,12 @@ export interface RaftMessage {
   is_tombstone: boolean;
   start_key: Uint8Array;
   end_key: Uint8Array;
+  /**
+   * Where the sending peer's region worker takes Raft frames itself ("" =
+   * only through its store): the receiver may send that peer's messages
+   * there, skipping both stores' main threads.
+   */
+  from_worker_addr: string;
 }
 
 /**

@@ -24,6 +24,8 @@ export class FaultFilter {
   #drop = new Set<number>();
   #drop_to = new Set<number>();
   #delay_ms = new Map<number, number>();
+  /** Called after every change of the rules. */
+  on_change: () => void = () => {};
 
   /** Replaces the rules given; `{}` keeps everything, `clear()` removes all. */
   set(rules: FaultRules): void {
@@ -49,6 +51,7 @@ export class FaultFilter {
       }
       this.#delay_ms = delays;
     }
+    this.on_change();
   }
 
   /** Removes every rule. */
@@ -56,6 +59,12 @@ export class FaultFilter {
     this.#drop.clear();
     this.#drop_to.clear();
     this.#delay_ms.clear();
+    this.on_change();
+  }
+
+  /** True when any rule is in force. */
+  get active(): boolean {
+    return this.#drop.size > 0 || this.#drop_to.size > 0 || this.#delay_ms.size > 0;
   }
 
   /** True when messages to or from `store_id` must be dropped. */

@@ -1,7 +1,7 @@
 /**
  * The store's frame listener (shared/frame.ts): `BatchCommands` and Raft
  * message batches as length-prefixed protobuf frames, served by the same
- * code as their gRPC forms (`BatchSession`, `RaftTransport.receive`). A
+ * code as their gRPC forms (`BatchSession`, `RaftTransport.receiveFrame`). A
  * connection that sends a malformed frame is closed; the store goes on.
  * @module
  */
@@ -11,25 +11,27 @@ import { decodeMessageView } from "@eraft/shared/proto";
 import { encodeBatchResponse } from "../kv_pairs_wire.ts";
 import type { KvApi } from "./kv_api.ts";
 import { BatchSession } from "./batch_session.ts";
-import type { RaftTransport } from "./transport.ts";
 
 /**
- * Starts listening on `addr` (port 0: any free port). Without a transport
- * (a region worker's own listener) Raft frames are refused.
+ * What takes a `RaftMessageBatch` frame's body: the store's transport, or a
+ * region worker. Returns the text of the error for a malformed batch.
  */
+export type RaftFrameSink = (body: Uint8Array) => string | null;
+
+/** Starts listening on `addr` (port 0: any free port). */
 export function startFrameService(
   addr: string,
   api: KvApi,
-  transport: RaftTransport | null,
+  raft: RaftFrameSink,
   log?: (line: string) => void,
 ): FrameListener {
-  return listenFrames(addr, (peer) => serveConnection(peer, api, transport, log));
+  return listenFrames(addr, (peer) => serveConnection(peer, api, raft, log));
 }
 
 function serveConnection(
   peer: FramePeer,
   api: KvApi,
-  transport: RaftTransport | null,
+  raft: RaftFrameSink,
   log?: (line: string) => void,
 ) {
   let session: BatchSession | null = null;
@@ -53,8 +55,8 @@ function serveConnection(
         session ??= new BatchSession(api, sendResponse, () => {});
         const err = session.onBatch(batch);
         if (err !== null) refuse(err);
-      } else if (kind === FrameKind.RaftBatch && transport !== null) {
-        const err = transport.receiveFrame(body);
+      } else if (kind === FrameKind.RaftBatch) {
+        const err = raft(body);
         if (err !== null) refuse(`malformed ${err}`);
       } else {
         refuse(`unknown frame kind ${kind}`);

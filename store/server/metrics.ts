@@ -17,6 +17,7 @@ type Totals = Pick<
   | "applied_entries"
   | "malformed_raft_messages"
   | "loop_iterations"
+  | "direct_raft_messages"
   | "fsyncs"
   | "compactions"
 >;
@@ -26,6 +27,7 @@ const TOTAL_KEYS: Array<keyof Totals> = [
   "applied_entries",
   "malformed_raft_messages",
   "loop_iterations",
+  "direct_raft_messages",
   "fsyncs",
   "compactions",
 ];
@@ -39,6 +41,7 @@ export class StoreMetrics {
     applied_entries: 0,
     malformed_raft_messages: 0,
     loop_iterations: 0,
+    direct_raft_messages: 0,
     fsyncs: 0,
     compactions: 0,
   };
@@ -97,6 +100,11 @@ export class StoreMetrics {
       "eraft_raft_malformed_messages_total",
       "Raft messages from peers that did not decode (dropped)",
       "malformed_raft_messages",
+    );
+    total(
+      "eraft_raft_direct_messages_total",
+      "Raft messages a region worker sent straight to another store's worker",
+      "direct_raft_messages",
     );
     total("eraft_engine_fsyncs_total", "engine fdatasync calls", "fsyncs");
     total(

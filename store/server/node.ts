@@ -167,6 +167,7 @@ export class StoreNode {
       request_deadline_ms: config_base.request_deadline_ms!,
       max_pending_requests: opts.max_pending_requests ?? 20_000,
       on_send: (msgs) => link.transport?.send(msgs),
+      on_raft_in: (batch) => link.transport?.receiveFrame(batch),
       on_stats: (id, stats) => link.on_stats?.(id, stats),
       log: opts.log,
     });
@@ -177,6 +178,7 @@ export class StoreNode {
       log: opts.log,
     });
     link.transport = transport;
+    filter.on_change = () => supervisor.setFaults(filter.active);
     const api = new KvApi(supervisor);
     let services: ServiceBinding[] = [
       { service: "storepb.Store", handlers: storeHandlers(api) },
@@ -196,7 +198,9 @@ export class StoreNode {
     if (frame_addr !== "") config_base.frame_host = splitHostPort(frame_addr).hostname;
     let frames: FrameListener | null = null;
     try {
-      if (frame_addr !== "") frames = startFrameService(frame_addr, api, transport, opts.log);
+      if (frame_addr !== "") {
+        frames = startFrameService(frame_addr, api, (b) => transport.receiveFrame(b), opts.log);
+      }
       await supervisor.start();
       if (opts.initial_cluster) {
         if (!opts.initial_cluster.has(opts.store_id)) {

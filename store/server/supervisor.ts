@@ -47,6 +47,11 @@ export interface SupervisorOptions {
   max_pending_requests: number;
   /** Called with every batch of outgoing Raft messages. */
   on_send: (msgs: EncodedRaftMessage[]) => void;
+  /**
+   * Called with a `RaftMessageBatch` a worker received on its own listener
+   * but the store must deliver (the transport's incoming path).
+   */
+  on_raft_in?: (batch: Uint8Array) => void;
   /** Called with each worker's periodic counters (metrics). */
   on_stats?: (worker_id: number, stats: WorkerStats) => void;
   /** First restart delay after a crash, doubled per quick successive crash. */
@@ -79,6 +84,10 @@ interface Slot {
   outbox: ToWorker[];
   /** Where the running worker serves BatchCommands frames itself; "" when it does not. */
   frame_addr: string;
+  /** Raft messages this slot's workers sent straight to other workers (all incarnations). */
+  direct_raft_messages: number;
+  /** The running worker's count so far (its stats restart from 0 with it). */
+  direct_raft_messages_now: number;
 }
 
 /** A worker that ran this long is healthy again: its next crash restarts fast. */
@@ -112,6 +121,8 @@ export class Supervisor {
   #stopping = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #flush_queued = false;
+  /** Whether the transport has fault rules (see ToWorker "faults"). */
+  #faults_active = false;
 
   constructor(opts: SupervisorOptions) {
     assert.ok(opts.workers >= 1, "at least one worker");
@@ -144,6 +155,8 @@ export class Supervisor {
         restart_timer: undefined,
         outbox: [],
         frame_addr: "",
+        direct_raft_messages: 0,
+        direct_raft_messages_now: 0,
       });
     }
     this.#sweeper = setInterval(() => this.#sweepDeadlines(), DEADLINE_SWEEP_MS);
@@ -170,14 +183,26 @@ export class Supervisor {
     return [...this.#routes.values()];
   }
 
-  /** Per worker: whether it is serving, regions hosted, restarts so far. */
-  workerStatus(): Array<{ worker_id: number; ready: boolean; regions: number; restarts: number }> {
+  /**
+   * Per worker: whether it is serving, regions hosted, restarts so far, and
+   * Raft messages it sent straight to other workers (as of its last stats).
+   */
+  workerStatus(): Array<
+    {
+      worker_id: number;
+      ready: boolean;
+      regions: number;
+      restarts: number;
+      direct_raft_messages: number;
+    }
+  > {
     const counts = this.#regionCounts();
     return this.#slots.map((s) => ({
       worker_id: s.id,
       ready: s.ready,
       regions: counts[s.id],
       restarts: s.restarts_total,
+      direct_raft_messages: s.direct_raft_messages + s.direct_raft_messages_now,
     }));
   }
 
@@ -252,6 +277,18 @@ export class Supervisor {
     if (slot) this.#post(slot, { kind: "snapshot_status", region_id, to_peer_id, ok });
   }
 
+  /**
+   * Tells every worker whether the transport has fault rules: while it does,
+   * workers send and receive every Raft message through this store.
+   */
+  setFaults(active: boolean): void {
+    if (active === this.#faults_active) return;
+    this.#faults_active = active;
+    for (const slot of this.#slots) {
+      if (slot.worker !== null) this.#post(slot, { kind: "faults", active });
+    }
+  }
+
   /** Test hook: makes worker `worker_id` throw inside its loop. */
   crash(worker_id: number): boolean {
     const slot = this.#slots[worker_id];
@@ -315,6 +352,7 @@ export class Supervisor {
       timeout_ms,
     );
     this.#post(slot, { kind: "start", config });
+    if (this.#faults_active) this.#post(slot, { kind: "faults", active: true });
     return started;
   }
 
@@ -328,6 +366,8 @@ export class Supervisor {
         return this.#onStarted(slot, msg.regions, msg.frame_addr);
       case "send":
         return this.#opts.on_send(msg.msgs);
+      case "raft_in":
+        return this.#opts.on_raft_in?.(msg.batch);
       case "response": {
         const p = slot.pending.get(msg.id);
         if (p === undefined) return; // timed out already
@@ -341,6 +381,7 @@ export class Supervisor {
       case "stopped":
         return slot.on_stopped?.();
       case "stats":
+        slot.direct_raft_messages_now = msg.stats.direct_raft_messages;
         return this.#opts.on_stats?.(slot.id, msg.stats);
     }
   }
@@ -386,6 +427,8 @@ export class Supervisor {
     slot.ready = false;
     slot.outbox = [];
     slot.frame_addr = "";
+    slot.direct_raft_messages += slot.direct_raft_messages_now;
+    slot.direct_raft_messages_now = 0;
     this.#failPending(slot, "worker restarting");
     if (this.#stopping) return;
     if (Date.now() - slot.started_at_ms > HEALTHY_RUN_MS) slot.quick_crashes = 0;

@@ -46,7 +46,12 @@ import { notLeader, regionNotFound, serverIsBusy } from "./region_errors.ts";
 import { checkRequest, isRead, proposeRequest, serveRead } from "./requests.ts";
 import { NO_PHASES, PhaseCpu, type PhaseTimer } from "./phases.ts";
 import { workerStats } from "./stats.ts";
-import { decodeRaftBatch, type EncodedRaftMessage, encodeRaftMessage } from "../raft_wire.ts";
+import {
+  decodeRaftBatch,
+  decodeRaftMessage,
+  type EncodedRaftMessage,
+  encodeRaftMessage,
+} from "../raft_wire.ts";
 
 /** Loop iterations run back to back before yielding to the event loop. */
 const MAX_ITERATIONS_PER_RUN = 8;
@@ -84,6 +89,13 @@ export class RegionWorker implements ApplyHost {
    */
   readonly #local = new Map<number, { resolve: (res: WorkerResponse) => void; due_ms: number }>();
   #next_local_id = -1;
+  /** Where this worker takes frames itself ("" = it does not); stamped on its Raft messages. */
+  #frame_addr = "";
+  /**
+   * Remote peer id → the frame address of the worker hosting it, learned from
+   * the `from_worker_addr` of its messages (raft_direct.ts sends there).
+   */
+  readonly peer_frame_addrs = new Map<number, string>();
   /** Totals for the periodic stats message (stats.ts). */
   readonly counts = {
     proposals: 0,
@@ -93,6 +105,8 @@ export class RegionWorker implements ApplyHost {
     malformed_raft_messages: 0,
     /** Loop iterations that had work (each wakes the loop, persists, sends, applies). */
     loop_iterations: 0,
+    /** Raft messages sent straight to another worker's listener (raft_direct.ts). */
+    direct_raft_messages: 0,
   };
   #read_seq = 1;
   #ticks = 0;
@@ -140,6 +154,7 @@ export class RegionWorker implements ApplyHost {
    * this worker serves frames itself ("" when it does not).
    */
   start(frame_addr = ""): void {
+    this.#frame_addr = frame_addr;
     this.post({
       kind: "started",
       worker_id: this.config.worker_id,
@@ -194,6 +209,7 @@ export class RegionWorker implements ApplyHost {
         this.stop();
         return;
       case "start":
+      case "faults": // worker_main.ts's
       case "batch": // unwrapped by worker_main.ts
         return;
     }
@@ -231,6 +247,33 @@ export class RegionWorker implements ApplyHost {
       const why = all ? "worker stopping" : "no answer in time";
       p.resolve({ region_error: serverIsBusy(why, 20) });
     }
+  }
+
+  /**
+   * Raft messages that reached this worker's own listener: steps those of
+   * regions it hosts and returns the others, which only the store may place
+   * (a peer created here could be another worker's). A message that does not
+   * decode is dropped and counted, as on the store's path.
+   */
+  stepDirect(parts: readonly EncodedRaftMessage[]): EncodedRaftMessage[] {
+    const elsewhere: EncodedRaftMessage[] = [];
+    if (this.#stopped) return elsewhere;
+    for (const part of parts) {
+      if (!this.peers.has(part.region_id)) {
+        elsewhere.push(part);
+        continue;
+      }
+      let m: raft_serverpb.RaftMessage;
+      try {
+        m = decodeRaftMessage(part.bytes);
+      } catch {
+        this.counts.malformed_raft_messages++;
+        continue;
+      }
+      this.#stepRaft(m);
+    }
+    this.#schedule();
+    return elsewhere;
   }
 
   /** Stops the timer, syncs and closes the engines. */
@@ -391,6 +434,7 @@ export class RegionWorker implements ApplyHost {
     }
     if (m.to_peer.id !== peer.peer_id) return; // for an older incarnation of this region's peer
     peer.known_peers.set(m.from_peer.id, m.from_peer);
+    if (m.from_worker_addr) this.peer_frame_addrs.set(m.from_peer.id, m.from_worker_addr);
     peer.node.step(msg);
   }
 
@@ -644,6 +688,7 @@ export class RegionWorker implements ApplyHost {
         is_tombstone: false,
         start_key: peer.region.start_key,
         end_key: peer.region.end_key,
+        from_worker_addr: this.#frame_addr,
       }));
     }
   }

@@ -85,7 +85,7 @@ const get = (region_id: number, key: string) => ({
   raw_get: { context: ctx(region_id), key: enc(key), cf: "" },
 });
 
-Deno.test("worker frames: the store names the worker, which serves its region, refuses the rest, and listens again after a restart", async () => {
+Deno.test("worker frames: the store names the worker, which serves its region, refuses the rest and malformed Raft frames, and listens again after a restart", async () => {
   const dir = await Deno.makeTempDir({ prefix: "eraft-worker-frames-test-" });
   let node: StoreNode | null = null;
   const conns: Conn[] = [];
@@ -116,10 +116,13 @@ Deno.test("worker frames: the store names the worker, which serves its region, r
     const bad_key = await worker.call({ raw_get: { context: ctx(1), key: enc(""), cf: "" } });
     assert.match(bad_key.raw_get?.error ?? "", /key/, "arguments are checked as on the store");
 
-    // Raft frames belong to the store's transport: the worker closes that connection.
+    // Raft frames from other workers: a well-formed batch keeps its connection,
+    // a malformed one closes only its own.
+    worker.send(FrameKind.RaftBatch, new Uint8Array(0));
     const raft = dial(worker_addr);
-    raft.send(FrameKind.RaftBatch, new Uint8Array(0));
-    await waitFor("the Raft frame's connection closed", () => raft.closed);
+    raft.send(FrameKind.RaftBatch, new Uint8Array([0x0a, 0x40, 0x08, 0x01]));
+    await waitFor("the malformed Raft frame's connection closed", () => raft.closed);
+    assert.equal(dec((await worker.call(get(1, "w"))).raw_get!.value), "via worker");
     assert.equal(worker.closed, null, "other connections go on");
 
     // A crashed worker's listener goes with it; its successor listens on a new port.

@@ -9,18 +9,22 @@
 import type { FrameListener } from "@eraft/shared/frame";
 import type { FromWorker, ToWorker } from "../protocol.ts";
 import { NO_PHASES } from "./phases.ts";
+import { RaftDirect } from "./raft_direct.ts";
 import { RegionWorker } from "./worker.ts";
 import { startWorkerFrames } from "./worker_frames.ts";
 
 let worker: RegionWorker | null = null;
-/** The worker's own BatchCommands listener (config.frame_host), if any. */
+/** The worker's own frame listener (config.frame_host), if any. */
 let frames: FrameListener | null = null;
+/** Raft messages to other workers' listeners (with `frames` only). */
+let direct: RaftDirect | null = null;
 
 /** Everything posted in one task leaves as one message (one clone, one event on the main thread). */
 let outbox: FromWorker[] = [];
 let flush_queued = false;
 
 function flush(): void {
+  direct?.flushNow();
   flush_queued = false;
   if (outbox.length === 0) return;
   const msgs = outbox;
@@ -32,6 +36,11 @@ function flush(): void {
 }
 
 function post(msg: FromWorker): void {
+  if (msg.kind === "send" && direct !== null) {
+    const rest = direct.send(msg.msgs);
+    if (rest.length === 0) return;
+    msg = { kind: "send", msgs: rest };
+  }
   outbox.push(msg);
   // The worker closes right after these: they cannot wait for a later turn.
   // (The loop itself flushes before it blocks; see RegionWorker's `flush`.)
@@ -51,11 +60,15 @@ function handle(msg: ToWorker): void {
     if (worker !== null) return;
     worker = new RegionWorker(msg.config, post, flush);
     const host = msg.config.frame_host;
-    if (host) frames = startWorkerFrames(host, worker);
+    if (host) {
+      direct = new RaftDirect(worker.peer_frame_addrs, worker.counts);
+      frames = startWorkerFrames(host, worker, direct, post);
+    }
     worker.start(frames?.address ?? "");
     return;
   }
   if (worker === null) throw new Error(`worker got '${msg.kind}' before 'start'`);
+  if (msg.kind === "faults" && direct !== null) direct.faults_active = msg.active;
   worker.handle(msg);
 }
 
@@ -70,6 +83,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
       phases.exit();
     }
     if (msg.kind === "stop") {
+      direct?.close();
       void frames?.close();
       phases.close();
       self.close();

@@ -3,12 +3,13 @@
  * one worker each, messages routed directly between them.
  */
 import assert from "node:assert/strict";
-import { ConfChangeType } from "@eraft/proto/gen/eraftpb.ts";
+import { ConfChangeType, MessageType } from "@eraft/proto/gen/eraftpb.ts";
+import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import { MutationOp, PreconditionKind } from "@eraft/proto/gen/kvrpcpb.ts";
 import type { WorkerRequest } from "../protocol.ts";
 import { bucketOf, DEDUP_MAX_AHEAD_MS, DEDUP_RETENTION_MS, recordKey } from "./dedup.ts";
 import { LocalCluster } from "./testing.ts";
-import { encodeRaftBatch } from "../raft_wire.ts";
+import { encodeRaftBatch, encodeRaftMessage } from "../raft_wire.ts";
 import { decodeKvPairs } from "../kv_pairs_wire.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -439,5 +440,32 @@ Deno.test("worker: a submitted request unanswered past its deadline gets ServerI
     const stopped = await pending;
     assert.ok(stopped.region_error?.server_is_busy);
     assert.match(stopped.region_error!.message, /worker stopping/);
+  });
+});
+
+Deno.test("worker: Raft messages from its own listener are stepped and teach their sender's worker; others go back to the store", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    await c.leaderRequest(1, put("warm", "x"));
+    const leader = c.leaderOf(1)!;
+    const follower = [1, 2, 3].find((s) => s !== leader)!;
+    const w = c.workers.get(follower)!;
+    const term = c.workers.get(leader)!.peers.get(1)!.term;
+    // Peer ids are store ids in LocalCluster's region 1.
+    const heartbeat = (region_id: number) =>
+      encodeRaftMessage({
+        region_id,
+        from_peer: { id: leader, store_id: leader, addr: `store-${leader}`, role: 0 },
+        to_peer: { id: follower, store_id: follower, addr: `store-${follower}`, role: 0 },
+        message: { msg_type: MessageType.MsgHeartbeat, to: follower, from: leader, term },
+        region_epoch: { conf_ver: 1, version: 1 },
+        is_tombstone: false,
+        start_key: new Uint8Array(),
+        end_key: new Uint8Array(),
+        from_worker_addr: "127.0.0.1:9",
+      } as raft_serverpb.RaftMessage);
+    const elsewhere = w.stepDirect([heartbeat(1), heartbeat(99)]);
+    assert.deepEqual(elsewhere.map((m) => m.region_id), [99], "region 99 is the store's to place");
+    assert.equal(w.peer_frame_addrs.get(leader), "127.0.0.1:9");
+    assert.equal(w.peers.has(99), false, "no peer created outside the store's placement");
   });
 });

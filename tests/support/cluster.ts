@@ -45,7 +45,15 @@ export interface RegionStatus {
 /** A store's /status answer. */
 export interface StoreStatus {
   store_id: number;
-  workers: Array<{ worker_id: number; ready: boolean; regions: number; restarts: number }>;
+  workers: Array<
+    {
+      worker_id: number;
+      ready: boolean;
+      regions: number;
+      restarts: number;
+      direct_raft_messages: number;
+    }
+  >;
   regions: RegionStatus[];
 }
 
