@@ -338,6 +338,7 @@ export class RegionWorker implements ApplyHost {
   destroyPeer(peer: Peer): void {
     peer.destroyed = true;
     this.peers.delete(peer.region_id);
+    for (const id of peer.known_peers.keys()) this.peer_frame_addrs.delete(id);
     this.tombstones.set(peer.region_id, peer.region.region_epoch?.conf_ver ?? 0);
     const batch = this.engines.kv.newBatch();
     for (const cf of DATA_CFS) batch.deleteRange(cf, peer.region.start_key, peer.region.end_key);

@@ -169,6 +169,8 @@ Deno.test("worker: a removed peer deletes its data", async () => {
       "victim applied",
       () => c.workers.get(victim)!.engines.kv.get("default", enc("x")),
     );
+    // As if the victim had learned where its peers' workers listen (raft_direct.ts).
+    c.workers.get(victim)!.peer_frame_addrs.set(c.leaderOf(1)!, "127.0.0.1:9");
     const res = await c.leaderRequest(1, {
       op: "change_peer",
       change_type: ConfChangeType.RemoveNode,
@@ -177,6 +179,7 @@ Deno.test("worker: a removed peer deletes its data", async () => {
     assert.equal(res.regions?.[0].peers.length, 2);
     await c.until("victim destroyed its replica", () => !c.workers.get(victim)!.peers.has(1));
     assert.equal(c.workers.get(victim)!.engines.kv.get("default", enc("x")), undefined);
+    assert.equal(c.workers.get(victim)!.peer_frame_addrs.size, 0, "the region's peers forgotten");
   });
 });
 
