@@ -41,8 +41,9 @@ export interface WorkerConfig {
   /** Account the worker thread's CPU by loop phase (worker/phases.ts); off by default. */
   phase_cpu?: boolean;
   /**
-   * Host the worker listens on (any free port) for BatchCommands frames of
-   * its own regions, so clients skip the main thread; unset: no listener.
+   * Host the worker listens on (any free port) for BatchCommands and Raft
+   * frames of its own regions, so clients and other workers skip the store's
+   * main thread (worker/worker_frames.ts); unset: no listener.
    */
   frame_host?: string;
   /** A request submitted on the worker's own listener unanswered this long gets ServerIsBusy (default 4000). */
@@ -150,7 +151,7 @@ export type FromWorker =
     kind: "started";
     worker_id: number;
     regions: RegionInfo[];
-    /** Where the worker serves BatchCommands frames itself; "" when it does not. */
+    /** Where the worker takes BatchCommands and Raft frames itself; "" when it does not. */
     frame_addr: string;
   }
   /** Raft messages to deliver, encoded; the main thread batches them per store. */

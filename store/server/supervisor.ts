@@ -82,7 +82,7 @@ interface Slot {
   restart_timer: ReturnType<typeof setTimeout> | undefined;
   /** Requests and Raft messages waiting to go to the worker as one postMessage. */
   outbox: ToWorker[];
-  /** Where the running worker serves BatchCommands frames itself; "" when it does not. */
+  /** Where the running worker takes BatchCommands and Raft frames itself; "" when it does not. */
   frame_addr: string;
   /** Raft messages this slot's workers sent straight to other workers (all incarnations). */
   direct_raft_messages: number;
