@@ -1,16 +1,18 @@
 /**
- * `deno task bench store`: RawPut/RawGet through gRPC on a local 3-store
- * cluster with 1, 16 and 64 requests in flight, beside a 3-member etcd
+ * `deno task bench store`: RawPut/RawGet on a local 3-store cluster with 1, 16
+ * and 64 requests in flight (unary gRPC, the store's BatchCommands stream,
+ * and BatchCommands frames straight to the region worker), beside a 3-member etcd
  * (/usr/bin/etcd, driven by its Go client when built, see
  * shared/testing/etcd.ts) doing puts/gets of the same sizes in the same run. Prints throughput, p50/p99 and ratios; writes
  * bench-results/store.json. Uses the test cluster harness to run the stores.
  * @module
  */
 import { join } from "node:path";
-import type * as grpc from "@grpc/grpc-js";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
+import { FrameConn, FrameKind } from "@eraft/shared/frame";
 import { ServiceClient } from "@eraft/shared/grpc";
+import { decodeMessageView, encodeMessage } from "@eraft/shared/proto";
 import { Immediate } from "@eraft/shared/immediate";
 import { Progress } from "@eraft/shared/progress";
 import {
@@ -53,29 +55,64 @@ async function measure(
 type Cmd = storepb.BatchCommandsRequest_Request;
 type CmdRes = storepb.BatchCommandsResponse_Response;
 
+/** What carries a BatchStream's messages: the store's gRPC stream or a frame connection. */
+interface Carrier {
+  write(msg: storepb.BatchCommandsRequest): void;
+  close(): void;
+}
+
 /**
  * The throughput path a real client uses (TiKV's BatchCommands): one
  * long-lived stream to the leader; requests issued in the same macrotask
- * travel as one message, responses come back matched by id.
+ * travel as one message, responses come back matched by id. Over gRPC to the
+ * store, or as frames straight to the region worker the store names.
  */
 class BatchStream {
-  readonly #client: ServiceClient;
-  readonly #stream: grpc.ClientDuplexStream<object, object>;
+  /** Worker routes the store's answers carried (storepb.WorkerRoute). */
+  readonly routes: storepb.WorkerRoute[] = [];
   readonly #waiting = new Map<number, (res: CmdRes) => void>();
   #queue: Array<[number, Cmd]> = [];
   #next_id = 1;
   readonly #flusher = new Immediate(() => this.#flush());
+  readonly #carrier: Carrier;
 
-  constructor(addr: string) {
-    this.#client = new ServiceClient("storepb.Store", addr);
-    this.#stream = this.#client.duplex("BatchCommands");
-    this.#stream.on("data", (batch: storepb.BatchCommandsResponse) => {
-      batch.responses.forEach((res, i) => {
-        this.#waiting.get(batch.request_ids[i])?.(res);
-        this.#waiting.delete(batch.request_ids[i]);
-      });
+  private constructor(
+    connect: (on_response: (res: storepb.BatchCommandsResponse) => void) => Carrier,
+  ) {
+    this.#carrier = connect((batch) => this.#onResponse(batch));
+  }
+
+  /** The store's gRPC `BatchCommands` stream. */
+  static grpc(addr: string): BatchStream {
+    return new BatchStream((on_response) => {
+      const client = new ServiceClient("storepb.Store", addr);
+      const stream = client.duplex("BatchCommands");
+      stream.on("data", on_response);
+      stream.on("error", () => {});
+      return {
+        write: (msg) => stream.write(msg),
+        close: () => {
+          stream.end();
+          client.close();
+        },
+      };
     });
-    this.#stream.on("error", () => {});
+  }
+
+  /** A frame connection to `addr` (a region worker's listener). */
+  static frames(addr: string): BatchStream {
+    return new BatchStream((on_response) => {
+      const conn = FrameConn.dial(addr, {
+        on_frame: (_kind, body) =>
+          on_response(decodeMessageView("storepb.BatchCommandsResponse", body)),
+        on_close: () => {},
+      });
+      return {
+        write: (msg) =>
+          conn.send(FrameKind.BatchRequest, encodeMessage("storepb.BatchCommandsRequest", msg)),
+        close: () => conn.close(),
+      };
+    });
   }
 
   call(cmd: Cmd): Promise<CmdRes> {
@@ -85,16 +122,26 @@ class BatchStream {
     return new Promise((resolve) => this.#waiting.set(id, resolve));
   }
 
+  #onResponse(batch: storepb.BatchCommandsResponse): void {
+    this.routes.push(...(batch.worker_routes ?? []));
+    batch.responses.forEach((res, i) => {
+      this.#waiting.get(batch.request_ids[i])?.(res);
+      this.#waiting.delete(batch.request_ids[i]);
+    });
+  }
+
   #flush(): void {
     const batch = this.#queue;
     this.#queue = [];
-    this.#stream.write({ request_ids: batch.map(([id]) => id), requests: batch.map(([, c]) => c) });
+    this.#carrier.write({
+      request_ids: batch.map(([id]) => id),
+      requests: batch.map(([, c]) => c),
+    } as storepb.BatchCommandsRequest);
   }
 
   close(): void {
     this.#flusher.close();
-    this.#stream.end();
-    this.#client.close();
+    this.#carrier.close();
   }
 }
 
@@ -102,7 +149,7 @@ function checkOk(res: { region_error?: unknown; error?: string } | null | undefi
   if (!res || res.region_error || res.error) throw new Error(JSON.stringify(res));
 }
 
-/** Puts and gets through BatchCommands on the leader of region 1. */
+/** Puts and gets through BatchCommands on the leader of region 1: its store, then its worker. */
 async function benchBatched(cluster: Cluster, value: Uint8Array, key: (i: number) => Uint8Array) {
   const out: Result[] = [];
   await cluster.client.refresh();
@@ -114,27 +161,34 @@ async function benchBatched(cluster: Cluster, value: Uint8Array, key: (i: number
   }
   if (leader === 0) throw new Error("no leader of region 1");
   const context: kvrpcpb.Context = cluster.client.context(cluster.client.region(1)!, leader);
-  const stream = new BatchStream(cluster.store(leader).addr);
-  try {
-    for (const n of CONCURRENCY) {
-      out.push(
-        await measure("eraft-batch", "put", n, async (i) => {
-          const res = await stream.call({
-            raw_put: { context, key: key(i), value, cf: "", id: 0, type: 0, issued_at_ms: 0 },
-          });
-          checkOk(res.raw_put);
-        }),
-      );
-      out.push(
-        await measure("eraft-batch", "get", n, async (i) => {
-          const res = await stream.call({ raw_get: { context, key: key(i), cf: "" } });
-          checkOk(res.raw_get);
-        }),
-      );
+  const phases = async (system: string, stream: BatchStream) => {
+    try {
+      for (const n of CONCURRENCY) {
+        out.push(
+          await measure(system, "put", n, async (i) => {
+            const res = await stream.call({
+              raw_put: { context, key: key(i), value, cf: "", id: 0, type: 0, issued_at_ms: 0 },
+            });
+            checkOk(res.raw_put);
+          }),
+        );
+        out.push(
+          await measure(system, "get", n, async (i) => {
+            const res = await stream.call({ raw_get: { context, key: key(i), cf: "" } });
+            checkOk(res.raw_get);
+          }),
+        );
+      }
+    } finally {
+      stream.close();
     }
-  } finally {
-    stream.close();
-  }
+  };
+  const store = BatchStream.grpc(cluster.store(leader).addr);
+  await phases("eraft-batch", store);
+  // The store named the worker serving region 1 in its answers: the same load, straight there.
+  const route = store.routes.findLast((r) => r.region_id === 1);
+  if (route === undefined) throw new Error("the store named no worker for region 1");
+  await phases("eraft-worker", BatchStream.frames(route.frame_addr));
   return out;
 }
 
@@ -201,8 +255,8 @@ if (import.meta.main) {
   if (typeof built === "string") console.log(`bench store: no etcd Go client: ${built}`);
   const etcd_client = EtcdBenchClient.describe(native);
   if (etcd) console.log(`bench store: etcd measured with ${etcd_client}`);
-  // put + get per concurrency, for eraft, eraft-batch and (when installed) etcd.
-  progress = new Progress("bench store", 2 * CONCURRENCY.length * (etcd ? 3 : 2));
+  // put + get per concurrency, for eraft, eraft-batch, eraft-worker and (when installed) etcd.
+  progress = new Progress("bench store", 2 * CONCURRENCY.length * (etcd ? 4 : 3));
   const results: Result[] = [];
   try {
     results.push(...await benchStore(value));
