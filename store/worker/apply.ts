@@ -30,7 +30,14 @@ import {
   encodeTaggedValue,
   regionStateKey,
 } from "./codec.ts";
-import { DedupTable, encodeFloor, mutationsDigest, readFloor, requestKey } from "./dedup.ts";
+import {
+  type AppliedIds,
+  DedupTable,
+  encodeFloor,
+  mutationsDigest,
+  readFloor,
+  requestKey,
+} from "./dedup.ts";
 import { type Peer, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from "./peer.ts";
 import { epochNotMatch, keyNotInRegion, staleCommand } from "./region_errors.ts";
 
@@ -44,6 +51,8 @@ export interface ApplyHost {
   destroyPeer(peer: Peer): void;
   /** The region's range, epoch or peers changed. */
   regionChanged(peer: Peer): void;
+  /** The ids of the worker's dedup records (absent: every check reads the engine). */
+  readonly applied_ids?: AppliedIds;
 }
 
 /** Applies `entries` (committed, ascending) to the region and answers their proposals. */
@@ -122,6 +131,7 @@ function applyWrite(
     peer.region_id,
     peer.region,
     header?.proposed_at_ms ?? 0,
+    host.applied_ids ?? null,
   );
   const members = cmd.members ?? [];
   if (members.length > 0) return applyMembers(peer, cmd, dedup, index);

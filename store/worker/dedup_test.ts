@@ -4,6 +4,7 @@ import { compareBytes } from "@eraft/shared/bytes";
 import { KvEngine } from "../engine/mod.ts";
 import { b, withTempDir } from "../engine/test_util.ts";
 import {
+  AppliedIds,
   bucketOf,
   bucketRange,
   clearRecords,
@@ -35,9 +36,10 @@ function applyAt<T>(
   range: KeyRange,
   proposed_at_ms: number,
   fn: (t: DedupTable) => T,
+  ids: AppliedIds | null = null,
 ): T {
   const batch = kv.newBatch();
-  const table = new DedupTable(kv, batch, region_id, range, proposed_at_ms);
+  const table = new DedupTable(kv, batch, region_id, range, proposed_at_ms, ids);
   const out = fn(table);
   if (batch.count > 0) kv.write(batch);
   return out;
@@ -103,17 +105,83 @@ Deno.test("a record lies in its bucket's range of a region exactly when its firs
   );
 });
 
-Deno.test("dedup: a retry is recognised by id, first key and digest; a colliding id applies", () => {
+for (const with_ids of [false, true]) {
+  const how = with_ids ? "with the worker's ids" : "from the engine alone";
+  Deno.test(`dedup: a retry is recognised by id, first key and digest; a colliding id applies (${how})`, () => {
+    withTempDir((dir) => {
+      const kv = KvEngine.open(dir);
+      const ids = with_ids ? new AppliedIds() : null;
+      try {
+        const key = requestKey(T0_MS, b("k"), 77);
+        applyAt(kv, 1, WHOLE, T0_MS, (t) => t.record(key, 10, 0xabc), ids);
+        applyAt(kv, 1, WHOLE, T0_MS + 1000, (t) => {
+          assert.equal(t.applied(key, 0xabc), true, "the retry");
+          assert.equal(t.applied(key, 0xabd), false, "other mutations");
+          assert.equal(t.applied(requestKey(T0_MS, b("k"), 78), 0xabc), false, "other id");
+          assert.equal(t.applied(requestKey(T0_MS, b("j"), 77), 0xabc), false, "other first key");
+        }, ids);
+      } finally {
+        kv.close();
+      }
+    });
+  });
+}
+
+Deno.test("AppliedIds: never lacks a record it was given, before or after pruning; lacks fresh ids", () => {
+  const arbRecord = fc.record({
+    bucket: fc.integer({ min: 100, max: 110 }),
+    first: fc.uint8Array({ maxLength: 12 }),
+    id: fc.nat(2 ** 53 - 1),
+  });
+  fc.assert(
+    fc.property(
+      fc.array(arbRecord, { maxLength: 60 }),
+      fc.array(fc.integer({ min: 95, max: 112 }), { maxLength: 4 }),
+      (records, prunes) => {
+        const ids = new AppliedIds();
+        const keys = records.map((r) => recordKey(r.bucket, r.first, r.id));
+        keys.forEach((k, i) => {
+          ids.add(k);
+          if (i % 15 === 14 && prunes.length > 0) ids.prune(prunes[i % prunes.length]);
+        });
+        for (const k of keys) assert.equal(ids.lacks(k), false);
+        // A fresh id (its low 30 bits unlike every id given) in a bucket no
+        // prune reached is known to be absent.
+        const low30 = new Set(records.map((r) => r.id % 2 ** 30));
+        const fresh = [...Array(64).keys()].map((n) => 2 ** 31 + n).find((id) =>
+          !low30.has(id % 2 ** 30)
+        )!;
+        const top = Math.max(...prunes, 0);
+        if (top <= 120) assert.equal(ids.lacks(recordKey(120, b("x"), fresh)), true);
+      },
+    ),
+    { seed: 2026, numRuns: 500 },
+  );
+});
+
+Deno.test("AppliedIds: ignores other raft keys; load finds every record of a reopened engine", () => {
   withTempDir((dir) => {
-    const kv = KvEngine.open(dir);
+    const records = [1, 2, 3].map((i) =>
+      requestKey(T0_MS + i * DEDUP_BUCKET_MS, b(`k${i}`), 50 + i)
+    );
+    let kv = KvEngine.open(dir);
     try {
-      applyAt(kv, 1, WHOLE, T0_MS, (t) => t.record(requestKey(T0_MS, b("k"), 77), 10, 0xabc));
-      applyAt(kv, 1, WHOLE, T0_MS + 1000, (t) => {
-        assert.equal(t.applied(requestKey(T0_MS, b("k"), 77), 0xabc), true, "the retry");
-        assert.equal(t.applied(requestKey(T0_MS, b("k"), 77), 0xabd), false, "other mutations");
-        assert.equal(t.applied(requestKey(T0_MS, b("k"), 78), 0xabc), false, "other id");
-        assert.equal(t.applied(requestKey(T0_MS, b("j"), 77), 0xabc), false, "other first key");
-      });
+      const batch = kv.newBatch();
+      for (const k of records) batch.putNew("raft", k, new Uint8Array(12));
+      batch.put("raft", b("r-not-a-record"), b("v"));
+      kv.write(batch);
+      const ids = new AppliedIds();
+      ids.add(b("r-not-a-record"));
+      assert.equal(ids.size, 0);
+    } finally {
+      kv.close();
+    }
+    kv = KvEngine.open(dir);
+    try {
+      const ids = AppliedIds.load(kv);
+      assert.equal(ids.size, records.length);
+      for (const k of records) assert.equal(ids.lacks(k), false);
+      assert.equal(ids.lacks(requestKey(T0_MS + DEDUP_BUCKET_MS, b("k1"), 99)), true);
     } finally {
       kv.close();
     }

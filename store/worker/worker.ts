@@ -39,7 +39,7 @@ import {
   regionMetaRange,
   regionStateKey,
 } from "./codec.ts";
-import { clearRecords } from "./dedup.ts";
+import { AppliedIds, clearRecords } from "./dedup.ts";
 import { Peer, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from "./peer.ts";
 import { confStateOf, loadRegions, repairRaftState } from "./recovery.ts";
 import { notLeader, regionNotFound, serverIsBusy } from "./region_errors.ts";
@@ -76,6 +76,8 @@ const CREATING_MSGS: ReadonlySet<number> = new Set([
 /** See the module comment. */
 export class RegionWorker implements ApplyHost {
   readonly engines: WorkerEngines;
+  /** Ids of the dedup records in `engines.kv` (see AppliedIds). */
+  readonly applied_ids: AppliedIds;
   readonly peers = new Map<number, Peer>();
   /**
    * Region id → its conf_ver when this store's peer was removed. A later
@@ -147,6 +149,7 @@ export class RegionWorker implements ApplyHost {
       );
     }
     this.engines.sync();
+    this.applied_ids = AppliedIds.load(this.engines.kv);
   }
 
   /**
@@ -656,7 +659,10 @@ export class RegionWorker implements ApplyHost {
     batch.deleteRange("raft", lo, hi); // the table of older versions
     if (peer.initialized) clearRecords(this.engines.kv, batch, peer.region);
     clearRecords(this.engines.kv, batch, region);
-    for (const r of records) batch.put(r.cf, r.key, r.value);
+    for (const r of records) {
+      batch.put(r.cf, r.key, r.value);
+      if (r.cf === "raft") this.applied_ids.add(r.key);
+    }
     const apply_state = {
       applied_index: meta.index,
       truncated_state: { index: meta.index, term: meta.term },

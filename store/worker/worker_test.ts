@@ -222,7 +222,7 @@ Deno.test("worker: leadership transfers to the named peer", async () => {
 
 Deno.test("worker: a restarted store recovers its regions and data from disk", async () => {
   await withCluster([1, 2, 3], async (c) => {
-    for (let i = 0; i < 10; i++) await c.leaderRequest(1, put(`r${i}`, `${i}`));
+    for (let i = 0; i < 10; i++) await c.leaderRequest(1, put(`r${i}`, `${i}`, 700 + i));
     const leader = c.leaderOf(1)!;
     c.stopStore(leader);
     await c.until("a new leader", () => c.leaderOf(1));
@@ -239,6 +239,9 @@ Deno.test("worker: a restarted store recovers its regions and data from disk", a
       dec(c.workers.get(leader)!.engines.kv.get("default", enc("r9"))?.subarray(1)),
       "9",
     );
+    // The restarted worker knows the dedup records it had (a retry there stays deduplicated).
+    const record = recordKey(bucketOf(ISSUED_AT_MS), enc("r9"), 709);
+    assert.equal(c.workers.get(leader)!.applied_ids.lacks(record), false);
   });
 });
 
@@ -362,7 +365,10 @@ Deno.test("worker: a peer that catches up by snapshot receives the deduplication
     await c.until("store 4 has the data", () => kv().get("default", enc("k79")) !== undefined);
     const bucket = bucketOf(ISSUED_AT_MS);
     for (const i of [0, 40, 79]) {
-      assert.ok(kv().get("raft", recordKey(bucket, enc(`k${i}`), 1000 + i)), `record of k${i}`);
+      const key = recordKey(bucket, enc(`k${i}`), 1000 + i);
+      assert.ok(kv().get("raft", key), `record of k${i}`);
+      // Its worker's ids know the record too, or a retry there would apply again.
+      assert.equal(c.workers.get(4)!.applied_ids.lacks(key), false, `id of k${i}`);
     }
   });
 });
