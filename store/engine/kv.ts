@@ -253,6 +253,19 @@ export class KvEngine {
     return this.#live.get(cf, key);
   }
 
+  /**
+   * Keys of `cf` in [start, end) (empty end = unbounded), counted up to `max`
+   * from the live index: no values read, no snapshot taken (a snapshot's
+   * clone makes the next writes copy the tree nodes they touch).
+   */
+  countKeys(cf: Cf, start: Uint8Array, end: Uint8Array, max: number): number {
+    this.#open();
+    let n = 0;
+    if (max <= 0) return n;
+    for (const _ of this.#live.locations(cf, start, end)) if (++n >= max) break;
+    return n;
+  }
+
   /** See KvView.scan: up to `limit` pairs in [start, end) (empty end = unbounded). */
   scan(cf: Cf, start: Uint8Array, end: Uint8Array, limit: number, reverse = false): KvPair[] {
     this.#open();

@@ -100,6 +100,26 @@ Deno.test("kv: scan forward, reverse, limit, bounds, unbounded end", () => {
   });
 });
 
+Deno.test("kv: countKeys counts a range's keys up to a bound, deletes excluded", () => {
+  withTempDir((dir) => {
+    const e = KvEngine.open(dir);
+    try {
+      const batch = e.newBatch();
+      for (const k of ["a", "b", "ba", "c", "d"]) batch.put("write", b(k), b("v"));
+      batch.put("default", b("b"), b("other cf"));
+      batch.delete("write", b("c"));
+      e.write(batch);
+      assert.equal(e.countKeys("write", b("b"), b("d"), 10), 2); // b, ba (c is deleted)
+      assert.equal(e.countKeys("write", E, E, 10), 4);
+      assert.equal(e.countKeys("write", E, E, 3), 3);
+      assert.equal(e.countKeys("write", E, E, 0), 0);
+      assert.equal(e.countKeys("lock", E, E, 10), 0);
+    } finally {
+      e.close();
+    }
+  });
+});
+
 Deno.test("kv: keys order bytewise, including bytes >= 0x80", () => {
   withTempDir((dir) => {
     const e = KvEngine.open(dir);

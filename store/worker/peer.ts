@@ -59,6 +59,8 @@ export class Peer {
   /** Estimated bytes of the region's data (keys × the engine's average record size). */
   approximate_size_bytes = 0;
   #snapshot_cache: { index: number; snap: Snapshot } | null = null;
+  /** When refreshApproximateSize last counted (null: never). */
+  #size_counted: SizeCount | null = null;
 
   constructor(
     readonly engines: WorkerEngines,
@@ -195,25 +197,51 @@ export class Peer {
    * read), up to `max_keys`, and estimates bytes from the engine's average
    * record size. Cheap enough to run every few seconds on leaders.
    */
-  refreshApproximateSize(max_keys: number): void {
-    const view = this.engines.kv.snapshot();
+  refreshApproximateSize(max_keys: number, tick = 0): void {
     let keys = 0;
-    try {
-      for (const cf of DATA_CFS) {
-        for (const _ of view.locations(cf, this.region.start_key, this.region.end_key)) {
-          if (++keys >= max_keys) break;
-        }
-      }
-    } finally {
-      view.close();
+    for (const cf of DATA_CFS) {
+      const { start_key, end_key } = this.region;
+      keys += this.engines.kv.countKeys(cf, start_key, end_key, max_keys - keys);
+      if (keys >= max_keys) break;
     }
+    this.#size_counted = { applied_index: this.applied_index, tick };
     const stats = this.engines.kv.stats();
     const avg_record_bytes = stats.keys > 0 ? stats.disk_bytes / stats.keys : 0;
     this.approximate_keys = keys;
     this.approximate_size_bytes = Math.round(keys * avg_record_bytes);
   }
 
+  /**
+   * True when a size count at `tick` is worth its walk: something was applied
+   * since the last one, and `every_ticks` have passed for each
+   * `keys_per_period` keys the region had then (the walk is per key, so big
+   * regions count less often; their split decision is approximate anyway).
+   */
+  sizeCountDue(tick: number, every_ticks: number, keys_per_period: number): boolean {
+    const now = { applied_index: this.applied_index, tick, keys: this.approximate_keys };
+    return sizeCountDue(this.#size_counted, now, every_ticks, keys_per_period);
+  }
+
   invalidateSnapshotCache(): void {
     this.#snapshot_cache = null;
   }
+}
+
+/** When a size count happened: the applied index and tick then. */
+export interface SizeCount {
+  applied_index: number;
+  tick: number;
+}
+
+/** See Peer.sizeCountDue; `last` null: never counted. */
+export function sizeCountDue(
+  last: SizeCount | null,
+  now: SizeCount & { keys: number },
+  every_ticks: number,
+  keys_per_period: number,
+): boolean {
+  if (last === null) return true;
+  if (last.applied_index === now.applied_index) return false;
+  const periods = Math.max(1, Math.ceil(now.keys / keys_per_period));
+  return now.tick - last.tick >= every_ticks * periods;
 }

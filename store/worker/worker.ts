@@ -63,6 +63,12 @@ const KV_SYNC_TICKS = 20;
 const SIZE_CHECK_TICKS = 20;
 /** Counting a region's keys stops here; a region this large splits anyway. */
 const SIZE_CHECK_MAX_KEYS = 2_000_000;
+/**
+ * A region counts its keys every SIZE_CHECK_TICKS per this many keys it had:
+ * a walk of ~100k keys every 2 s at most (a 2M-key region walked all of them
+ * every 2 s, ~10% of a core).
+ */
+const SIZE_CHECK_KEYS_PER_PERIOD = 100_000;
 
 /** Messages a leader sends that may create a missing peer on its target store. */
 const CREATING_MSGS: ReadonlySet<number> = new Set([
@@ -512,14 +518,16 @@ export class RegionWorker implements ApplyHost {
       peer.node.tick();
       if (this.#ticks % GC_CHECK_TICKS === 0 && peer.is_leader) this.#maybeCompactLog(peer);
       if (this.#ticks % SIZE_CHECK_TICKS === 0 && peer.is_leader && peer.initialized) {
-        this.#reportSize(peer);
+        if (peer.sizeCountDue(this.#ticks, SIZE_CHECK_TICKS, SIZE_CHECK_KEYS_PER_PERIOD)) {
+          this.#reportSize(peer);
+        }
       }
     }
   }
 
   #reportSize(peer: Peer): void {
     const [keys, bytes] = [peer.approximate_keys, peer.approximate_size_bytes];
-    peer.refreshApproximateSize(SIZE_CHECK_MAX_KEYS);
+    peer.refreshApproximateSize(SIZE_CHECK_MAX_KEYS, this.#ticks);
     if (peer.approximate_keys !== keys || peer.approximate_size_bytes !== bytes) {
       this.regionChanged(peer);
     }
