@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { decodeBatch, readHint } from "./kv_format.ts";
 import { listSegments, segmentName } from "./files.ts";
 import { decodeRecord } from "./raft_log_format.ts";
-import { CorruptionError, scanFrames } from "./record.ts";
+import { CorruptionError, scanFrames, zeroFrom } from "./record.ts";
 
 /** One problem found. */
 export interface CheckProblem {
@@ -43,7 +43,8 @@ function checkSegments(
       const tail = i === ids.length - 1;
       const scan = scanFrames(bytes, file, tail ? "tail" : "strict", decode);
       report.records += scan.frame_count;
-      if (scan.valid_bytes < bytes.length) {
+      // Zeros after the records are a live head's preallocation, not damage.
+      if (scan.valid_bytes < bytes.length && !zeroFrom(bytes, scan.valid_bytes)) {
         report.torn_tails.push({ file, offset: scan.valid_bytes, reason: "torn tail" });
       }
       if (ext === "kv" && !tail) checkHint(dir, id, bytes.length, report);

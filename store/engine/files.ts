@@ -73,11 +73,30 @@ export function removeTempFiles(dir: string): void {
  */
 export const IO_STATS = { fsyncs: 0, fsync_seconds: [] as number[], compactions: 0 };
 
-/** One append-only segment file, open for append and positional reads. */
+/** Zeros written ahead of a preallocating segment's appends, a chunk at a time. */
+let zero_chunk: Uint8Array | null = null;
+
+/**
+ * One append-only segment file, open for appends and positional reads.
+ *
+ * With `prealloc_bytes`, the file is extended with zeros that many bytes at a
+ * time ahead of its appends, so most appends overwrite blocks the file already
+ * has and their fdatasync need not commit a new file size through the
+ * filesystem's journal — etcd's WAL preallocates its segments for the same
+ * reason. Measured on this machine's ext4 (5 KB write + fdatasync, 2,000
+ * times): 295-316 µs and 115-135 µs of machine CPU per sync appending, 150-156
+ * µs and 70-85 µs over zeros written beforehand. The zeros past `size` are no
+ * record (a frame's length is never 0): recovery cuts them like a torn tail,
+ * and sealing or closing trims them.
+ */
 export class SegmentFile {
   #file: Deno.FsFile | null;
-  /** Bytes in the file (appends go here). */
+  /** Bytes of records in the file (appends go here). */
   size: number;
+  /** Bytes in the file: `size` plus preallocated zeros. */
+  #length: number;
+  /** The file position, or null when unknown (after a read or a failure). */
+  #position: number | null = null;
   /** Appended since the last sync. */
   dirty = false;
 
@@ -87,29 +106,37 @@ export class SegmentFile {
     readonly path: string,
     file: Deno.FsFile,
     size: number,
+    readonly prealloc_bytes: number,
   ) {
+    assert(prealloc_bytes >= 0 && prealloc_bytes <= 64 * 1024 * 1024);
     this.#file = file;
     this.size = size;
+    this.#length = size;
   }
 
   /** Creates a new, empty segment (fails if it exists) and fsyncs the directory. */
-  static create(dir: string, id: number, ext: string): SegmentFile {
+  static create(dir: string, id: number, ext: string, prealloc_bytes = 0): SegmentFile {
     const path = join(dir, segmentName(id, ext));
-    const f = Deno.openSync(path, { read: true, append: true, createNew: true });
+    const f = Deno.openSync(path, { read: true, write: true, createNew: true });
     fsyncDir(dir);
-    return new SegmentFile(dir, id, path, f, 0);
+    return new SegmentFile(dir, id, path, f, 0, prealloc_bytes);
   }
 
-  /** Opens an existing segment. */
-  static open(dir: string, id: number, ext: string): SegmentFile {
+  /** Opens an existing segment (`size` is the whole file until recovery cuts a tail). */
+  static open(dir: string, id: number, ext: string, prealloc_bytes = 0): SegmentFile {
     const path = join(dir, segmentName(id, ext));
-    const f = Deno.openSync(path, { read: true, append: true });
-    return new SegmentFile(dir, id, path, f, f.statSync().size);
+    const f = Deno.openSync(path, { read: true, write: true });
+    return new SegmentFile(dir, id, path, f, f.statSync().size, prealloc_bytes);
   }
 
   #f(): Deno.FsFile {
     if (!this.#file) assert.fail(`segment ${this.path} is closed`);
     return this.#file;
+  }
+
+  #seek(f: Deno.FsFile, offset: number): void {
+    if (this.#position !== offset) f.seekSync(offset, Deno.SeekMode.Start);
+    this.#position = offset;
   }
 
   /**
@@ -120,20 +147,53 @@ export class SegmentFile {
     const f = this.#f();
     const at = this.size;
     try {
+      if (at + data.length > this.#length && this.prealloc_bytes > 0) {
+        this.#preallocate(f, at + data.length);
+      }
+      this.#seek(f, at);
       writeAll(f, data);
     } catch (e) {
+      this.#position = null;
       f.truncateSync(at);
+      this.#length = at;
       throw e;
     }
     this.size += data.length;
+    this.#length = Math.max(this.#length, this.size);
+    this.#position = this.size;
     this.dirty = true;
     return at;
+  }
+
+  /** Writes zeros from the end of the file to past `end`, in whole `prealloc_bytes` steps. */
+  #preallocate(f: Deno.FsFile, end: number): void {
+    if (zero_chunk === null || zero_chunk.length < this.prealloc_bytes) {
+      zero_chunk = new Uint8Array(this.prealloc_bytes);
+    }
+    this.#seek(f, this.#length);
+    // Each pass writes one chunk; `end` is at most one batch past the file.
+    for (let passes = 0; this.#length < end; passes++) {
+      assert(passes < 4096, "preallocation made no progress");
+      writeAll(f, zero_chunk.subarray(0, this.prealloc_bytes));
+      this.#length += this.prealloc_bytes;
+      this.#position = this.#length;
+    }
+  }
+
+  /** Cuts preallocated zeros off the end (before sealing, at close). */
+  trimPreallocation(): void {
+    if (this.#length === this.size) return;
+    this.#f().truncateSync(this.size);
+    this.#length = this.size;
+    this.#position = null;
+    this.dirty = true; // the new length must be synced
   }
 
   /** Reads into `out` from `offset`; returns the bytes read (short at end of file). */
   readAt(offset: number, out: Uint8Array): number {
     const f = this.#f();
     if (offset < 0) assert.fail(`read at offset ${offset}`);
+    this.#position = null;
     f.seekSync(offset, Deno.SeekMode.Start);
     let done = 0;
     for (let tries = 0; done < out.length; tries++) {
@@ -171,9 +231,16 @@ export class SegmentFile {
     f.truncateSync(size_bytes);
     f.syncSync();
     this.size = size_bytes;
+    this.#length = size_bytes;
+    this.#position = null;
   }
 
+  /** Closes the file; preallocated zeros are trimmed (and synced) first. */
   close(): void {
+    if (this.#file !== null && this.#length > this.size) {
+      this.trimPreallocation();
+      this.sync();
+    }
     this.#file?.close();
     this.#file = null;
   }

@@ -39,6 +39,11 @@ export interface RaftLogOptions {
   segment_size_bytes?: number;
   /** Bound on cached decoded entries (counted as data bytes + 64). */
   entry_cache_bytes?: number;
+  /**
+   * The head is extended with zeros this many bytes at a time ahead of its
+   * appends, so a sync rarely commits a new file size (see SegmentFile); 0: off.
+   */
+  prealloc_bytes?: number;
 }
 
 /** What one region persists in one `write` (the Raft `Ready` of that region). */
@@ -54,6 +59,7 @@ const EXT = "raftlog";
 const DEFAULTS: Required<RaftLogOptions> = {
   segment_size_bytes: 64 * 1024 * 1024,
   entry_cache_bytes: 16 * 1024 * 1024,
+  prealloc_bytes: 1024 * 1024,
 };
 /** Raft's per-entry overhead when limiting sizes (raft/util.ts ENTRY_OVERHEAD_BYTES). */
 const RAFT_ENTRY_OVERHEAD_BYTES = 16;
@@ -129,7 +135,7 @@ export class RaftLogStore {
     removeTempFiles(this.dir);
     const ids = listSegments(this.dir, EXT);
     for (const [i, id] of ids.entries()) {
-      const seg = SegmentFile.open(this.dir, id, EXT);
+      const seg = SegmentFile.open(this.dir, id, EXT, this.opts.prealloc_bytes);
       this.segments.set(id, seg);
       const tail = i === ids.length - 1;
       const scan = scanFrames(seg.readAll(), seg.path, tail ? "tail" : "strict", (body, off) => {
@@ -143,7 +149,7 @@ export class RaftLogStore {
       }
     }
     if (ids.length > 0) return this.segments.get(ids[ids.length - 1])!;
-    const head = SegmentFile.create(this.dir, 1, EXT);
+    const head = SegmentFile.create(this.dir, 1, EXT, this.opts.prealloc_bytes);
     this.segments.set(1, head);
     return head;
   }
@@ -345,8 +351,9 @@ export class RaftLogStore {
   /** Seals the head and starts a new segment with a checkpoint of every region. */
   #rotate(): void {
     const old = this.#head;
+    old.trimPreallocation(); // a sealed segment is records only (recovered strictly)
     old.sync();
-    const head = SegmentFile.create(this.dir, old.id + 1, EXT);
+    const head = SegmentFile.create(this.dir, old.id + 1, EXT, this.opts.prealloc_bytes);
     this.segments.set(head.id, head);
     this.#head = head;
     const w = new ByteWriter(4096);

@@ -133,3 +133,21 @@ Deno.test("raft log crash: damage inside a sealed segment is a loud error", () =
     assert.throws(() => RaftLogStore.open(dir), CorruptionError);
   });
 });
+
+Deno.test("raft log crash: a preallocated head (zeros after its records) keeps exactly the whole records, torn at any byte", () => {
+  withTempDir((src) => {
+    const { dumps, ends, file } = buildLog(src);
+    const full = Deno.readFileSync(file);
+    for (let cut = ends[ends.length - 3]; cut <= full.length; cut++) {
+      const whole = ends.filter((end) => end <= cut).length - 1;
+      // What a crash leaves: the records written so far, then the zeros written ahead.
+      const bytes = new Uint8Array(cut + 4096);
+      bytes.set(full.subarray(0, cut));
+      reopenWith(src, bytes, (log) => {
+        assert.deepEqual(dump(log), dumps[whole], `cut at ${cut}`);
+        log.append(3, [{ entry_type: 0, index: 1, term: 1, data: new Uint8Array(1) }]);
+        log.sync();
+      });
+    }
+  });
+});

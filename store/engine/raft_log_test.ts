@@ -3,7 +3,9 @@ import type { Entry } from "@eraft/proto/gen/eraftpb.ts";
 import { emptySnapshot, LogCompactedError, LogUnavailableError } from "@eraft/raft";
 import { listSegments } from "./files.ts";
 import { RaftLogStore } from "./raft_log.ts";
-import { withTempDir } from "./test_util.ts";
+import { copyDir, withTempDir } from "./test_util.ts";
+import { scanFrames } from "./record.ts";
+import { join } from "node:path";
 
 function ent(index: number, term: number, size = 4): Entry {
   return { entry_type: 0, index, term, data: new Uint8Array(size).fill(index & 255) };
@@ -220,6 +222,47 @@ Deno.test("raft log: RegionStorage implements raft's Storage", () => {
       assert.equal(st.snapshot(), snap);
     } finally {
       log.close();
+    }
+  });
+});
+
+Deno.test("raft log: the head is extended with zeros ahead of its records; a crash copy recovers, sealing and closing trim", () => {
+  withTempDir((dir) => {
+    const opts = { segment_size_bytes: 8192, prealloc_bytes: 4096 };
+    const entry = (i: number) => ({
+      entry_type: 0 as const,
+      index: i,
+      term: 1,
+      data: new Uint8Array(100).fill(i),
+    });
+    const head = join(dir, "0000000001.raftlog");
+    const log = RaftLogStore.open(dir, opts);
+    try {
+      for (let i = 1; i <= 30; i++) log.append(1, [entry(i)]);
+      log.sync();
+      const length = Deno.statSync(head).size;
+      assert.equal(length % 4096, 0, `preallocated in whole steps: ${length}`);
+      assert.ok(length > log.stats().disk_bytes, "zeros past the records");
+      withTempDir((copy) => {
+        copyDir(dir, copy); // what a crash right now leaves
+        const again = RaftLogStore.open(copy, opts);
+        try {
+          assert.equal(again.lastIndex(1), 30);
+          assert.deepEqual(again.entries(1, 30, 31, 1e9)[0].data, entry(30).data);
+        } finally {
+          again.close();
+        }
+      });
+      for (let i = 31; i <= 120; i++) log.append(1, [entry(i)]); // past 8 KiB: sealed
+      assert.ok(log.stats().segments > 1);
+      const sealed = Deno.readFileSync(head);
+      assert.equal(scanFrames(sealed, head, "strict", () => {}).valid_bytes, sealed.length);
+    } finally {
+      log.close();
+    }
+    for (const e of Deno.readDirSync(dir)) {
+      const bytes = Deno.readFileSync(join(dir, e.name));
+      assert.equal(scanFrames(bytes, e.name, "strict", () => {}).valid_bytes, bytes.length, e.name);
     }
   });
 });

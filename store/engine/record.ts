@@ -67,9 +67,17 @@ export function validFrameAt(bytes: Uint8Array, p: number): number {
 /** First offset >= from where a valid frame starts, or -1. Only used on damage. */
 export function findValidFrame(bytes: Uint8Array, from: number): number {
   for (let p = from; p + FRAME_HEADER_BYTES <= bytes.length; p++) {
+    // A frame's length is never 0: zeros (a preallocated tail) are skipped unparsed.
+    if ((bytes[p] | bytes[p + 1] | bytes[p + 2] | bytes[p + 3]) === 0) continue;
     if (validFrameAt(bytes, p) > 0) return p;
   }
   return -1;
+}
+
+/** True when `bytes` from `from` on are all zero (preallocated, never written). */
+export function zeroFrom(bytes: Uint8Array, from: number): boolean {
+  for (let p = from; p < bytes.length; p++) if (bytes[p] !== 0) return false;
+  return true;
 }
 
 /** How a scan ended. */
