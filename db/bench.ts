@@ -6,7 +6,9 @@
  * 3-member etcd's puts (/usr/bin/etcd, when installed) at the same
  * concurrency in the same rounds: #8's SET goal is a ratio to etcd. Prints a
  * table with ratios and writes bench-results/db.json. Random keys (-r) so
- * writes do not all serialize on one key.
+ * writes do not all serialize on one key. The goal cases (50 clients) begin
+ * with one unmeasured run of every system, so they compare steady states
+ * (see WARM_UP_ERAFT_REQUESTS).
  * @module
  */
 import { join } from "node:path";
@@ -34,7 +36,23 @@ interface Case {
   rounds?: number;
   /** Also measure a 3-member etcd's puts at `clients` in flight, in the same rounds. */
   etcd?: boolean;
+  /**
+   * Before its rounds, every system of the case runs the case's load once
+   * unmeasured (see WARM_UP_ERAFT_REQUESTS): the goal cases compare steady
+   * states.
+   */
+  warm_up?: boolean;
 }
+
+/**
+ * eraft's unmeasured requests before a warm-up case. Its processes run on a
+ * JIT: measured over 10,000 SETs at 50 clients right after start-up, a
+ * cluster ran 3,667-4,248/s after 1,000 warm-up SETs and 4,583-5,397/s after
+ * 20,000-40,000 (three pairs, `deno task profile --warm`), so a short run
+ * right after start-up measures the compiler, not the database. etcd (Go)
+ * and redis-server (C) get their warm-up run too.
+ */
+const WARM_UP_ERAFT_REQUESTS = 40_000;
 
 /** Length of one etcd phase (redis-benchmark phases end by request count instead). */
 const ETCD_PHASE_MS = 3000;
@@ -53,6 +71,7 @@ const CASES: Case[] = [
     n_redis: 100_000,
     rounds: 3,
     etcd: true,
+    warm_up: true,
   },
   {
     name: "GET c=50",
@@ -64,6 +83,7 @@ const CASES: Case[] = [
     n_eraft: 30_000,
     n_redis: 100_000,
     rounds: 3,
+    warm_up: true,
   },
   {
     name: "SET c=50 P=16",
@@ -101,6 +121,8 @@ interface System {
   /** What one run does, for the progress line. */
   what(c: Case): string;
   measure(c: Case): Promise<Measure>;
+  /** One unmeasured run of case `c`'s load (warm-up cases). */
+  warmUp(c: Case): Promise<unknown>;
 }
 
 /**
@@ -114,6 +136,7 @@ function etcdPuts(etcd: EtcdCluster, native: EtcdBenchClient | null): System {
     runs: (c) => c.etcd === true,
     what: (c) => `puts, ${c.clients} in flight, ${ETCD_PHASE_MS / 1000}s`,
     measure: (c) => etcd.load(native, "put", c.clients, ETCD_PHASE_MS, 100),
+    warmUp: (c) => etcd.load(native, "put", c.clients, ETCD_PHASE_MS, 100),
   };
 }
 
@@ -151,7 +174,10 @@ async function main(): Promise<number> {
   const with_etcd = hasCommand(ETCD_PATH);
   if (!with_etcd) console.log(`bench db: ${ETCD_PATH} is not installed; no etcd reference`);
   const systems_of = (c: Case) => 3 + (c.etcd && with_etcd ? 1 : 0);
-  const runs_total = CASES.reduce((sum, c) => sum + (c.rounds ?? 1) * systems_of(c), 0);
+  const runs_total = CASES.reduce(
+    (sum, c) => sum + ((c.rounds ?? 1) + (c.warm_up ? 1 : 0)) * systems_of(c),
+    0,
+  );
   const progress = new Progress("bench db", 2 + runs_total);
   let etcd: EtcdCluster | null = null;
   const native = with_etcd ? await EtcdBenchClient.build() : null;
@@ -202,6 +228,7 @@ async function main(): Promise<number> {
       runs: () => true,
       what: (c) => `${n(c)} requests`,
       measure: (c) => redisBenchmark(port, c, n(c)),
+      warmUp: (c) => redisBenchmark(port, c, name === "eraft" ? WARM_UP_ERAFT_REQUESTS : n(c)),
     });
     const systems: System[] = [
       redis("eraft", db_port, (c) => c.n_eraft),
@@ -215,6 +242,10 @@ async function main(): Promise<number> {
       const rounds = c.rounds ?? 1;
       const in_case = systems.filter((sys) => sys.runs(c));
       const runs = new Map<string, Measure[]>(in_case.map((sys) => [sys.name, []]));
+      for (const sys of c.warm_up ? in_case : []) {
+        progress.step(`${c.name} · ${sys.name} (warm-up, unmeasured)`);
+        await sys.warmUp(c);
+      }
       for (let round = 1; round <= rounds; round++) {
         for (const sys of in_case) {
           const of = rounds > 1 ? `, round ${round} of ${rounds}` : "";
