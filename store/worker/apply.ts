@@ -27,8 +27,8 @@ import {
   dedupFloorKey,
   encodeApplyState,
   encodeRegionState,
-  encodeTaggedValue,
   regionStateKey,
+  TaggedValues,
 } from "./codec.ts";
 import {
   type AppliedIds,
@@ -151,7 +151,8 @@ function applyWrite(
   for (const [i, p] of cmd.preconditions.entries()) {
     if (!preconditionHolds(host, p)) return { precondition_failed: true, failed_index: i };
   }
-  for (const m of cmd.mutations) addMutation(peer, m, batch);
+  const values = TaggedValues.forPuts(cmd.mutations);
+  for (const m of cmd.mutations) addMutation(peer, m, batch, values);
   if (key !== null) dedup.record(key, index, digest);
   return {};
 }
@@ -173,6 +174,7 @@ function applyMembers(
     const refusal = dedup.refusal(member.issued_at_ms);
     if (refusal !== null) return { error: refusal };
   }
+  const values = TaggedValues.forPuts(cmd.mutations);
   let at = 0;
   for (const member of cmd.members) {
     const end = at + member.mutation_count;
@@ -180,7 +182,7 @@ function applyMembers(
     const digest = mutationsDigest(cmd.mutations, at, end);
     const key = requestKey(member.issued_at_ms, cmd.mutations[at].key, member.id);
     if (!dedup.applied(key, digest)) {
-      for (let i = at; i < end; i++) addMutation(peer, cmd.mutations[i], dedup.batch);
+      for (let i = at; i < end; i++) addMutation(peer, cmd.mutations[i], dedup.batch, values);
       dedup.record(key, index, digest);
     }
     at = end;
@@ -203,10 +205,15 @@ function preconditionHolds(host: ApplyHost, p: kvrpcpb.Precondition): boolean {
   }
 }
 
-function addMutation(peer: Peer, m: kvrpcpb.Mutation, batch: WriteBatch): void {
+function addMutation(
+  peer: Peer,
+  m: kvrpcpb.Mutation,
+  batch: WriteBatch,
+  values: TaggedValues,
+): void {
   const cf = dataCf(m.cf);
   if (cf === null) assert.fail(`mutation on unknown cf ${m.cf}`);
-  if (m.op === MutationOp.Put) batch.put(cf, m.key, encodeTaggedValue(m.type, m.value));
+  if (m.op === MutationOp.Put) batch.put(cf, m.key, values.add(m.type, m.value));
   else if (m.op === MutationOp.Delete) batch.delete(cf, m.key);
   else {
     // Never past the region's end, whatever the client sent.
