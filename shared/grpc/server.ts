@@ -13,6 +13,15 @@
  * transparently, and no connection ever reaches the crashing size.
  * Long-lived streams are one call each, so they are unaffected.
  * `shared/grpc/churn_test.ts` guards this.
+ *
+ * The same assertion fires when a GOAWAY naming the last stream the server
+ * processed (what `Http2Session.close()` sends) meets a client stream opened
+ * after it: measured, 2 of 49 churn runs under load aborted in the server's
+ * SIGTERM shutdown, whose graceful close sends exactly that. So every GOAWAY
+ * the server starts is the two-step one of RFC 9113 §6.8: first a notice
+ * naming stream 2^31-1 (no stream can lie past it; the client stops opening
+ * streams), and the final one only once the client had time to see it
+ * (`NOTICE_MS`, `SHUTDOWN_NOTICE_MS`): the client usually closes the connection itself first.
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
@@ -22,6 +31,12 @@ import { serviceDefinition } from "./service.ts";
 
 /** Calls after which the server recycles a connection (see module doc). */
 export const MAX_CALLS_PER_CONNECTION_DEFAULT = 64;
+/** From the GOAWAY notice to the final GOAWAY of a connection the server recycles. */
+const NOTICE_MS = 1000;
+/** The same at shutdown, where the process waits for it (clients here are a loopback away). */
+const SHUTDOWN_NOTICE_MS = 100;
+/** Highest HTTP/2 stream id: a GOAWAY naming it lets every stream finish. */
+const LAST_STREAM_ID = 2 ** 31 - 1;
 
 /** One service to serve: its full proto name and the handlers by method name. */
 export interface ServiceBinding {
@@ -44,7 +59,13 @@ export interface GrpcServerOptions {
 /** A running server. */
 export class GrpcServer {
   #closed = false;
-  constructor(readonly server: grpc.Server, readonly host: string, readonly port: number) {}
+  constructor(
+    readonly server: grpc.Server,
+    readonly host: string,
+    readonly port: number,
+    /** The server's open HTTP/2 sessions (see trackSessions). */
+    readonly sessions: ReadonlySet<http2.Http2Session> = new Set(),
+  ) {}
 
   /** `host:port` clients should dial. */
   get address(): string {
@@ -58,6 +79,9 @@ export class GrpcServer {
   async shutdown(grace_ms = 2000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // The notice first (see module doc); grpc-js's own close sends the final GOAWAY.
+    for (const session of this.sessions) sendNotice(session);
+    if (this.sessions.size > 0) await sleep(Math.min(SHUTDOWN_NOTICE_MS, grace_ms / 2));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const graceful = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     const timeout = new Promise<"timeout">((resolve) => {
@@ -95,8 +119,50 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       else resolve(bound);
     });
   });
+  const sessions = trackSessions(server);
   if (max_calls > 0) limitCallsPerConnection(server, max_calls);
-  return new GrpcServer(server, host, port);
+  return new GrpcServer(server, host, port, sessions);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The open sessions of the server's listeners, kept up to date. */
+function trackSessions(server: grpc.Server): Set<http2.Http2Session> {
+  const sessions = new Set<http2.Http2Session>();
+  for (const h2 of http2ServersOf(server)) {
+    h2.on("session", (session: http2.Http2Session) => {
+      sessions.add(session);
+      session.once("close", () => sessions.delete(session));
+    });
+  }
+  return sessions;
+}
+
+/** The first GOAWAY of two (see module doc); false when the session is already gone. */
+function sendNotice(session: http2.Http2Session): boolean {
+  if (session.closed || session.destroyed) return false;
+  try {
+    session.goaway(http2.constants.NGHTTP2_NO_ERROR, LAST_STREAM_ID);
+    return true;
+  } catch {
+    return false; // closing already
+  }
+}
+
+/** Closes `session` (the final GOAWAY) unless its client closed it first. */
+function closeLater(session: http2.Http2Session): void {
+  const timer = setTimeout(() => {
+    if (session.closed || session.destroyed) return;
+    try {
+      session.close();
+    } catch {
+      session.destroy(); // already closing
+    }
+  }, NOTICE_MS);
+  Deno.unrefTimer(timer);
+  session.once("close", () => clearTimeout(timer));
 }
 
 /** The http2 servers grpc-js created for its listeners (a private field). */
@@ -118,13 +184,7 @@ function limitCallsPerConnection(server: grpc.Server, max_calls: number): void {
       const count = (calls.get(session) ?? 0) + 1;
       calls.set(session, count);
       if (count !== max_calls) return;
-      try {
-        // Every stream already opened may finish (last stream id = max).
-        session.goaway(http2.constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
-        session.close();
-      } catch {
-        session.destroy(); // already closing
-      }
+      if (sendNotice(session)) closeLater(session);
     });
   }
 }
