@@ -223,15 +223,21 @@ async function main(): Promise<number> {
     await new Promise((r) => setTimeout(r, 5000));
     await redisBenchmark(db_port, CASES[0], 100); // warm-up
     if (with_etcd) etcd = await EtcdCluster.start();
-    const redis = (name: string, port: number, n: (c: Case) => number): System => ({
+    /** A system driven by redis-benchmark; `warm_n` requests warm it up (default: one run). */
+    const redis = (
+      name: string,
+      port: number,
+      n: (c: Case) => number,
+      warm_n: (c: Case) => number = n,
+    ): System => ({
       name,
       runs: () => true,
       what: (c) => `${n(c)} requests`,
       measure: (c) => redisBenchmark(port, c, n(c)),
-      warmUp: (c) => redisBenchmark(port, c, name === "eraft" ? WARM_UP_ERAFT_REQUESTS : n(c)),
+      warmUp: (c) => redisBenchmark(port, c, warm_n(c)),
     });
     const systems: System[] = [
-      redis("eraft", db_port, (c) => c.n_eraft),
+      redis("eraft", db_port, (c) => c.n_eraft, () => WARM_UP_ERAFT_REQUESTS),
       redis("redis appendfsync always", redis_always, (c) => c.n_redis),
       redis("redis no persistence", redis_none, (c) => c.n_redis),
     ];
