@@ -151,10 +151,26 @@ export class StoreClient {
     new_region_id: number,
     new_peer_ids: number[],
   ): Promise<metapb.Region[]> {
+    // An attempt whose answer was lost (a connection recycled under it) may
+    // have split the region: then the retries meet KeyNotInRegion, and the
+    // split is done once the cache shows both halves.
+    const applied = () => {
+      const left = this.#regions.get(region_id);
+      const right = this.#regions.get(new_region_id);
+      if (!left || !right || cmp(left.end_key, split_key) !== 0) return null;
+      if (cmp(right.start_key, split_key) !== 0) return null;
+      return {
+        regions: [left, right],
+        region_error: null,
+        error: "",
+      } as storepb.SplitRegionResponse;
+    };
     const res = await this.call<storepb.SplitRegionResponse>(
       { region_id },
       "SplitRegion",
       (context) => ({ context, split: { split_key, new_region_id, new_peer_ids } }),
+      CALL_DEADLINE_MS,
+      applied,
     );
     for (const r of res.regions) this.#learn(r);
     return res.regions;
@@ -162,17 +178,22 @@ export class StoreClient {
 
   /**
    * One request to the region of `target` (a key or a region id), retried
-   * until it succeeds or CALL_DEADLINE_MS passes.
+   * until it succeeds or CALL_DEADLINE_MS passes. Before each retry,
+   * `applied` may answer instead: a non-idempotent request whose effect
+   * already shows.
    */
   async call<Res extends Answer>(
     target: { key?: Uint8Array; region_id?: number },
     method: string,
     build: (ctx: kvrpcpb.Context) => object,
     deadline_ms = CALL_DEADLINE_MS,
+    applied: () => Res | null = () => null,
   ): Promise<Res> {
     const deadline = Date.now() + deadline_ms;
     let last = "nothing tried";
     for (let attempt = 0;; attempt++) {
+      const done = attempt > 0 ? applied() : null;
+      if (done !== null) return done;
       if (Date.now() > deadline) {
         throw new Error(`${method}: gave up after ${attempt} tries: ${last}`);
       }
