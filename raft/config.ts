@@ -56,6 +56,19 @@ export interface Config {
    * follower for nothing.
    */
   broadcast_commit?: boolean;
+  /**
+   * The host makes appended entries durable after it has moved on (etcd-io/raft's
+   * AsyncStorageWrites, in Ready/Advance form): `advance()` only says the
+   * entries are written and readable, and the host reports durability later
+   * with `RawNode.persisted(index, term)`. Then a leader counts its own log
+   * toward a commit only up to its durable index, and committed entries are
+   * handed out to apply only up to it (Raft thesis §10.2.1: the leader writes
+   * its log in parallel with replicating it). The host still holds every
+   * message that answers for the log or the vote (what a follower or candidate
+   * sends) until the writes before it are durable. Default false: `advance()`
+   * means durable.
+   */
+  async_storage_writes?: boolean;
   /** Seeded randomness for election timeouts (never Math.random). */
   rng: Rng;
 }
@@ -81,6 +94,7 @@ export function validateConfig(c: Config): ValidConfig {
     disable_proposal_forwarding: c.disable_proposal_forwarding ?? false,
     refuse_votes_at_start: c.refuse_votes_at_start ?? false,
     broadcast_commit: c.broadcast_commit ?? true,
+    async_storage_writes: c.async_storage_writes ?? false,
     rng: c.rng,
   };
   assert(Number.isSafeInteger(v.id) && v.id > 0, "config: id must be a positive integer");

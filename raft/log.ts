@@ -22,9 +22,19 @@ export class RaftLog {
   committed: number;
   /** Highest index the host has applied to its state machine. */
   applied: number;
+  /**
+   * Highest index known durable on this node. Tracked only with
+   * `async_durability`, where committed entries are handed out to apply up to
+   * it; otherwise every written entry counts as durable.
+   */
+  durable: number;
 
   /** `max_apply_size_bytes` bounds the committed entries handed out per Ready. */
-  constructor(readonly storage: Storage, readonly max_apply_size_bytes: number = NO_LIMIT_BYTES) {
+  constructor(
+    readonly storage: Storage,
+    readonly max_apply_size_bytes: number = NO_LIMIT_BYTES,
+    readonly async_durability = false,
+  ) {
     const first = storage.firstIndex();
     const last = storage.lastIndex();
     assert(first >= 1 && last >= first - 1, "storage has an invalid index range");
@@ -32,6 +42,8 @@ export class RaftLog {
     // Everything up to the snapshot point is committed and applied.
     this.committed = first - 1;
     this.applied = first - 1;
+    // What storage holds at start was recovered from disk.
+    this.durable = last;
   }
 
   /** Index of the first entry still available. */
@@ -103,6 +115,8 @@ export class RaftLog {
       () => `after ${after} is out of range [committed ${this.committed}]`,
     );
     assert(after <= this.lastIndex(), () => `append leaves a gap after ${this.lastIndex()}`);
+    // Entries past `after` are replaced: their durability no longer counts.
+    this.durable = Math.min(this.durable, after);
     this.unstable.truncateAndAppend(ents);
     return this.lastIndex();
   }
@@ -140,13 +154,28 @@ export class RaftLog {
   /** Committed, not yet applied entries (bounded by max_apply_size_bytes). */
   nextEntries(): Entry[] {
     const off = Math.max(this.applied + 1, this.firstIndex());
-    if (this.committed + 1 <= off) return [];
-    return this.slice(off, this.committed + 1, this.max_apply_size_bytes) ?? [];
+    const hi = this.#applicable() + 1;
+    if (hi <= off) return [];
+    return this.slice(off, hi, this.max_apply_size_bytes) ?? [];
   }
 
   /** True if there are committed entries to apply. */
   hasNextEntries(): boolean {
-    return this.committed + 1 > Math.max(this.applied + 1, this.firstIndex());
+    return this.#applicable() + 1 > Math.max(this.applied + 1, this.firstIndex());
+  }
+
+  /** The last index that may be applied: committed, and durable here when tracked. */
+  #applicable(): number {
+    return this.async_durability ? Math.min(this.committed, this.durable) : this.committed;
+  }
+
+  /**
+   * The host made the log durable up to (index, term). Ignored when that entry
+   * was replaced since (a later write, made durable later, reports it).
+   */
+  persistedTo(index: number, term: number): void {
+    if (index <= this.durable || !this.matchTerm(index, term)) return;
+    this.durable = index;
   }
 
   /** The pending unstable snapshot, else the stored one. */
@@ -183,6 +212,8 @@ export class RaftLog {
   /** The host persisted the snapshot at `index`. */
   stableSnapTo(index: number): void {
     this.unstable.stableSnapTo(index);
+    // The host installs a snapshot durably before it advances past it.
+    if (index > this.durable && index <= this.lastIndex()) this.durable = index;
   }
 
   /** Entries from `index` on, bounded by `max_size_bytes`; null if compacted. */
@@ -220,6 +251,8 @@ export class RaftLog {
   restore(snap: Snapshot): void {
     assert(snapIndex(snap) > this.committed, "restore of a snapshot at or below commit");
     this.committed = snapIndex(snap);
+    // The log behind the snapshot is dropped; the snapshot is durable once advanced past.
+    this.durable = Math.min(this.durable, snapIndex(snap));
     this.unstable.restore(snap);
     assert(this.term(snapIndex(snap)) === snapTerm(snap), "restored snapshot term mismatch");
   }

@@ -119,7 +119,11 @@ export class Raft {
   constructor(config: Config) {
     this.cfg = validateConfig(config);
     this.id = this.cfg.id;
-    this.raft_log = new RaftLog(this.cfg.storage, this.cfg.max_committed_size_per_ready_bytes);
+    this.raft_log = new RaftLog(
+      this.cfg.storage,
+      this.cfg.max_committed_size_per_ready_bytes,
+      this.cfg.async_storage_writes,
+    );
     this.trk = new ProgressTracker(this.cfg.max_inflight_msgs, this.cfg.max_inflight_bytes);
     this.read_only = new ReadOnly(this.cfg.read_only_option);
     const { hard_state, conf_state } = this.cfg.storage.initialState();
@@ -261,13 +265,54 @@ export class Raft {
 
   // ---- log -----------------------------------------------------------------
 
-  /** Leader: appends entries stamped with the current term; counts its own ack. */
+  /**
+   * Leader: appends entries stamped with the current term and counts its own
+   * ack — at once, or with async_storage_writes once they are durable
+   * (`persisted`).
+   */
   appendEntry(es: readonly Entry[]): void {
     const li = this.raft_log.lastIndex();
     const ents = es.map((e, i) => newEntry({ ...e, term: this.term, index: li + 1 + i }));
     this.raft_log.append(ents);
+    if (this.cfg.async_storage_writes) return;
     this.trk.progress.get(this.id)?.maybeUpdate(this.raft_log.lastIndex());
     this.maybeCommit();
+  }
+
+  /**
+   * The host made this node's log durable up to (index, term) (with
+   * async_storage_writes). A leader counts it as its own ack, which may
+   * commit entries.
+   */
+  persisted(index: number, term: number): void {
+    assert(this.cfg.async_storage_writes, "persisted() needs async_storage_writes");
+    this.raft_log.persistedTo(index, term);
+    if (this.state !== StateType.Leader) return;
+    const self = this.trk.progress.get(this.id);
+    if (self === undefined || !self.maybeUpdate(this.raft_log.durable)) return;
+    this.commitAdvanced(this.raft_log.committed);
+  }
+
+  /** The log's own entries this node may count as acknowledged: durable ones, or all. */
+  ownMatch(): number {
+    const last = this.raft_log.lastIndex();
+    return this.cfg.async_storage_writes ? Math.min(last, this.raft_log.durable) : last;
+  }
+
+  /**
+   * Leader: commits what the quorum now holds; if the index moved, releases
+   * read-index requests that waited for it and tells the followers.
+   */
+  commitAdvanced(old_commit: number): boolean {
+    if (!this.maybeCommit()) return false;
+    this.releasePendingReadIndexMessages();
+    // A committed configuration change reaches every follower at once, even
+    // without broadcast_commit: a follower it removes gets no more heartbeats
+    // and would otherwise never learn of (and apply) its own removal.
+    const conf_committed = this.pending_conf_index > old_commit &&
+      this.pending_conf_index <= this.raft_log.committed;
+    this.bcastAppend(this.cfg.broadcast_commit || conf_committed);
+    return true;
   }
 
   /** Leader: commits the quorum index if it is from the current term (§5.4.2). */
@@ -297,7 +342,7 @@ export class Raft {
     this.trk.resetVotes();
     const last = this.raft_log.lastIndex();
     this.trk.reset(this.trk.confState(), last + 1);
-    this.trk.progress.get(this.id)?.maybeUpdate(last);
+    this.trk.progress.get(this.id)?.maybeUpdate(this.ownMatch());
     this.pending_conf_index = 0;
     this.read_only = new ReadOnly(this.cfg.read_only_option);
     this.pending_read_index_messages = [];
@@ -571,7 +616,7 @@ export class Raft {
     this.raft_log.restore(snap);
     const last = this.raft_log.lastIndex();
     this.trk.reset(snapConfState(snap), last + 1);
-    this.trk.progress.get(this.id)?.maybeUpdate(last);
+    this.trk.progress.get(this.id)?.maybeUpdate(this.ownMatch());
     this.is_learner = this.trk.learners.includes(this.id);
     return true;
   }

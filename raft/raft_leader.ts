@@ -112,16 +112,7 @@ function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
   } else if (pr.state === ProgressState.Replicate) {
     pr.inflights.freeLE(m.index);
   }
-  const old_commit = r.raft_log.committed;
-  if (r.maybeCommit()) {
-    r.releasePendingReadIndexMessages();
-    // A committed configuration change reaches every follower at once, even
-    // without broadcast_commit: a follower it removes gets no more heartbeats
-    // and would otherwise never learn of (and apply) its own removal.
-    const conf_committed = r.pending_conf_index > old_commit &&
-      r.pending_conf_index <= r.raft_log.committed;
-    r.bcastAppend(r.cfg.broadcast_commit || conf_committed);
-  } else if (old_paused) {
+  if (!r.commitAdvanced(r.raft_log.committed) && old_paused) {
     r.sendAppend(m.from);
   }
   // Stream more while the window allows (bounded by the window size).

@@ -7,6 +7,11 @@
  * send `messages`, apply `snapshot` and `committed_entries` to the state
  * machine (calling `applyConfChange` for conf-change entries), serve
  * `read_states` once applied >= their index, then `advance(ready)`.
+ *
+ * With `async_storage_writes`, "persist" in that contract means "write" (the
+ * entries must be readable from storage), a leader's messages may go out at
+ * once, and the others once the writes before them are durable; the host
+ * reports durability with `persisted(index, term)`.
  * @module
  */
 import type {
@@ -234,6 +239,15 @@ export class RawNode {
       log.stableTo(last.index, last.term);
     }
     if (rd.snapshot !== null) log.stableSnapTo(snapIndex(rd.snapshot));
+  }
+
+  /**
+   * With `async_storage_writes`: the host's writes are durable up to entry
+   * (index, term) — the last entry it had written when its fsync began. May
+   * be called between `ready()` and `advance()`.
+   */
+  persisted(index: number, term: number): void {
+    this.raft.persisted(index, term);
   }
 
   /** Current state (progress is filled on the leader only). */

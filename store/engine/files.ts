@@ -76,6 +76,13 @@ export const IO_STATS = { fsyncs: 0, fsync_seconds: [] as number[], compactions:
 /** Zeros written ahead of a preallocating segment's appends, a chunk at a time. */
 let zero_chunk: Uint8Array | null = null;
 
+/** Counts one fdatasync begun at `start` (performance.now()) in IO_STATS. */
+function countFsync(start: number): void {
+  IO_STATS.fsyncs++;
+  const s = (performance.now() - start) / 1000;
+  if (IO_STATS.fsync_seconds.length < 4096) IO_STATS.fsync_seconds.push(s);
+}
+
 /**
  * One append-only segment file, open for appends and positional reads.
  *
@@ -101,6 +108,8 @@ export class SegmentFile {
   #position: number | null = null;
   /** Appended since the last sync. */
   dirty = false;
+  /** Background syncs not yet completed (see syncAsync). */
+  #syncs_in_flight = 0;
 
   private constructor(
     readonly dir: string,
@@ -215,15 +224,34 @@ export class SegmentFile {
     return out;
   }
 
-  /** fdatasync if anything was appended since the last sync. */
-  sync(): void {
+  /**
+   * fdatasync on a runtime thread, if anything was appended since the last
+   * sync; appends may go on meanwhile (the next sync covers them).
+   */
+  async syncAsync(): Promise<void> {
     if (!this.dirty) return;
+    const f = this.#f();
+    const start = performance.now();
+    this.dirty = false;
+    this.#syncs_in_flight++;
+    try {
+      await f.syncData();
+    } catch (e) {
+      this.dirty = true;
+      throw e;
+    } finally {
+      this.#syncs_in_flight--;
+    }
+    countFsync(start);
+  }
+
+  /** fdatasync if anything was appended since the last sync (or one is still in flight). */
+  sync(): void {
+    if (!this.dirty && this.#syncs_in_flight === 0) return;
     const start = performance.now();
     this.#f().syncDataSync();
     this.dirty = false;
-    IO_STATS.fsyncs++;
-    const s = (performance.now() - start) / 1000;
-    if (IO_STATS.fsync_seconds.length < 4096) IO_STATS.fsync_seconds.push(s);
+    countFsync(start);
   }
 
   /** Cuts the file to `size_bytes` (a torn tail) and makes that durable. */

@@ -395,6 +395,12 @@ export class RaftLogStore {
     this.#head.sync();
   }
 
+  /** `sync()` on a runtime thread; writes may go on meanwhile (the next sync covers them). */
+  syncAsync(): Promise<void> {
+    this.#checkOpen();
+    return this.#head.syncAsync();
+  }
+
   /** True when writes since the last sync are pending. */
   get dirty(): boolean {
     return this.#head.dirty;

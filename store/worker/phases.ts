@@ -21,7 +21,10 @@ export const PHASES = [
   "raft_write",
   /** Applying committed entries to the KV engine and answering proposals. */
   "apply",
-  /** fdatasync of the Raft log (system time). */
+  /**
+   * fdatasync of the Raft log done on the worker's thread (system time): a
+   * sync with no leader's entries in it; a leader's runs on a runtime thread.
+   */
   "fsync",
   /** Encoding outgoing Raft messages. */
   "send",

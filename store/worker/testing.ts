@@ -59,13 +59,16 @@ export class LocalCluster {
     return worker;
   }
 
-  stopStore(store_id: number): void {
-    this.workers.get(store_id)?.stop();
+  /** Stops a store's worker; resolves once its last background fsync has ended. */
+  stopStore(store_id: number): Promise<void> {
+    const worker = this.workers.get(store_id);
     this.workers.delete(store_id);
+    worker?.stop();
+    return worker?.closed() ?? Promise.resolve();
   }
 
-  stopAll(): void {
-    for (const id of [...this.workers.keys()]) this.stopStore(id);
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.workers.keys()].map((id) => this.stopStore(id)));
     this.#network.close();
   }
 

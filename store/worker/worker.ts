@@ -9,7 +9,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Entry, Snapshot } from "@eraft/proto/gen/eraftpb.ts";
+import type { Entry, Message, Snapshot } from "@eraft/proto/gen/eraftpb.ts";
 import { MessageType } from "@eraft/proto/gen/eraftpb.ts";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
@@ -40,6 +40,7 @@ import {
   regionStateKey,
 } from "./codec.ts";
 import { AppliedIds, clearRecords } from "./dedup.ts";
+import { LogSync } from "./log_sync.ts";
 import { Peer, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from "./peer.ts";
 import { confStateOf, loadRegions, repairRaftState } from "./recovery.ts";
 import { notLeader, regionNotFound, serverIsBusy } from "./region_errors.ts";
@@ -119,6 +120,18 @@ export class RegionWorker implements ApplyHost {
   #read_seq = 1;
   #ticks = 0;
   #outbox: EncodedRaftMessage[] = [];
+  /** Regions whose log got entries since the last sync began (see #markWrites). */
+  #written = new Set<Peer>();
+  /** Whether the sync about to begin runs off this thread (see #syncLog). */
+  #sync_in_background = false;
+  /** Settles once the background sync in flight at stop() has ended. */
+  #log_sync_stopped: Promise<void> = Promise.resolve();
+  /** The Raft log's fdatasync, off this thread; holds acks and votes until durable. */
+  readonly #log_sync = new LogSync<Array<[Peer, number, number]>, EncodedRaftMessage>({
+    mark: () => this.#markWrites(),
+    sync: () => this.#syncLog(),
+    durable: (mark, released) => this.#durable(mark, released),
+  });
   readonly #loop = new Immediate(() => this.#run());
   #timer: ReturnType<typeof setInterval> | undefined;
   #next_tick_ms = 0;
@@ -130,8 +143,8 @@ export class RegionWorker implements ApplyHost {
 
   /**
    * `post` queues a message for the main thread; `flush` sends what is queued
-   * now (the loop calls it before blocking in fsync, so answers and Raft
-   * messages ready by then do not wait for the disk).
+   * now (the loop calls it once its Raft messages are queued, so they leave
+   * before the loop goes on applying).
    */
   constructor(
     readonly config: WorkerConfig,
@@ -292,8 +305,14 @@ export class RegionWorker implements ApplyHost {
     this.#expireLocal(0, true);
     clearInterval(this.#timer);
     this.#loop.close();
+    this.#log_sync_stopped = this.#log_sync.stop();
     this.engines.close();
     this.post({ kind: "stopped", worker_id: this.config.worker_id });
+  }
+
+  /** Resolves once a stopped worker's last background fsync has ended (tests await it). */
+  closed(): Promise<void> {
+    return this.#log_sync_stopped;
   }
 
   // ---- ApplyHost ----
@@ -604,29 +623,32 @@ export class RegionWorker implements ApplyHost {
     this.phases.enter("raft_write");
     this.engines.raft.write(updates);
     this.phases.exit();
-    // A leader may replicate while its own append becomes durable (as etcd's raftNode
-    // does); everything else — votes, follower acks — waits for the sync below.
+    for (const [peer, rd] of readies) if (rd.entries.length > 0) this.#written.add(peer);
+    // A leader may replicate before its own append is durable (Raft thesis
+    // §10.2.1; Raft counts the leader's own log toward a commit only once it
+    // is durable); everything else — votes, follower acks — waits for the
+    // sync that covers this write (log_sync.ts).
     const early = readies.map(([peer, rd]) => peer.is_leader && !this.#voteChanged(peer, rd));
     this.phases.enter("send");
-    readies.forEach(([peer, rd], i) => early[i] && this.#queueMessages(peer, rd));
+    readies.forEach(([peer, rd], i) => early[i] && this.#queueMessages(peer, rd.messages));
     this.#flushOutbox();
     this.phases.exit();
-    this.phases.enter("apply");
-    for (const [peer, rd] of readies) this.#applyCommitted(peer, rd.committed_entries);
-    this.phases.exit();
-    // One fsync of the Raft log for every region of this iteration (group commit).
-    // Applied KV state is not synced here: it is rebuilt from the log after a power
-    // loss, and the KV file is synced before the log is ever compacted.
-    // A Ready that only moved the commit index needs no fsync (raft's must_sync).
-    if (readies.some(([, rd]) => rd.must_sync) && this.engines.raft.dirty) {
-      this.flush();
-      this.phases.enter("fsync");
-      this.engines.raft.sync();
-      this.phases.exit();
+    // One fsync of the Raft log for every region of this iteration and those
+    // written while the previous one ran (group commit). Applied KV state is
+    // not synced here: it is rebuilt from the log after a power loss, and the
+    // KV file is synced before the log is ever compacted. A Ready that only
+    // moved the commit index needs no fsync (raft's must_sync).
+    if (readies.some(([, rd]) => rd.must_sync)) {
+      this.#log_sync.wrote();
+      this.#log_sync.request();
     }
     this.phases.enter("send");
-    readies.forEach(([peer, rd], i) => !early[i] && this.#queueMessages(peer, rd));
+    readies.forEach(([peer, rd], i) => !early[i] && this.#holdMessages(peer, rd.messages));
     this.#flushOutbox();
+    this.phases.exit();
+    // After the acks left (an inline sync is done by now): nobody waits on a follower's apply.
+    this.phases.enter("apply");
+    for (const [peer, rd] of readies) this.#applyCommitted(peer, rd.committed_entries);
     this.phases.exit();
     for (const [peer, rd] of readies) {
       this.#handleSoftState(peer, rd);
@@ -635,6 +657,42 @@ export class RegionWorker implements ApplyHost {
     }
     for (const peer of this.peers.values()) this.#serveConfirmedReads(peer);
     return true;
+  }
+
+  /** Each region's last written entry, for the sync about to begin. */
+  #markWrites(): Array<[Peer, number, number]> {
+    const mark: Array<[Peer, number, number]> = [];
+    for (const peer of this.#written) {
+      if (peer.destroyed) continue;
+      const last = this.engines.raft.lastIndex(peer.region_id);
+      mark.push([peer, last, this.engines.raft.term(peer.region_id, last)]);
+    }
+    this.#sync_in_background = mark.some(([peer]) => peer.is_leader);
+    this.#written.clear();
+    return mark;
+  }
+
+  /**
+   * In the background while a leader's entries are among the writes: the
+   * leader goes on taking requests and acks, writing and replicating, while
+   * the disk works. Otherwise inline: a follower's acks wait for this sync
+   * anyway, and on a 2-core machine the background thread's wake-ups cost
+   * more CPU than a follower's thread would gain.
+   */
+  #syncLog(): Promise<void> | null {
+    if (this.#sync_in_background) return this.engines.raft.syncAsync();
+    this.phases.enter("fsync");
+    this.engines.raft.sync();
+    this.phases.exit();
+    return null;
+  }
+
+  /** A background sync completed: Raft learns what is durable; held messages leave. */
+  #durable(mark: Array<[Peer, number, number]>, released: EncodedRaftMessage[]): void {
+    for (const [peer, index, term] of mark) if (!peer.destroyed) peer.node.persisted(index, term);
+    for (const m of released) this.#outbox.push(m);
+    this.#flushOutbox();
+    this.#schedule(); // entries durable now may be committed or applied
   }
 
   /** True when this Ready changes the persisted term or vote (must be durable before sending). */
@@ -688,10 +746,17 @@ export class RegionWorker implements ApplyHost {
     this.regionChanged(peer);
   }
 
-  #queueMessages(peer: Peer, rd: Ready): void {
+  /** Sends `msgs` once the Raft log writes before them are durable. */
+  #holdMessages(peer: Peer, msgs: readonly Message[]): void {
+    const start = this.#outbox.length;
+    this.#queueMessages(peer, msgs);
+    this.#log_sync.send(this.#outbox.splice(start), (ready) => this.#outbox.push(...ready));
+  }
+
+  #queueMessages(peer: Peer, msgs: readonly Message[]): void {
     const from = peer.known_peers.get(peer.peer_id);
     if (from === undefined) return;
-    for (const m of rd.messages) {
+    for (const m of msgs) {
       const to = peer.known_peers.get(m.to);
       if (to === undefined) continue;
       this.#outbox.push(encodeRaftMessage({

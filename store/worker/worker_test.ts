@@ -48,7 +48,7 @@ async function withCluster(
     await cluster.until("a leader of region 1", () => cluster.leaderOf(1));
     await body(cluster);
   } finally {
-    cluster.stopAll();
+    await cluster.stopAll();
     Deno.removeSync(root, { recursive: true });
   }
 }
@@ -224,7 +224,7 @@ Deno.test("worker: a restarted store recovers its regions and data from disk", a
   await withCluster([1, 2, 3], async (c) => {
     for (let i = 0; i < 10; i++) await c.leaderRequest(1, put(`r${i}`, `${i}`, 700 + i));
     const leader = c.leaderOf(1)!;
-    c.stopStore(leader);
+    await c.stopStore(leader);
     await c.until("a new leader", () => c.leaderOf(1));
     c.startStore(leader);
     await c.until("restarted store has region 1", () => c.workers.get(leader)!.peers.has(1));
@@ -445,7 +445,7 @@ Deno.test("worker: a submitted request unanswered past its deadline gets ServerI
     assert.match(late.region_error!.message, /no answer in time/);
     w.config.request_deadline_ms = 60_000;
     const pending = w.submit(1, null, put("never", "again"));
-    c.stopStore(leader);
+    await c.stopStore(leader);
     const stopped = await pending;
     assert.ok(stopped.region_error?.server_is_busy);
     assert.match(stopped.region_error!.message, /worker stopping/);
