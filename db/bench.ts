@@ -17,6 +17,7 @@ import { ETCD_PATH, EtcdBenchClient, EtcdCluster, hasCommand } from "@eraft/shar
 import { freePort } from "./testing/redis_server.ts";
 import { type Measure, redisBenchmark } from "./testing/redis_benchmark.ts";
 import { type Proc, spawnProc, startEraftCluster, stopProc } from "./testing/procs.ts";
+import { processCpuMs } from "../tasks/cpu_stat.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -65,9 +66,9 @@ const CASES: Case[] = [
     test: "set",
     clients: 50,
     pipeline: 1,
-    // ~3 s per run at this machine's rates, as long as an etcd phase: a
-    // shorter run is mostly ramp-up and understates eraft.
-    n_eraft: 10_000,
+    // ~3 s per run at this machine's rates (5,000-7,000/s), as long as an
+    // etcd phase: a shorter run is mostly ramp-up and understates eraft.
+    n_eraft: 18_000,
     n_redis: 100_000,
     rounds: 3,
     etcd: true,
@@ -113,6 +114,29 @@ async function waitPing(port: number): Promise<void> {
   throw new Error(`nothing answers PING on ${port}`);
 }
 
+/** A measurement with the CPU the system's server processes spent per operation. */
+export interface Measured extends Measure {
+  /** User + system CPU of the servers (not the load generator), µs per operation. */
+  cpu_us_per_op: number;
+}
+
+/** CPU µs per operation from CPU ms spent over `ops` operations. */
+export function cpuPerOp(cpu_ms: number, ops: number): number {
+  if (!(ops > 0)) throw new Error(`no operations to divide ${cpu_ms} ms of CPU by`);
+  return (cpu_ms * 1000) / ops;
+}
+
+/** Runs `run` and adds the CPU processes `pids` spent on its `ops(m)` operations. */
+async function withCpu(
+  pids: number[],
+  run: () => Promise<Measure>,
+  ops: (m: Measure) => number,
+): Promise<Measured> {
+  const before = processCpuMs(pids);
+  const m = await run();
+  return { ...m, cpu_us_per_op: cpuPerOp(processCpuMs(pids) - before, ops(m)) };
+}
+
 /** One system measured by the suite. */
 interface System {
   name: string;
@@ -120,7 +144,7 @@ interface System {
   runs(c: Case): boolean;
   /** What one run does, for the progress line. */
   what(c: Case): string;
-  measure(c: Case): Promise<Measure>;
+  measure(c: Case): Promise<Measured>;
   /** One unmeasured run of case `c`'s load (warm-up cases). */
   warmUp(c: Case): Promise<unknown>;
 }
@@ -131,30 +155,41 @@ interface System {
  * client when built (see shared/testing/etcd.ts).
  */
 function etcdPuts(etcd: EtcdCluster, native: EtcdBenchClient | null): System {
+  const pids = etcd.children.map((c) => c.process.pid);
   return {
     name: "etcd",
     runs: (c) => c.etcd === true,
     what: (c) => `puts, ${c.clients} in flight, ${ETCD_PHASE_MS / 1000}s`,
-    measure: (c) => etcd.load(native, "put", c.clients, ETCD_PHASE_MS, 100),
+    measure: (c) =>
+      withCpu(
+        pids,
+        () => etcd.load(native, "put", c.clients, ETCD_PHASE_MS, 100),
+        (m) => (m.ops_per_s * ETCD_PHASE_MS) / 1000,
+      ),
     warmUp: (c) => etcd.load(native, "put", c.clients, ETCD_PHASE_MS, 100),
   };
 }
 
-/** A case's line: eraft's rate and p99, then each reference's with eraft's ratio to it. */
+/**
+ * A case's line: eraft's rate, p99 and server CPU per operation, then each
+ * reference's with eraft's ratio to it.
+ */
 function caseLine(
   name: string,
   ops: Record<string, number>,
   latency: Record<string, { p99_ms: number }>,
+  cpu: Record<string, number>,
 ): string {
   const of = (system: string) =>
-    `${ops[system].toFixed(0).padStart(8)}/s p99 ${latency[system].p99_ms.toFixed(2)}ms`;
+    `${ops[system].toFixed(0).padStart(8)}/s p99 ${latency[system].p99_ms.toFixed(2)}ms ` +
+    `cpu ${cpu[system].toFixed(0)}µs/op`;
   const refs = Object.keys(ops).filter((s) => s !== "eraft")
     .map((s) => `${s} ${of(s)} (x${(ops.eraft / ops[s]).toFixed(3)})`);
   return [`${name.padEnd(15)} eraft ${of("eraft")}`, ...refs].join(" | ");
 }
 
 /** The run with the median throughput (the lower middle one for an even count). */
-export function medianRun(runs: Measure[]): Measure {
+export function medianRun<M extends Measure>(runs: M[]): M {
   if (runs.length === 0) throw new Error("no runs");
   const sorted = [...runs].sort((a, b) => a.ops_per_s - b.ops_per_s);
   return sorted[Math.floor((sorted.length - 1) / 2)];
@@ -188,6 +223,8 @@ async function main(): Promise<number> {
   const results: Record<string, Record<string, number>> = {};
   /** Case → system → p50/p99 in ms from redis-benchmark's percentile columns. */
   const latency: Record<string, Record<string, { p50_ms: number; p99_ms: number }>> = {};
+  /** Case → system → server CPU µs per operation in its median run. */
+  const cpu: Record<string, Record<string, number>> = {};
   try {
     progress.step("starting redis-server x2, meta, 3 stores, db");
     const redis_always = freePort();
@@ -227,27 +264,37 @@ async function main(): Promise<number> {
     const redis = (
       name: string,
       port: number,
+      pids: number[],
       n: (c: Case) => number,
       warm_n: (c: Case) => number = n,
     ): System => ({
       name,
       runs: () => true,
       what: (c) => `${n(c)} requests`,
-      measure: (c) => redisBenchmark(port, c, n(c)),
+      measure: (c) => withCpu(pids, () => redisBenchmark(port, c, n(c)), () => n(c)),
       warmUp: (c) => redisBenchmark(port, c, warm_n(c)),
     });
+    const pids = (names: string[]) =>
+      procs.filter((p) => names.includes(p.name)).map((p) => p.child.pid);
     const systems: System[] = [
-      redis("eraft", db_port, (c) => c.n_eraft, () => WARM_UP_ERAFT_REQUESTS),
-      redis("redis appendfsync always", redis_always, (c) => c.n_redis),
-      redis("redis no persistence", redis_none, (c) => c.n_redis),
+      redis(
+        "eraft",
+        db_port,
+        pids(["meta", "store1", "store2", "store3", "db"]),
+        (c) => c.n_eraft,
+        () => WARM_UP_ERAFT_REQUESTS,
+      ),
+      redis("redis appendfsync always", redis_always, pids(["redis-always"]), (c) => c.n_redis),
+      redis("redis no persistence", redis_none, pids(["redis-none"]), (c) => c.n_redis),
     ];
     if (etcd !== null) systems.push(etcdPuts(etcd, typeof native === "string" ? null : native));
     for (const c of CASES) {
       results[c.name] = {};
       latency[c.name] = {};
+      cpu[c.name] = {};
       const rounds = c.rounds ?? 1;
       const in_case = systems.filter((sys) => sys.runs(c));
-      const runs = new Map<string, Measure[]>(in_case.map((sys) => [sys.name, []]));
+      const runs = new Map<string, Measured[]>(in_case.map((sys) => [sys.name, []]));
       for (const sys of c.warm_up ? in_case : []) {
         progress.step(`${c.name} · ${sys.name} (warm-up, unmeasured)`);
         await sys.warmUp(c);
@@ -263,8 +310,9 @@ async function main(): Promise<number> {
         const m = medianRun(runs.get(sys.name)!);
         results[c.name][sys.name] = m.ops_per_s;
         latency[c.name][sys.name] = { p50_ms: m.p50_ms, p99_ms: m.p99_ms };
+        cpu[c.name][sys.name] = m.cpu_us_per_op;
       }
-      progress.log(caseLine(c.name, results[c.name], latency[c.name]));
+      progress.log(caseLine(c.name, results[c.name], latency[c.name], cpu[c.name]));
     }
   } finally {
     progress.done();
@@ -281,6 +329,7 @@ async function main(): Promise<number> {
         etcd_client: with_etcd ? etcd_client : null,
         results,
         latency,
+        cpu_us_per_op: cpu,
       },
       null,
       2,

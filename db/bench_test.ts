@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { medianRun } from "./bench.ts";
+import { cpuPerOp, medianRun } from "./bench.ts";
 import type { Measure } from "./testing/redis_benchmark.ts";
 
 const run = (ops_per_s: number): Measure => ({ ops_per_s, p50_ms: 1000 / ops_per_s, p99_ms: 1 });
@@ -11,4 +11,10 @@ Deno.test("bench db: a system reports its median round, latencies from that same
   assert.equal(medianRun([run(5)]).ops_per_s, 5);
   assert.equal(medianRun([run(4), run(2)]).ops_per_s, 2, "even count: the lower middle");
   assert.throws(() => medianRun([]));
+});
+
+Deno.test("bench db: CPU per operation is the servers' CPU over the operations run", () => {
+  assert.equal(cpuPerOp(1500, 10_000), 150, "1.5 s of CPU over 10,000 operations: 150 µs each");
+  assert.equal(cpuPerOp(0, 5), 0);
+  assert.throws(() => cpuPerOp(10, 0), /no operations/);
 });

@@ -2,7 +2,8 @@
  * CPU time of processes and their threads from Linux's /proc, for
  * `deno task profile`: per-thread totals grouped by thread name (a store's
  * `deno` main thread, its `worker-N` region workers, V8's GC threads), so a
- * run can say where each operation's CPU went.
+ * run can say where each operation's CPU went; and per process, for the
+ * benchmarks' CPU per operation of each system.
  * @module
  */
 
@@ -78,6 +79,24 @@ export function threadCpu(pid: number | "self"): ThreadCpu {
     }
   }
   return groupByName(lines);
+}
+
+/**
+ * CPU ms (user + system) processes `pids` have used so far, each with all its
+ * threads, ended ones included (their process's stat line keeps them). A
+ * process that is gone counts 0.
+ */
+export function processCpuMs(pids: readonly number[]): number {
+  let ms = 0;
+  for (const pid of pids) {
+    try {
+      const l = parseStat(Deno.readTextFileSync(`/proc/${pid}/stat`));
+      ms += l.user_ms + l.sys_ms;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  }
+  return ms;
 }
 
 /** Busy and total jiffies of the whole machine (the first line of /proc/stat). */

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { cpuDelta, groupByName, machineTicks, parseStat, threadCpu } from "./cpu_stat.ts";
+import {
+  cpuDelta,
+  groupByName,
+  machineTicks,
+  parseStat,
+  processCpuMs,
+  threadCpu,
+} from "./cpu_stat.ts";
 
 // proc(5): pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime ...
 const line = (comm: string, utime: number, stime: number) =>
@@ -39,4 +46,16 @@ Deno.test("this process's threads are read from /proc, and burning CPU shows in 
   assert.ok(total(threadCpu("self")) > total(before), `no CPU time counted (${x})`);
   const m = machineTicks();
   assert.ok(m.total > 0 && m.busy >= 0 && m.busy <= m.total);
+});
+
+Deno.test("processCpuMs adds up processes, grows as one burns CPU, and counts a missing one as 0", () => {
+  const before = processCpuMs([Deno.pid]);
+  const until = performance.now() + 200;
+  let x = 0;
+  while (performance.now() < until) x += Math.sqrt(x + 1);
+  assert.ok(x > 0);
+  const after = processCpuMs([Deno.pid]);
+  assert.ok(after > before, `${before} -> ${after}`);
+  assert.ok(processCpuMs([Deno.pid, Deno.pid]) >= 2 * after, "two pids add up");
+  assert.equal(processCpuMs([2 ** 22 + 12345]), 0, "a pid beyond pid_max is no process");
 });
