@@ -25,6 +25,14 @@ export interface Knobs {
   restart_probability: number;
   /** Raft's broadcast_commit (false: followers learn commits from the next append or heartbeat). */
   broadcast_commit: boolean;
+  /**
+   * Raft's async_storage_writes: written entries become durable some steps
+   * later (one sync covers all writes so far); until then a node holds every
+   * message but a leader's, and reports durability with `persisted()`.
+   */
+  async_storage_writes: boolean;
+  /** Chance per step that an async node's pending sync completes. */
+  sync_probability: number;
 }
 
 /**
@@ -62,5 +70,7 @@ export function randomKnobs(rng: Prng): Knobs {
     crash_probability: rng.nextFloat() * 0.005,
     restart_probability: 0.005 + rng.nextFloat() * 0.05,
     broadcast_commit: rng.chance(0.5),
+    async_storage_writes: rng.chance(0.5),
+    sync_probability: 0.2 + rng.nextFloat() * 0.6,
   };
 }

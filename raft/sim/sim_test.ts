@@ -15,8 +15,10 @@ for (const nodes of [3, 5]) {
     let conf_changes = 0;
     let crashes = 0;
     let reads = 0;
+    let async_acked = 0;
     for (let seed = 1; seed <= CI_SEEDS_PER_SIZE; seed++) {
       const s = runSeed({ seed: seed * 7 + nodes, nodes, steps: CI_STEPS });
+      if (s.async_storage_writes) async_acked += s.acked;
       proposals += s.proposals;
       acked += s.acked;
       snapshots += s.snapshots_installed;
@@ -30,6 +32,7 @@ for (const nodes of [3, 5]) {
     assert(conf_changes > 0, "no membership change happened");
     assert(crashes > 0, "no node ever crashed");
     assert(reads > 0, "no read index was ever served");
+    assert(async_acked > CI_SEEDS_PER_SIZE * 2, `async storage writes barely ran: ${async_acked}`);
   });
 }
 

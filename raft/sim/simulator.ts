@@ -66,6 +66,8 @@ export interface SimStats {
   max_node_id: number;
   /** Largest configuration (voters + learners) seen. */
   max_members: number;
+  /** Whether the run's nodes made writes durable later (Config.async_storage_writes). */
+  async_storage_writes: boolean;
 }
 
 /** A run failed: the message carries the seed and the replay command. */
@@ -97,6 +99,13 @@ interface SimNode {
   persisted_hard_state: HardState;
   destroyed: boolean;
   crashed_at_step: number;
+  /**
+   * With async_storage_writes: messages waiting for the sync of the writes
+   * before them, in order (lost if the node crashes first).
+   */
+  held: Message[];
+  /** Written since the last sync began (async_storage_writes). */
+  unsynced: boolean;
 }
 
 /** The simulator. `run()` returns stats or throws SimFailure. */
@@ -151,6 +160,7 @@ export class Simulation {
       dropped: 0,
       max_node_id: options.nodes,
       max_members: options.nodes,
+      async_storage_writes: this.knobs.async_storage_writes,
     };
   }
 
@@ -182,6 +192,8 @@ export class Simulation {
       persisted_hard_state: emptyHardState(),
       destroyed: false,
       crashed_at_step: 0,
+      held: [],
+      unsynced: false,
     };
     this.nodes.set(id, node);
     this.start(node);
@@ -195,6 +207,8 @@ export class Simulation {
     node.sm = isEmptySnap(snap) ? emptySm(init.conf_state) : decodeSm(snap.data);
     node.persisted_hard_state = init.hard_state;
     node.incarnation++;
+    node.held = [];
+    node.unsynced = false;
     const k = this.knobs;
     node.raw = new RawNode({
       id: node.id,
@@ -209,6 +223,7 @@ export class Simulation {
       max_inflight_msgs: k.max_inflight_msgs,
       max_size_per_msg_bytes: k.max_size_per_msg_bytes,
       broadcast_commit: k.broadcast_commit,
+      async_storage_writes: k.async_storage_writes,
       rng: new Prng(this.options.seed * 31 + node.id * 1009 + node.incarnation),
     });
   }
@@ -285,6 +300,7 @@ export class Simulation {
   }
 
   private processReadies(): void {
+    if (this.knobs.async_storage_writes) this.completeSyncs();
     for (const n of this.live()) {
       for (let i = 0; i < MAX_READIES_PER_STEP && n.raw !== null && n.raw.hasReady(); i++) {
         this.handleReady(n, n.raw.ready());
@@ -292,6 +308,20 @@ export class Simulation {
     }
     for (const n of this.nodes.values()) {
       if (n.destroyed && n.raw !== null) n.raw = null;
+    }
+  }
+
+  /**
+   * Async nodes' pending syncs complete by chance: one sync covers every
+   * write so far; Raft learns it and the held messages leave in order.
+   */
+  private completeSyncs(): void {
+    for (const n of this.live()) {
+      if (!n.unsynced || !this.rng.chance(this.knobs.sync_probability)) continue;
+      const last = n.storage.lastIndex();
+      n.unsynced = false;
+      n.raw!.persisted(last, n.storage.term(last));
+      for (const m of n.held.splice(0)) this.send(n, m);
     }
   }
 
@@ -305,12 +335,24 @@ export class Simulation {
       const prev_term = n.storage.term(rd.entries[0].index - 1);
       this.checker.recordPersisted(n.id, prev_term, rd.entries);
     }
+    const before = n.persisted_hard_state;
     if (rd.hard_state !== null) {
       this.checker.checkHardState(n.id, n.persisted_hard_state, rd.hard_state);
       n.storage.setHardState(rd.hard_state);
       n.persisted_hard_state = { ...rd.hard_state };
     }
-    for (const m of rd.messages) this.send(n, m);
+    if (this.knobs.async_storage_writes) {
+      if (rd.must_sync) n.unsynced = true;
+      const vote_changed = rd.hard_state !== null &&
+        (rd.hard_state.term !== before.term || rd.hard_state.vote !== before.vote);
+      const early = raw.raft.state === StateType.Leader && !vote_changed;
+      for (const m of rd.messages) {
+        if (early || (!n.unsynced && n.held.length === 0)) this.send(n, m);
+        else n.held.push(m);
+      }
+    } else {
+      for (const m of rd.messages) this.send(n, m);
+    }
     for (const e of rd.committed_entries) this.apply(n, e);
     for (const rs of rd.read_states) {
       const required = this.pending_reads.get(bytesKey(rs.request_ctx));
