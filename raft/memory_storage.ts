@@ -46,6 +46,15 @@ export class MemoryStorage implements Storage {
     return s;
   }
 
+  /** A copy that later writes to either side do not affect (entries are never mutated). */
+  clone(): MemoryStorage {
+    const c = new MemoryStorage();
+    c.hard_state = { ...this.hard_state };
+    c.snap = this.snap;
+    c.ents = [...this.ents];
+    return c;
+  }
+
   /** @inheritdoc */
   initialState(): InitialState {
     return { hard_state: { ...this.hard_state }, conf_state: snapConfState(this.snap) };

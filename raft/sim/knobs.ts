@@ -71,6 +71,6 @@ export function randomKnobs(rng: Prng): Knobs {
     restart_probability: 0.005 + rng.nextFloat() * 0.05,
     broadcast_commit: rng.chance(0.5),
     async_storage_writes: rng.chance(0.5),
-    sync_probability: 0.2 + rng.nextFloat() * 0.6,
+    sync_probability: 0.02 + rng.nextFloat() * 0.5,
   };
 }

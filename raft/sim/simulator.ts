@@ -106,6 +106,11 @@ interface SimNode {
   held: Message[];
   /** Written since the last sync began (async_storage_writes). */
   unsynced: boolean;
+  /**
+   * What the last sync made durable (async_storage_writes): a crash rolls the
+   * node's storage back to it, losing what was only written.
+   */
+  synced: MemoryStorage | null;
 }
 
 /** The simulator. `run()` returns stats or throws SimFailure. */
@@ -194,6 +199,7 @@ export class Simulation {
       crashed_at_step: 0,
       held: [],
       unsynced: false,
+      synced: null,
     };
     this.nodes.set(id, node);
     this.start(node);
@@ -209,6 +215,7 @@ export class Simulation {
     node.incarnation++;
     node.held = [];
     node.unsynced = false;
+    node.synced = this.knobs.async_storage_writes ? node.storage.clone() : null;
     const k = this.knobs;
     node.raw = new RawNode({
       id: node.id,
@@ -321,6 +328,7 @@ export class Simulation {
       const last = n.storage.lastIndex();
       n.unsynced = false;
       n.raw!.persisted(last, n.storage.term(last));
+      n.synced = n.storage.clone();
       for (const m of n.held.splice(0)) this.send(n, m);
     }
   }
@@ -406,6 +414,14 @@ export class Simulation {
 
   private installSnapshot(n: SimNode, snap: Snapshot): void {
     n.storage.applySnapshot(snap);
+    // Installed durably at once, as a store does (its KV write is synced), and
+    // a restart commits at least the snapshot (a store's recovery repairs the
+    // commit index the same way).
+    if (n.synced !== null) {
+      n.synced.applySnapshot(snap);
+      const hs = n.synced.initialState().hard_state;
+      n.synced.setHardState({ ...hs, commit: Math.max(hs.commit, snapIndex(snap)) });
+    }
     n.sm = decodeSm(snap.data);
     assert(n.sm.applied_index === snapIndex(snap), "snapshot data and metadata disagree");
     this.checker.recordSnapshotInstalled(n.id, n.sm);
@@ -565,6 +581,8 @@ export class Simulation {
     ) {
       const victim = this.rng.pick(this.live());
       victim.raw = null;
+      // Writes no sync covered are lost (a power cut, not only a kill).
+      if (victim.synced !== null) victim.storage = victim.synced;
       victim.crashed_at_step = this.now;
       this.stats.crashes++;
       this.log(`n${victim.id} crash`);
