@@ -156,17 +156,13 @@ interface System {
  */
 function etcdPuts(etcd: EtcdCluster, native: EtcdBenchClient | null): System {
   const pids = etcd.children.map((c) => c.process.pid);
+  const load = (c: Case) => etcd.load(native, "put", c.clients, ETCD_PHASE_MS, 100);
   return {
     name: "etcd",
     runs: (c) => c.etcd === true,
     what: (c) => `puts, ${c.clients} in flight, ${ETCD_PHASE_MS / 1000}s`,
-    measure: (c) =>
-      withCpu(
-        pids,
-        () => etcd.load(native, "put", c.clients, ETCD_PHASE_MS, 100),
-        (m) => (m.ops_per_s * ETCD_PHASE_MS) / 1000,
-      ),
-    warmUp: (c) => etcd.load(native, "put", c.clients, ETCD_PHASE_MS, 100),
+    measure: (c) => withCpu(pids, () => load(c), (m) => (m.ops_per_s * ETCD_PHASE_MS) / 1000),
+    warmUp: load,
   };
 }
 

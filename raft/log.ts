@@ -23,7 +23,7 @@ export class RaftLog {
   /** Highest index the host has applied to its state machine. */
   applied: number;
   /**
-   * Highest index known durable on this node. Tracked only with
+   * Highest index known durable on this node. Used only with
    * `async_durability`, where committed entries are handed out to apply up to
    * it; otherwise every written entry counts as durable.
    */

@@ -289,8 +289,8 @@ export class Raft {
     this.raft_log.persistedTo(index, term);
     if (this.state !== StateType.Leader) return;
     const self = this.trk.progress.get(this.id);
-    if (self === undefined || !self.maybeUpdate(this.raft_log.durable)) return;
-    this.commitAdvanced(this.raft_log.committed);
+    if (self === undefined || !self.maybeUpdate(this.ownMatch())) return;
+    this.commitAdvanced();
   }
 
   /** The log's own entries this node may count as acknowledged: durable ones, or all. */
@@ -303,7 +303,8 @@ export class Raft {
    * Leader: commits what the quorum now holds; if the index moved, releases
    * read-index requests that waited for it and tells the followers.
    */
-  commitAdvanced(old_commit: number): boolean {
+  commitAdvanced(): boolean {
+    const old_commit = this.raft_log.committed;
     if (!this.maybeCommit()) return false;
     this.releasePendingReadIndexMessages();
     // A committed configuration change reaches every follower at once, even

@@ -112,7 +112,7 @@ function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
   } else if (pr.state === ProgressState.Replicate) {
     pr.inflights.freeLE(m.index);
   }
-  if (!r.commitAdvanced(r.raft_log.committed) && old_paused) {
+  if (!r.commitAdvanced() && old_paused) {
     r.sendAppend(m.from);
   }
   // Stream more while the window allows (bounded by the window size).

@@ -21,8 +21,11 @@ import assert from "node:assert/strict";
 export interface LogSyncHost<Mark, Msg> {
   /** Captures what the sync about to start covers (each region's last written entry). */
   mark(): Mark;
-  /** One fdatasync of the log: resolves once durable, or null when done before returning. */
-  sync(): Promise<void> | null;
+  /**
+   * One fdatasync of the log covering `mark`: resolves once durable, or null
+   * when done before returning.
+   */
+  sync(mark: Mark): Promise<void> | null;
   /** The sync that began at `mark` completed; `released` may leave now, in order. */
   durable(mark: Mark, released: Msg[]): void;
 }
@@ -43,16 +46,6 @@ export class LogSync<Mark, Msg> {
 
   constructor(readonly host: LogSyncHost<Mark, Msg>) {}
 
-  /** Syncs completed so far. */
-  get syncs_done(): number {
-    return this.#done;
-  }
-
-  /** Message batches waiting for a sync. */
-  get held_batches(): number {
-    return this.#held.length;
-  }
-
   /** Records a write that must become durable: the next sync to begin covers it. */
   wrote(): void {
     this.#covering = this.#started + 1;
@@ -63,7 +56,7 @@ export class LogSync<Mark, Msg> {
     if (this.#in_flight !== null || this.#covering <= this.#started || this.#stopped) return;
     const n = ++this.#started;
     const mark = this.host.mark();
-    const synced = this.host.sync();
+    const synced = this.host.sync(mark);
     if (synced === null) return this.#completed(n, mark);
     // A failed fdatasync rejects unhandled: the worker dies and restarts from
     // disk, as when the inline sync threw (the page cache state is unknown).
@@ -98,7 +91,9 @@ export class LogSync<Mark, Msg> {
     while (this.#held.length > 0 && this.#held[0][0] <= n) {
       for (const m of this.#held.shift()![1]) released.push(m);
     }
-    this.request(); // writes made during this sync
     this.host.durable(mark, released);
+    // Writes made during this sync; after `durable`, so that an inline sync's
+    // releases cannot overtake these.
+    this.request();
   }
 }

@@ -95,3 +95,24 @@ Deno.test("log sync: a sync done inline releases its messages before request() r
   sync.send(["next"], (m) => sent.push(...m));
   assert.deepEqual(sent, ["next"], "nothing unsynced: sent at once");
 });
+
+Deno.test("log sync: an inline sync begun as a background one ends releases after it", async () => {
+  const order: string[] = [];
+  let resolve_first: (() => void) | null = null;
+  let syncs = 0;
+  const sync = new LogSync<number, string>({
+    mark: () => syncs + 1,
+    // The first sync runs in the background, the next one inline.
+    sync: () => syncs++ === 0 ? new Promise<void>((r) => (resolve_first = r)) : null,
+    durable: (_mark, msgs) => order.push(...msgs),
+  });
+  sync.wrote();
+  sync.request();
+  sync.send(["a"], () => assert.fail("held"));
+  sync.wrote(); // during the background sync
+  sync.send(["b"], () => assert.fail("held"));
+  resolve_first!();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(syncs, 2, "the later write got its own sync");
+  assert.deepEqual(order, ["a", "b"], "released in the order given");
+});

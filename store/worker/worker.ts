@@ -122,14 +122,12 @@ export class RegionWorker implements ApplyHost {
   #outbox: EncodedRaftMessage[] = [];
   /** Regions whose log got entries since the last sync began (see #markWrites). */
   #written = new Set<Peer>();
-  /** Whether the sync about to begin runs off this thread (see #syncLog). */
-  #sync_in_background = false;
   /** Settles once the background sync in flight at stop() has ended. */
   #log_sync_stopped: Promise<void> = Promise.resolve();
   /** The Raft log's fdatasync, off this thread; holds acks and votes until durable. */
   readonly #log_sync = new LogSync<Array<[Peer, number, number]>, EncodedRaftMessage>({
     mark: () => this.#markWrites(),
-    sync: () => this.#syncLog(),
+    sync: (mark) => this.#syncLog(mark),
     durable: (mark, released) => this.#durable(mark, released),
   });
   readonly #loop = new Immediate(() => this.#run());
@@ -667,7 +665,6 @@ export class RegionWorker implements ApplyHost {
       const last = this.engines.raft.lastIndex(peer.region_id);
       mark.push([peer, last, this.engines.raft.term(peer.region_id, last)]);
     }
-    this.#sync_in_background = mark.some(([peer]) => peer.is_leader);
     this.#written.clear();
     return mark;
   }
@@ -679,8 +676,8 @@ export class RegionWorker implements ApplyHost {
    * anyway, and on a 2-core machine the background thread's wake-ups cost
    * more CPU than a follower's thread would gain.
    */
-  #syncLog(): Promise<void> | null {
-    if (this.#sync_in_background) return this.engines.raft.syncAsync();
+  #syncLog(mark: Array<[Peer, number, number]>): Promise<void> | null {
+    if (mark.some(([peer]) => peer.is_leader)) return this.engines.raft.syncAsync();
     this.phases.enter("fsync");
     this.engines.raft.sync();
     this.phases.exit();
