@@ -91,6 +91,18 @@ export class ByteArena {
     return this.#buf.subarray(start, start + n);
   }
 
+  /** `size_bytes` zeroed bytes of the arena, as a view (a buffer built in place). */
+  take(size_bytes: number): Uint8Array {
+    const start = this.#used_bytes;
+    if (start + size_bytes > this.#buf.length) {
+      throw new RangeError(
+        `ByteArena: ${start + size_bytes} bytes into an arena of ${this.#buf.length}`,
+      );
+    }
+    this.#used_bytes = start + size_bytes;
+    return this.#buf.subarray(start, start + size_bytes);
+  }
+
   /** Bytes copied so far. */
   get used_bytes(): number {
     return this.#used_bytes;

@@ -9,6 +9,7 @@
  */
 import protobuf from "protobufjs";
 import { PROTO_FILES } from "./files.ts";
+import { installUint64Numbers } from "./uint64.ts";
 
 // Without a Long implementation protobufjs reads and writes uint64 as numbers.
 protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
@@ -18,19 +19,11 @@ protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
 // layer copies them into a Buffer of its own, see grpc/service.ts).
 protobuf.util.Buffer = null as unknown as typeof protobuf.util.Buffer;
 protobuf.configure();
+installUint64Numbers();
 
-/**
- * Decoded `bytes` fields become exact-size copies instead of views into the
- * received frame. A view drags its whole backing buffer along: structured
- * clone (postMessage to a worker) copies all of it for every field, and a
- * kept key pins the frame in memory.
- */
-function copySlice(this: Uint8Array, start: number, end: number): Uint8Array {
-  return new Uint8Array(this.subarray(start, end));
-}
-type SliceOwner = { prototype: { _slice: unknown } };
-(protobuf.Reader as unknown as SliceOwner).prototype._slice = copySlice;
-(protobuf.BufferReader as unknown as SliceOwner).prototype._slice = copySlice;
+// Decoded `bytes` fields are views into the decoded buffer (protobufjs 8's
+// Reader.raw is a subarray). What is posted to another thread or kept copies
+// them itself: store/server/kv_api.ts (ByteArena), store/server/plain.ts.
 
 function buildRoot(): protobuf.Root {
   const root = new protobuf.Root();
@@ -62,9 +55,35 @@ export function serviceType(fullName: string): protobuf.Service {
   return protoRoot.lookupService(fullName);
 }
 
+/** The fields of protobufjs's Writer a reuse resets (internal to the library). */
+interface WriterCursor {
+  buf: Uint8Array;
+  pos: number;
+  states: number[] | null;
+}
+
+/**
+ * One writer per thread, reused by every encode: a fresh writer starts at 128
+ * bytes and doubles, allocating and copying at each step (four times for a
+ * 2 KiB Raft entry), and every typed-array allocation costs ~1 µs here. A
+ * writer grown past this many bytes (a snapshot chunk) is dropped after use.
+ */
+const KEEP_WRITER_BYTES = 1024 * 1024;
+let idle_writer: protobuf.Writer | null = null;
+
 /** Encodes a plain object as the named message. Unknown fields are ignored. */
 export function encodeMessage<T extends object>(fullName: string, message: T): Uint8Array {
-  return messageType(fullName).encode(message).finish();
+  // Taken while in use: an encode inside an encode would get a writer of its own.
+  const w = idle_writer ?? protobuf.Writer.create();
+  idle_writer = null;
+  const cursor = w as unknown as WriterCursor;
+  cursor.pos = 0;
+  cursor.states = null;
+  try {
+    return messageType(fullName).encode(message, w).finish();
+  } finally {
+    if (cursor.buf.length <= KEEP_WRITER_BYTES) idle_writer = w;
+  }
 }
 
 /** toObject options giving plain objects with every field present. */

@@ -260,10 +260,7 @@ export class KvEngine {
    */
   countKeys(cf: Cf, start: Uint8Array, end: Uint8Array, max: number): number {
     this.#open();
-    let n = 0;
-    if (max <= 0) return n;
-    for (const _ of this.#live.locations(cf, start, end)) if (++n >= max) break;
-    return n;
+    return Math.max(0, Math.min(max, this.#live.count(cf, start, end)));
   }
 
   /** See KvView.scan: up to `limit` pairs in [start, end) (empty end = unbounded). */
@@ -303,9 +300,13 @@ export class KvEngine {
     }
     const at = this.#head.append(w.view());
     const id = this.#head.id;
-    for (const [b, ops] of batches.entries()) {
-      for (const [i, o] of ops.entries()) {
-        this.#applyOp(o.op, o.cf, o.key, o.value, packLoc(id, at + offsets[b][i]), o.likely_new);
+    // Indexed loops: entries() iterators allocate a pair per op on every write.
+    for (let b = 0; b < batches.length; b++) {
+      const ops = batches[b];
+      const at_op = offsets[b];
+      for (let i = 0; i < ops.length; i++) {
+        const o = ops[i];
+        this.#applyOp(o.op, o.cf, o.key, o.value, packLoc(id, at + at_op[i]), o.likely_new);
       }
     }
     if (w.length > 1024 * 1024) this.#writer = new ByteWriter(64 * 1024);

@@ -114,6 +114,10 @@ Deno.test("kv: countKeys counts a range's keys up to a bound, deletes excluded",
       assert.equal(e.countKeys("write", E, E, 3), 3);
       assert.equal(e.countKeys("write", E, E, 0), 0);
       assert.equal(e.countKeys("lock", E, E, 10), 0);
+      assert.equal(e.countKeys("write", b("bb"), E, 10), 1); // d (c is deleted)
+      assert.equal(e.countKeys("write", b("e"), E, 10), 0); // past the last key
+      assert.equal(e.countKeys("write", b("d"), E, 10), 1); // the last key itself
+      assert.equal(e.countKeys("write", b("a"), b("b"), 10), 1); // end excluded
     } finally {
       e.close();
     }

@@ -133,6 +133,19 @@ export class KvView {
     }
   }
 
+  /**
+   * Keys in [start, end) (empty `end` = no upper bound). Counted by the tree
+   * per leaf (no callback, nothing allocated): a region of 100k keys takes
+   * ~1.5k leaf visits, where iterating took 100k yields and as many arrays.
+   */
+  count(cf: Cf, start: Uint8Array, end: Uint8Array): number {
+    const tree = this.trees[CF_ID[cf]];
+    const lo = bytesToKey(start);
+    if (end.length > 0) return tree.forRange(lo, bytesToKey(end), false);
+    const last = tree.maxKey();
+    return last === undefined || last < lo ? 0 : tree.forRange(lo, last, true);
+  }
+
   /** Keys (binary strings) and locations in [start, end), without reading values. */
   *locations(
     cf: Cf,

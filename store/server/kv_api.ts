@@ -54,7 +54,14 @@ interface Outcome {
 
 /** The Store service's operations, independent of gRPC. */
 export class KvApi {
-  constructor(readonly router: RequestRouter) {}
+  /**
+   * `same_thread`: the router serves requests on this thread (a worker's own
+   * frame listener), so nothing is posted and the byte arrays of a decoded
+   * request (views into its frame, which the frame reader never writes over)
+   * are used as they are; otherwise they are copied into one arena, so a post
+   * clones only their bytes and not the whole frame.
+   */
+  constructor(readonly router: RequestRouter, readonly same_thread = false) {}
 
   /** Validates, dispatches, and shapes one request. Never rejects on bad input. */
   async #run<R extends Outcome>(
@@ -177,6 +184,8 @@ export class KvApi {
       let bytes = 0;
       for (const m of mutations) bytes += m.key.length + m.value.length + m.end_key.length;
       checkBatchSize(mutations.length + preconditions.length, bytes);
+      const dedup = checkDedup(r.id, r.issued_at_ms);
+      if (this.same_thread) return { op: "write", mutations, preconditions, ...dedup, members };
       let precondition_bytes = 0;
       for (const p of preconditions) precondition_bytes += p.key.length + p.value.length;
       // check* built plain objects with every field; only the byte arrays
@@ -195,7 +204,7 @@ export class KvApi {
           key: arena.copy(p.key),
           value: arena.copy(p.value),
         })),
-        ...checkDedup(r.id, r.issued_at_ms),
+        ...dedup,
         members,
       };
     }, (res) => ({

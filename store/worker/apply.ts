@@ -14,7 +14,7 @@ import { MutationOp, PreconditionKind } from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as raft_cmdpb from "@eraft/proto/gen/raft_cmdpb.ts";
 import { decodeConfChange } from "@eraft/raft";
-import { compareBytes } from "@eraft/shared/bytes";
+import { ByteArena, compareBytes } from "@eraft/shared/bytes";
 import type { WriteBatch } from "../engine/mod.ts";
 import type { WorkerEngines } from "../engine/engines.ts";
 import type { WorkerResponse } from "../protocol.ts";
@@ -36,6 +36,7 @@ import {
   encodeFloor,
   mutationsDigest,
   readFloor,
+  recordBytes,
   requestKey,
 } from "./dedup.ts";
 import { type Peer, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from "./peer.ts";
@@ -138,11 +139,14 @@ function applyWrite(
   const request_id = header?.request_id ?? 0;
   const issued_at_ms = header?.issued_at_ms ?? 0;
   let key: Uint8Array | null = null;
+  let arena: ByteArena | undefined;
   let digest = 0;
   if (request_id !== 0) {
     const refusal = dedup.refusal(issued_at_ms);
     if (refusal !== null) return { error: refusal };
-    key = requestKey(issued_at_ms, cmd.mutations[0]?.key ?? EMPTY, request_id);
+    const first_key = cmd.mutations[0]?.key ?? EMPTY;
+    arena = new ByteArena(recordBytes(first_key));
+    key = requestKey(issued_at_ms, first_key, request_id, arena);
     digest = mutationsDigest(cmd.mutations, 0, cmd.mutations.length);
     if (dedup.applied(key, digest)) {
       return {}; // a retry of a request already applied: answer as the first time
@@ -153,7 +157,7 @@ function applyWrite(
   }
   const values = TaggedValues.forPuts(cmd.mutations);
   for (const m of cmd.mutations) addMutation(peer, m, batch, values);
-  if (key !== null) dedup.record(key, index, digest);
+  if (key !== null) dedup.record(key, index, digest, arena);
   return {};
 }
 
@@ -175,20 +179,32 @@ function applyMembers(
     if (refusal !== null) return { error: refusal };
   }
   const values = TaggedValues.forPuts(cmd.mutations);
+  const arena = new ByteArena(membersRecordBytes(cmd));
   let at = 0;
   for (const member of cmd.members) {
     const end = at + member.mutation_count;
     if (!(end <= cmd.mutations.length)) assert.fail("batch members cover more than the mutations");
     const digest = mutationsDigest(cmd.mutations, at, end);
-    const key = requestKey(member.issued_at_ms, cmd.mutations[at].key, member.id);
+    const key = requestKey(member.issued_at_ms, cmd.mutations[at].key, member.id, arena);
     if (!dedup.applied(key, digest)) {
       for (let i = at; i < end; i++) addMutation(peer, cmd.mutations[i], dedup.batch, values);
-      dedup.record(key, index, digest);
+      dedup.record(key, index, digest, arena);
     }
     at = end;
   }
   assert.equal(at, cmd.mutations.length, "batch members cover fewer than the mutations");
   return {};
+}
+
+/** Arena bytes for every member's record (members past the mutations count nothing). */
+function membersRecordBytes(cmd: raft_cmdpb.RaftCmdRequest): number {
+  let size_bytes = 0;
+  let at = 0;
+  for (const member of cmd.members) {
+    if (at < cmd.mutations.length) size_bytes += recordBytes(cmd.mutations[at].key);
+    at += member.mutation_count;
+  }
+  return size_bytes;
 }
 
 function preconditionHolds(host: ApplyHost, p: kvrpcpb.Precondition): boolean {

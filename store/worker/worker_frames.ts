@@ -29,7 +29,7 @@ export function startWorkerFrames(
 ): FrameListener {
   const api = new KvApi({
     request: (region_id, context, req) => worker.submit(region_id, context, req),
-  });
+  }, true);
   const toStore = (batch: Uint8Array) => post({ kind: "raft_in", batch });
   return startFrameService(`${host}:0`, api, (body) => {
     const parts = splitRaftBatch(body);

@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { decodeMessage, encodeMessage } from "./load.ts";
+
+interface Entry {
+  entry_type: number;
+  term: number;
+  index: number;
+  data: Uint8Array;
+}
+
+function entry(index: number, size_bytes: number): Entry {
+  return { entry_type: 0, term: 3, index, data: new Uint8Array(size_bytes).fill(index & 0xff) };
+}
+
+Deno.test("encodeMessage: each result is its own bytes although the writer is reused", () => {
+  const sizes = [10, 3000, 5, 2 * 1024 * 1024, 40, 70_000, 1];
+  const encoded = sizes.map((n, i) => encodeMessage("eraftpb.Entry", entry(i + 1, n)));
+  for (const [i, bytes] of encoded.entries()) {
+    const back = decodeMessage<Entry>("eraftpb.Entry", bytes);
+    assert.equal(back.index, i + 1);
+    assert.equal(back.data.length, sizes[i]);
+    assert(back.data.every((b) => b === ((i + 1) & 0xff)), `entry ${i + 1} was overwritten`);
+  }
+});
+
+Deno.test("encodeMessage: a failed encode leaves the next one whole", () => {
+  // Throws part-way, after the writer took the fields before `data`.
+  const bad = {
+    term: 7,
+    index: 8,
+    get data(): Uint8Array {
+      throw new Error("boom");
+    },
+  };
+  assert.throws(() => encodeMessage("eraftpb.Entry", bad), /boom/);
+  const back = decodeMessage<Entry>("eraftpb.Entry", encodeMessage("eraftpb.Entry", entry(9, 3)));
+  assert.deepEqual([back.index, back.term, [...back.data]], [9, 3, [9, 9, 9]]);
+});
