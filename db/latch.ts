@@ -34,6 +34,25 @@ export class Latches {
     };
   }
 
+  /**
+   * The latch of `k` at once when nobody holds or awaits it, else null (use
+   * `acquire`). A lone writer of a key, the common case, then skips
+   * acquire's promises and awaits.
+   */
+  tryAcquireOne(k: string): (() => void) | null {
+    if (this.tails.has(k)) return null;
+    let release!: () => void;
+    const tail = new Promise<void>((r) => (release = r));
+    this.tails.set(k, tail);
+    let released = false;
+    return () => {
+      if (released) throw new Error("latch released twice");
+      released = true;
+      release();
+      if (this.tails.get(k) === tail) this.tails.delete(k);
+    };
+  }
+
   private async acquireOne(k: string): Promise<() => void> {
     const prev = this.tails.get(k) ?? Promise.resolve();
     let release!: () => void;

@@ -431,7 +431,7 @@ function enqueueSingleKeyWrite(
  * key's latch (so multi-key commands on the key wait for the whole drain).
  */
 async function drainKeyQueue(db: DbContext, id: string, queue: QueuedWrite[]): Promise<void> {
-  const release = await db.latches.acquire([id]);
+  const release = db.latches.tryAcquireOne(id) ?? await db.latches.acquire([id]);
   try {
     while (queue.length > 0) {
       const group = queue.splice(0, MAX_GROUP_COMMANDS);

@@ -73,3 +73,16 @@ Deno.test("BytePool: large arrays get their own buffer; copies do not alias thei
   assert.throws(() => new BytePool(8, 16), RangeError);
   assert.throws(() => new BytePool(64, 0), RangeError);
 });
+
+Deno.test("ByteArena.take: zeroed views side by side, refused past the arena", () => {
+  const arena = new ByteArena(10);
+  const a = arena.take(4);
+  const b = arena.take(6);
+  assert.deepEqual([...a, ...b], new Array(10).fill(0));
+  a[3] = 1;
+  b[0] = 2;
+  assert.equal(a.buffer, b.buffer, "one buffer");
+  assert.deepEqual([a[3], b[0], a.length, b.length], [1, 2, 4, 6]);
+  assert.equal(arena.used_bytes, 10);
+  assert.throws(() => arena.take(1), RangeError);
+});

@@ -62,8 +62,12 @@ Deno.test("raft_wire: a message keeps every field through its bytes and carries 
 });
 
 Deno.test("raft_wire: a batch of encoded messages is byte-identical to protobufjs's RaftMessageBatch", () => {
-  const msgs = [message(1, 2), message(2, 3), message(3, 2, MessageType.MsgHeartbeat)];
+  const big = message(4, 3);
+  // Lengths past one and two varint bytes.
+  big.message!.entries[0].data = new Uint8Array(20_000).fill(7);
+  const msgs = [message(1, 2), message(2, 3), message(3, 2, MessageType.MsgHeartbeat), big];
   const ours = encodeRaftBatch(msgs.map((m) => encodeRaftMessage(m).bytes));
+  assert.equal(ours.byteLength, ours.buffer.byteLength, "owns its buffer");
   assert.deepEqual(ours, encodeMessage("raft_serverpb.RaftMessageBatch", { msgs }));
   assert.deepEqual(decodeRaftBatch(ours), { msgs, malformed: 0 });
 });

@@ -71,8 +71,12 @@ interface WriterCursor {
 const KEEP_WRITER_BYTES = 1024 * 1024;
 let idle_writer: protobuf.Writer | null = null;
 
-/** Encodes a plain object as the named message. Unknown fields are ignored. */
-export function encodeMessage<T extends object>(fullName: string, message: T): Uint8Array {
+/** Encodes `message` into this thread's writer and returns what `take` makes of it. */
+function encodeWith<T extends object>(
+  fullName: string,
+  message: T,
+  take: (w: protobuf.Writer, cursor: WriterCursor) => Uint8Array,
+): Uint8Array {
   // Taken while in use: an encode inside an encode would get a writer of its own.
   const w = idle_writer ?? protobuf.Writer.create();
   idle_writer = null;
@@ -80,10 +84,26 @@ export function encodeMessage<T extends object>(fullName: string, message: T): U
   cursor.pos = 0;
   cursor.states = null;
   try {
-    return messageType(fullName).encode(message, w).finish();
+    messageType(fullName).encode(message, w);
+    return take(w, cursor);
   } finally {
     if (cursor.buf.length <= KEEP_WRITER_BYTES) idle_writer = w;
   }
+}
+
+/** Encodes a plain object as the named message. Unknown fields are ignored. */
+export function encodeMessage<T extends object>(fullName: string, message: T): Uint8Array {
+  return encodeWith(fullName, message, (w) => w.finish());
+}
+
+/**
+ * Like {@link encodeMessage}, but the bytes own their whole buffer: for what
+ * is posted to another thread (structured clone copies a view's whole
+ * buffer) or kept long. encodeMessage's small results are views into a
+ * shared 8 KiB slab (protobufjs's pool) that such a caller would copy again.
+ */
+export function encodeMessageOwned<T extends object>(fullName: string, message: T): Uint8Array {
+  return encodeWith(fullName, message, (_w, cursor) => cursor.buf.slice(0, cursor.pos));
 }
 
 /** toObject options giving plain objects with every field present. */

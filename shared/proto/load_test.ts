@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeMessage, encodeMessage } from "./load.ts";
+import { decodeMessage, encodeMessage, encodeMessageOwned } from "./load.ts";
 
 interface Entry {
   entry_type: number;
@@ -35,4 +35,13 @@ Deno.test("encodeMessage: a failed encode leaves the next one whole", () => {
   assert.throws(() => encodeMessage("eraftpb.Entry", bad), /boom/);
   const back = decodeMessage<Entry>("eraftpb.Entry", encodeMessage("eraftpb.Entry", entry(9, 3)));
   assert.deepEqual([back.index, back.term, [...back.data]], [9, 3, [9, 9, 9]]);
+});
+
+Deno.test("encodeMessageOwned: the same bytes as encodeMessage, in a buffer of their own", () => {
+  for (const n of [0, 10, 3000, 70_000]) {
+    const owned = encodeMessageOwned("eraftpb.Entry", entry(n + 1, n));
+    assert.deepEqual(owned, encodeMessage("eraftpb.Entry", entry(n + 1, n)));
+    assert.equal(owned.byteOffset, 0);
+    assert.equal(owned.byteLength, owned.buffer.byteLength, "owns its whole buffer");
+  }
 });

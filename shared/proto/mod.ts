@@ -7,6 +7,7 @@ export {
   decodeMessage,
   decodeMessageView,
   encodeMessage,
+  encodeMessageOwned,
   messageType,
   protoRoot,
   serviceType,
