@@ -17,7 +17,7 @@ import { ETCD_PATH, EtcdBenchClient, EtcdCluster, hasCommand } from "@eraft/shar
 import { freePort } from "./testing/redis_server.ts";
 import { type Measure, redisBenchmark } from "./testing/redis_benchmark.ts";
 import { type Proc, spawnProc, startEraftCluster, stopProc } from "./testing/procs.ts";
-import { processCpuMs } from "../tasks/cpu_stat.ts";
+import { machineTicks, processCpuMs } from "../tasks/cpu_stat.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -124,6 +124,35 @@ export interface Measured extends Measure {
 export function cpuPerOp(cpu_ms: number, ops: number): number {
   if (!(ops > 0)) throw new Error(`no operations to divide ${cpu_ms} ms of CPU by`);
   return (cpu_ms * 1000) / ops;
+}
+
+/** A machine this idle (busy share of a 200 ms window) counts as settled. */
+const SETTLED_BUSY = 0.15;
+/** Longest wait for the machine to settle before a run. */
+const SETTLE_MAX_MS = 5_000;
+
+/** Busy share of the machine's CPUs over the next `window_ms`. */
+export async function busyShare(window_ms: number): Promise<number> {
+  const a = machineTicks();
+  await new Promise((r) => setTimeout(r, window_ms));
+  const b = machineTicks();
+  const total = b.total - a.total;
+  return total > 0 ? (b.busy - a.busy) / total : 0;
+}
+
+/**
+ * Before every measured run, whichever system it is: the dirty pages the
+ * previous run left (etcd's WAL and bbolt, redis's AOF, eraft's segments) are
+ * written out, and the machine is let go quiet (up to SETTLE_MAX_MS). Without
+ * it, a run pays for its predecessor's writeback and background work: every
+ * eraft round followed an etcd run.
+ */
+async function settle(): Promise<void> {
+  await new Deno.Command("sync").output();
+  const start = performance.now();
+  while (performance.now() - start < SETTLE_MAX_MS && await busyShare(200) > SETTLED_BUSY) {
+    // each pass measures 200 ms; the loop is bounded by SETTLE_MAX_MS
+  }
 }
 
 /** Runs `run` and adds the CPU processes `pids` spent on its `ops(m)` operations. */
@@ -299,6 +328,7 @@ async function main(): Promise<number> {
         for (const sys of in_case) {
           const of = rounds > 1 ? `, round ${round} of ${rounds}` : "";
           progress.step(`${c.name} · ${sys.name} (${sys.what(c)}${of})`);
+          await settle();
           runs.get(sys.name)!.push(await sys.measure(c));
         }
       }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpuPerOp, medianRun } from "./bench.ts";
+import { busyShare, cpuPerOp, medianRun } from "./bench.ts";
 import type { Measure } from "./testing/redis_benchmark.ts";
 
 const run = (ops_per_s: number): Measure => ({ ops_per_s, p50_ms: 1000 / ops_per_s, p99_ms: 1 });
@@ -17,4 +17,25 @@ Deno.test("bench db: CPU per operation is the servers' CPU over the operations r
   assert.equal(cpuPerOp(1500, 10_000), 150, "1.5 s of CPU over 10,000 operations: 150 µs each");
   assert.equal(cpuPerOp(0, 5), 0);
   assert.throws(() => cpuPerOp(10, 0), /no operations/);
+});
+
+Deno.test("bench db: the machine's busy share rises while this thread spins", async () => {
+  const spin = () => {
+    const end = performance.now() + 150;
+    while (performance.now() < end) {
+      // burn one CPU for 150 ms
+    }
+  };
+  const idle = await busyShare(150);
+  assert(idle >= 0 && idle <= 1, `share ${idle}`);
+  const busy = await Promise.all([
+    busyShare(150),
+    new Promise<void>((r) =>
+      setTimeout(() => {
+        spin();
+        r();
+      }, 0)
+    ),
+  ]).then(([share]) => share);
+  assert(busy > 0 && busy <= 1, `share ${busy}`);
 });
