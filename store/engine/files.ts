@@ -47,7 +47,8 @@ export function writeFileAtomic(dir: string, name: string, data: Uint8Array): vo
   fsyncDir(dir);
 }
 
-function writeAll(f: Deno.FsFile, data: Uint8Array): void {
+/** Writes all of `data` at the file's position. */
+export function writeAll(f: Deno.FsFile, data: Uint8Array): void {
   let done = 0;
   for (let tries = 0; done < data.length; tries++) {
     if (tries >= 1_000_000) assert.fail("writeSync made no progress");

@@ -20,6 +20,7 @@ import {
   removeTempFiles,
   SegmentFile,
   segmentName,
+  writeAll,
   writeFileAtomic,
 } from "./files.ts";
 import {
@@ -29,6 +30,7 @@ import {
   CF_ID,
   decodeBatch,
   encodeBatch,
+  HintBuilder,
   Op,
   readHint,
 } from "./kv_format.ts";
@@ -36,6 +38,62 @@ import { KvIndex } from "./kv_index.ts";
 import { type KvPair, KvView, ValueReader } from "./kv_view.ts";
 import { scanFrames } from "./record.ts";
 import { CompactionJob, pickVictim } from "./kv_compact.ts";
+
+/**
+ * The head segment's hint (see HintBuilder), written to `<hint>.tmp` frame by
+ * frame as the head is written and renamed when the head is sealed, so the
+ * hint is never held whole in memory nor built by reading the segment back.
+ * Not fsynced: a hint is checked when read and rebuilt from its segment when
+ * missing or bad, so a lost or torn one only costs a rescan (and a write
+ * error only abandons it).
+ */
+class HeadHint {
+  readonly builder: HintBuilder;
+  readonly #tmp_path: string;
+  #file: Deno.FsFile | null;
+
+  constructor(readonly dir: string, readonly segment_id: number) {
+    this.#tmp_path = join(dir, segmentName(segment_id, HINT_EXT) + ".tmp");
+    this.#file = Deno.openSync(this.#tmp_path, { write: true, create: true, truncate: true });
+    this.builder = new HintBuilder((chunk) => this.#write(chunk));
+  }
+
+  #write(chunk: Uint8Array): void {
+    if (this.#file === null) return;
+    try {
+      writeAll(this.#file, chunk);
+    } catch {
+      this.#abandon();
+    }
+  }
+
+  #abandon(): void {
+    this.close();
+    try {
+      Deno.removeSync(this.#tmp_path);
+    } catch {
+      // removed at the next open (removeTempFiles)
+    }
+  }
+
+  /** Ends the hint for a segment of `size` bytes and puts it in place. */
+  seal(size: number): void {
+    this.builder.finish(size);
+    if (this.#file === null) return;
+    this.close();
+    try {
+      Deno.renameSync(this.#tmp_path, join(this.dir, segmentName(this.segment_id, HINT_EXT)));
+    } catch {
+      this.#abandon();
+    }
+  }
+
+  /** Closes the file; an unsealed hint's temp file is removed at the next open. */
+  close(): void {
+    this.#file?.close();
+    this.#file = null;
+  }
+}
 
 /** Tuning knobs; every one has a default. */
 export interface KvEngineOptions {
@@ -143,6 +201,8 @@ export class KvEngine {
   #reader: ValueReader;
   #live: KvView;
   #writer = new ByteWriter(64 * 1024);
+  /** The head segment's hint, built as it is written. */
+  #hint!: HeadHint;
   #pins = 0;
   #job: CompactionJob | null = null;
   #closed = false;
@@ -158,6 +218,7 @@ export class KvEngine {
     } catch (e) {
       // A failed open must not leak the files it had opened.
       for (const seg of this.segments.values()) seg.close();
+      (this.#hint as HeadHint | undefined)?.close();
       throw e;
     }
   }
@@ -192,6 +253,7 @@ export class KvEngine {
     const head = SegmentFile.create(this.dir, 1, EXT);
     this.segments.set(1, head);
     this.index.statsFor(1);
+    this.#hint = new HeadHint(this.dir, head.id);
     return head;
   }
 
@@ -214,14 +276,16 @@ export class KvEngine {
 
   #loadHead(seg: SegmentFile): void {
     const bytes = seg.readAll();
-    const scan = this.#replay(seg, bytes, "tail");
+    this.#hint = new HeadHint(this.dir, seg.id);
+    const scan = this.#replay(seg, bytes, "tail", this.#hint.builder);
     if (scan < seg.size) seg.truncate(scan);
   }
 
-  #replay(seg: SegmentFile, bytes: Uint8Array, mode: "tail" | "strict"): number {
+  #replay(seg: SegmentFile, bytes: Uint8Array, mode: "tail" | "strict", hint?: HintBuilder) {
     return scanFrames(bytes, seg.path, mode, (body, frame_offset) => {
       decodeBatch(body, frame_offset, (o) => {
         this.#applyOp(o.op, o.cf, o.key, o.value, packLoc(seg.id, o.offset));
+        hint?.add(o.op, o.cf, o.key, o.value.length, o.value, o.offset);
       });
     }).valid_bytes;
   }
@@ -300,28 +364,34 @@ export class KvEngine {
     }
     const at = this.#head.append(w.view());
     const id = this.#head.id;
+    const hint = this.#hint.builder;
     // Indexed loops: entries() iterators allocate a pair per op on every write.
     for (let b = 0; b < batches.length; b++) {
       const ops = batches[b];
       const at_op = offsets[b];
       for (let i = 0; i < ops.length; i++) {
         const o = ops[i];
-        this.#applyOp(o.op, o.cf, o.key, o.value, packLoc(id, at + at_op[i]), o.likely_new);
+        const offset = at + at_op[i];
+        this.#applyOp(o.op, o.cf, o.key, o.value, packLoc(id, offset), o.likely_new);
+        hint.add(o.op, o.cf, o.key, o.value.length, o.value, offset);
       }
     }
     if (w.length > 1024 * 1024) this.#writer = new ByteWriter(64 * 1024);
   }
 
-  /** Seals the head: fdatasync, hint file, new head. */
+  /**
+   * Seals the head: fdatasync, the hint built while it was written (not
+   * synced: a hint is checked when read and rebuilt when bad), new head.
+   */
   #rotate(): void {
     const old = this.#head;
     old.sync();
-    const hint = buildHint(old.readAll(), old.path);
-    writeFileAtomic(this.dir, segmentName(old.id, HINT_EXT), hint);
+    this.#hint.seal(old.size);
     const head = SegmentFile.create(this.dir, old.id + 1, EXT);
     this.segments.set(head.id, head);
     this.index.statsFor(head.id);
     this.#head = head;
+    this.#hint = new HeadHint(this.dir, head.id);
   }
 
   /** Makes every write so far durable (one fdatasync of the head). */
@@ -439,6 +509,7 @@ export class KvEngine {
     if (this.#closed) return;
     assert.equal(this.#pins, 0, "close() with open snapshots");
     this.#head.sync();
+    this.#hint.close();
     for (const s of this.segments.values()) s.close();
     this.segments.clear();
     this.#closed = true;

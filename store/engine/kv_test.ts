@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { SegmentFile } from "./files.ts";
 import { KvEngine } from "./kv.ts";
+import { buildHint } from "./kv_format.ts";
 import { b, s, withTempDir } from "./test_util.ts";
 
 const E = new Uint8Array(0);
@@ -182,6 +183,42 @@ Deno.test("kv: state survives close and reopen, across sealed segments with hint
       }
       e = KvEngine.open(dir, { segment_size_bytes: 4096 });
       assert.deepEqual(pairs(e.scan("default", E, E, 1000)), before);
+    } finally {
+      e.close();
+    }
+  });
+});
+
+Deno.test("kv: a sealed segment's hint, built while writing and across a reopen, is the one a scan builds", () => {
+  withTempDir((dir) => {
+    const opts = { segment_size_bytes: 2048 };
+    let e = KvEngine.open(dir, opts);
+    try {
+      const write = (from: number, to: number) => {
+        for (let i = from; i < to; i++) {
+          const batch = e.newBatch().put(
+            "default",
+            b(`k${i % 97}`),
+            b(`v${i}`.repeat(1 + (i % 5))),
+          );
+          if (i % 7 === 0) batch.delete("write", b(`w${i}`));
+          if (i % 31 === 0) batch.deleteRange("lock", b(`a${i}`), i % 2 ? b(`z${i}`) : E);
+          e.write(batch);
+        }
+      };
+      write(0, 150);
+      // Reopened mid-segment: the head's hint so far comes from its replay.
+      e.close();
+      e = KvEngine.open(dir, opts);
+      write(150, 400);
+      assert(e.stats().segments > 4);
+      const sealed = [...Deno.readDirSync(dir)].filter((f) => f.name.endsWith(".hint"));
+      assert(sealed.length >= 4, `${sealed.length} hints`);
+      for (const f of sealed) {
+        const segment = f.name.replace(/\.hint$/, ".kv");
+        const scanned = buildHint(Deno.readFileSync(`${dir}/${segment}`), segment);
+        assert.deepEqual(Deno.readFileSync(`${dir}/${f.name}`), scanned, f.name);
+      }
     } finally {
       e.close();
     }
