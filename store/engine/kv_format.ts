@@ -8,8 +8,9 @@
  * crash: its single checksum either holds or the frame is a torn tail. For
  * `DeleteRange` the value is the exclusive end key (empty = end of the cf).
  *
- * Hint files (`<segment>.hint`, written when a segment is sealed) hold the same
- * ops without values, so a restart reads keys and locations only:
+ * Hint files (`<segment>.hint`, built while the segment is written and put in
+ * place when it is sealed, see HintBuilder) hold the same ops without values,
+ * so a restart reads keys and locations only:
  *
  *   hint:   kind=2 u8 | count u32 | (op u8 | cf u8 | key_len u32 | value_len u32 |
  *           op_offset u32 | key | [end key for DeleteRange])*
