@@ -54,7 +54,11 @@ class HeadHint {
 
   constructor(readonly dir: string, readonly segment_id: number) {
     this.#tmp_path = join(dir, segmentName(segment_id, HINT_EXT) + ".tmp");
-    this.#file = Deno.openSync(this.#tmp_path, { write: true, create: true, truncate: true });
+    try {
+      this.#file = Deno.openSync(this.#tmp_path, { write: true, create: true, truncate: true });
+    } catch {
+      this.#file = null; // cannot create it: no hint for this segment, a restart scans it
+    }
     this.builder = new HintBuilder((chunk) => this.#write(chunk));
   }
 
@@ -63,7 +67,7 @@ class HeadHint {
     try {
       writeAll(this.#file, chunk);
     } catch {
-      this.#abandon();
+      this.#abandon(); // an I/O error (disk full, ...): this segment goes without a hint
     }
   }
 
@@ -84,7 +88,7 @@ class HeadHint {
     try {
       Deno.renameSync(this.#tmp_path, join(this.dir, segmentName(this.segment_id, HINT_EXT)));
     } catch {
-      this.#abandon();
+      this.#abandon(); // an I/O error (disk full, ...): this segment goes without a hint
     }
   }
 
@@ -271,7 +275,12 @@ export class KvEngine {
     if (ok) return;
     const bytes = seg.readAll();
     this.#replay(seg, bytes, "strict");
-    writeFileAtomic(this.dir, segmentName(seg.id, HINT_EXT), buildHint(bytes, seg.path));
+    const rebuilt = buildHint(bytes, seg.path);
+    try {
+      writeFileAtomic(this.dir, segmentName(seg.id, HINT_EXT), rebuilt);
+    } catch {
+      // An I/O error on derived data: the next open scans this segment again.
+    }
   }
 
   #loadHead(seg: SegmentFile): void {

@@ -225,6 +225,29 @@ Deno.test("kv: a sealed segment's hint, built while writing and across a reopen,
   });
 });
 
+Deno.test("kv: a hint that cannot be written costs only a rescan", () => {
+  withTempDir((dir) => {
+    // A directory where the first segment's hint would be built: its file cannot be opened.
+    Deno.mkdirSync(`${dir}/0000000001.hint.tmp`);
+    const opts = { segment_size_bytes: 2048 };
+    let e = KvEngine.open(dir, opts);
+    try {
+      for (let i = 0; i < 400; i++) e.write(e.newBatch().put("default", b(`k${i}`), b(`v${i}`)));
+      const before = pairs(e.scan("default", E, E, 1000));
+      const hints = [...Deno.readDirSync(dir)].map((f) => f.name).filter((n) =>
+        n.endsWith(".hint")
+      );
+      assert(!hints.includes("0000000001.hint"), "segment 1 sealed without a hint");
+      assert(hints.includes("0000000002.hint"), "later segments have theirs");
+      e.close();
+      e = KvEngine.open(dir, opts);
+      assert.deepEqual(pairs(e.scan("default", E, E, 1000)), before);
+    } finally {
+      e.close();
+    }
+  });
+});
+
 Deno.test("kv: a damaged hint file is ignored, not trusted", () => {
   withTempDir((dir) => {
     let e = KvEngine.open(dir, { segment_size_bytes: 2048 });
