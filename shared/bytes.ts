@@ -81,14 +81,9 @@ export class ByteArena {
 
   /** A copy of `bytes` (null/undefined: empty) as a view into the arena. */
   copy(bytes: Uint8Array | null | undefined): Uint8Array {
-    const n = bytes?.length ?? 0;
-    const start = this.#used_bytes;
-    if (start + n > this.#buf.length) {
-      throw new RangeError(`ByteArena: ${start + n} bytes into an arena of ${this.#buf.length}`);
-    }
-    if (n > 0) this.#buf.set(bytes!, start);
-    this.#used_bytes = start + n;
-    return this.#buf.subarray(start, start + n);
+    const out = this.take(bytes?.length ?? 0);
+    if (out.length > 0) out.set(bytes!);
+    return out;
   }
 
   /** `size_bytes` zeroed bytes of the arena, as a view (a buffer built in place). */
@@ -167,6 +162,26 @@ export function writeU32BE(buf: Uint8Array, at: number, n: number): void {
 }
 
 const TWO_POW_32 = 0x1_0000_0000;
+
+/** Bytes a protobuf varint of `n` (a non-negative safe integer) takes. */
+export function varintBytes(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    size++;
+  }
+  return size;
+}
+
+/** Writes `n` (a non-negative safe integer) as a varint at `out[at..]`; returns the index after it. */
+export function putVarint(out: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  out[at++] = n;
+  return at;
+}
 
 /**
  * Writes a non-negative safe integer as 8 big-endian bytes at `at` (no

@@ -12,6 +12,8 @@ import protobuf from "protobufjs";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import { MessageType } from "@eraft/proto/gen/eraftpb.ts";
 import { decodeMessage, encodeMessageOwned } from "@eraft/shared/proto";
+import { putVarint } from "@eraft/shared/bytes";
+import { lenField } from "./kv_pairs_wire.ts";
 
 /** One encoded Raft message and what it is routed by. */
 export interface EncodedRaftMessage {
@@ -60,30 +62,17 @@ export function encodeRaftBatch(msgs: readonly Uint8Array[]): Uint8Array {
   // Sized first and written once: an exact buffer of its own (it is posted
   // or framed as is), one allocation instead of a growing writer's several.
   let size_bytes = 0;
-  for (const bytes of msgs) size_bytes += 1 + varint32Bytes(bytes.length) + bytes.length;
+  for (const bytes of msgs) size_bytes += lenField(bytes.length);
   const out = new Uint8Array(size_bytes);
   let at = 0;
   for (const bytes of msgs) {
     out[at++] = FIELD_1_LEN;
-    for (let n = bytes.length;; n >>>= 7) {
-      if (n < 0x80) {
-        out[at++] = n;
-        break;
-      }
-      out[at++] = (n & 0x7f) | 0x80;
-    }
+    at = putVarint(out, at, bytes.length);
     out.set(bytes, at);
     at += bytes.length;
   }
   if (at !== size_bytes) throw new Error(`RaftMessageBatch: wrote ${at} of ${size_bytes} bytes`);
   return out;
-}
-
-/** Bytes of `n` (a non-negative uint32) as a varint. */
-function varint32Bytes(n: number): number {
-  let bytes = 1;
-  for (let v = n >>> 7; v !== 0; v >>>= 7) bytes++;
-  return bytes;
 }
 
 /** Tag of field 1 with wire type 2 (length-delimited). */

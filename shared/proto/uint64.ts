@@ -11,6 +11,7 @@
  * @module
  */
 import protobuf from "protobufjs";
+import { putVarint } from "../bytes.ts";
 
 /** The fields of protobufjs's Reader the replacement uses (internal to the library). */
 export interface ReaderState {
@@ -59,15 +60,7 @@ export function writeUint64With(
       return fallback.call(this, value);
     }
     this._reserve(MAX_VARINT_BYTES);
-    const buf = this.buf;
-    let pos = this.pos;
-    let v = value;
-    while (v >= 128) {
-      buf[pos++] = (v % 128) | 128;
-      v = Math.floor(v / 128);
-    }
-    buf[pos++] = v;
-    this.pos = pos;
+    this.pos = putVarint(this.buf, this.pos, value);
     return this;
   };
 }
