@@ -133,7 +133,10 @@ function applyWrite(
     peer.region,
     header?.proposed_at_ms ?? 0,
     host.applied_ids ?? null,
+    peer.dedup_floor,
   );
+  // The floor goes out with this entry's batch, which is always written.
+  peer.dedup_floor = dedup.floor;
   const members = cmd.members ?? [];
   if (members.length > 0) return applyMembers(peer, cmd, dedup, index);
   const request_id = header?.request_id ?? 0;

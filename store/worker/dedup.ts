@@ -302,8 +302,10 @@ export class DedupTable {
     readonly proposed_at_ms: number,
     /** The worker's record ids; null: every check asks the engine. */
     readonly ids: AppliedIds | null = null,
+    /** The region's floor as last read or written (null: read it from the engine). */
+    known_floor: number | null = null,
   ) {
-    const old_floor = readFloor(kv, region_id);
+    const old_floor = known_floor ?? readFloor(kv, region_id);
     const due = proposed_at_ms > 0 ? bucketOf(Math.max(0, proposed_at_ms - DEDUP_RETENTION_MS)) : 0;
     // No region checks below its floor, and no floor is below `due` after
     // this entry; a bucket of margin for a next leader whose clock is behind.

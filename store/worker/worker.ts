@@ -733,6 +733,7 @@ export class RegionWorker implements ApplyHost {
     batch.put("raft", regionStateKey(region.id), encodeRegionState({ state: 0, region }));
     batch.put("raft", applyStateKey(region.id), encodeApplyState(apply_state));
     this.engines.kv.write(batch, { sync: true });
+    peer.dedup_floor = null; // the snapshot's records hold the floor now
     // KV first: recovery finishes a cut here by compacting the log (recovery.ts).
     this.engines.raft.compact(region.id, meta.index, meta.term);
     this.engines.raft.setConfState(region.id, meta.conf_state ?? confStateOf(region));

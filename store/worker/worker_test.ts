@@ -7,7 +7,7 @@ import { ConfChangeType, MessageType } from "@eraft/proto/gen/eraftpb.ts";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import { MutationOp, PreconditionKind } from "@eraft/proto/gen/kvrpcpb.ts";
 import type { WorkerRequest } from "../protocol.ts";
-import { bucketOf, DEDUP_MAX_AHEAD_MS, DEDUP_RETENTION_MS, recordKey } from "./dedup.ts";
+import { bucketOf, DEDUP_MAX_AHEAD_MS, DEDUP_RETENTION_MS, readFloor, recordKey } from "./dedup.ts";
 import { LocalCluster } from "./testing.ts";
 import { encodeRaftBatch, encodeRaftMessage } from "../raft_wire.ts";
 import { decodeKvPairs } from "../kv_pairs_wire.ts";
@@ -87,6 +87,21 @@ Deno.test("worker: every replica applies the same writes", async () => {
           dec(w.engines.kv.get("default", enc("key19"))?.subarray(1)) === "val19"
         ),
     );
+  });
+});
+
+Deno.test("worker: each replica's in-memory deduplication floor is the stored one", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    for (let i = 0; i < 5; i++) await c.leaderRequest(1, put(`f${i}`, "v", 500 + i));
+    await c.until(
+      "all replicas applied",
+      () => [...c.workers.values()].every((w) => w.engines.kv.get("default", enc("f4"))),
+    );
+    for (const [store, w] of c.workers) {
+      const stored = readFloor(w.engines.kv, 1);
+      assert.ok(stored > 0, `store ${store} collected below the window`);
+      assert.equal(w.peers.get(1)!.dedup_floor, stored, `store ${store}`);
+    }
   });
 });
 
