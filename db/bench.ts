@@ -213,6 +213,18 @@ function caseLine(
   return [`${name.padEnd(15)} eraft ${of("eraft")}`, ...refs].join(" | ");
 }
 
+/**
+ * eraft's rate over the reference's, round by round. Each round runs every
+ * system back to back, so a round's ratio compares runs seconds apart, while
+ * the median runs of two systems may come from minutes apart: on this machine,
+ * whose speed drifts by a third between minutes, the per-round ratios show
+ * how much of a case's ratio is the systems and how much the drift.
+ */
+export function roundRatios(eraft: readonly Measure[], reference: readonly Measure[]): number[] {
+  if (eraft.length !== reference.length) throw new Error("systems ran different round counts");
+  return eraft.map((m, i) => m.ops_per_s / reference[i].ops_per_s);
+}
+
 /** The run with the median throughput (the lower middle one for an even count). */
 export function medianRun<M extends Measure>(runs: M[]): M {
   if (runs.length === 0) throw new Error("no runs");
@@ -250,6 +262,8 @@ async function main(): Promise<number> {
   const latency: Record<string, Record<string, { p50_ms: number; p99_ms: number }>> = {};
   /** Case → system → server CPU µs per operation in its median run. */
   const cpu: Record<string, Record<string, number>> = {};
+  /** Case → reference system → eraft's ratio to it in each round (cases with rounds). */
+  const ratios: Record<string, Record<string, number[]>> = {};
   try {
     progress.step("starting redis-server x2, meta, 3 stores, db");
     const redis_always = freePort();
@@ -339,6 +353,16 @@ async function main(): Promise<number> {
         cpu[c.name][sys.name] = m.cpu_us_per_op;
       }
       progress.log(caseLine(c.name, results[c.name], latency[c.name], cpu[c.name]));
+      if (rounds > 1) {
+        ratios[c.name] = {};
+        for (const sys of in_case.filter((s) => s.name !== "eraft")) {
+          const r = roundRatios(runs.get("eraft")!, runs.get(sys.name)!);
+          ratios[c.name][sys.name] = r;
+          progress.log(
+            `  eraft/${sys.name} round by round: ${r.map((x) => x.toFixed(3)).join(" ")}`,
+          );
+        }
+      }
     }
   } finally {
     progress.done();
@@ -356,6 +380,7 @@ async function main(): Promise<number> {
         results,
         latency,
         cpu_us_per_op: cpu,
+        round_ratios: ratios,
       },
       null,
       2,

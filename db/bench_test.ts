@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { busyShare, cpuPerOp, medianRun } from "./bench.ts";
+import { busyShare, cpuPerOp, medianRun, roundRatios } from "./bench.ts";
 import type { Measure } from "./testing/redis_benchmark.ts";
 
 const run = (ops_per_s: number): Measure => ({ ops_per_s, p50_ms: 1000 / ops_per_s, p99_ms: 1 });
@@ -11,6 +11,11 @@ Deno.test("bench db: a system reports its median round, latencies from that same
   assert.equal(medianRun([run(5)]).ops_per_s, 5);
   assert.equal(medianRun([run(4), run(2)]).ops_per_s, 2, "even count: the lower middle");
   assert.throws(() => medianRun([]));
+});
+
+Deno.test("bench db: round ratios pair each eraft run with the reference's run of the same round", () => {
+  assert.deepEqual(roundRatios([run(6000), run(3000)], [run(4000), run(3000)]), [1.5, 1]);
+  assert.throws(() => roundRatios([run(1)], []), /round counts/);
 });
 
 Deno.test("bench db: CPU per operation is the servers' CPU over the operations run", () => {
