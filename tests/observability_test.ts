@@ -35,10 +35,16 @@ interface Sample {
   value: number;
 }
 
-/** Parses Prometheus text format 0.0.4; throws on a malformed line. */
+/**
+ * Parses Prometheus text format 0.0.4; throws on a malformed line. A value is
+ * what Go's ParseFloat accepts (the format's definition), so NaN and Inf in
+ * any letter case: prom-client writes `Nan`, e.g. for event loop delay
+ * statistics scraped again before the next sample.
+ */
 function parseExposition(text: string): Sample[] {
   const out: Sample[] = [];
-  const line_re = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9.eE+-]+|NaN|[+-]Inf)( \d+)?$/;
+  const line_re =
+    /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9.eE+-]+|(?:nan|[+-]?inf(?:inity)?))( \d+)?$/i;
   for (const line of text.split("\n")) {
     if (line === "" || line.startsWith("# HELP ") || line.startsWith("# TYPE ")) continue;
     const m = line_re.exec(line);
@@ -47,9 +53,18 @@ function parseExposition(text: string): Sample[] {
     for (const l of (m[3] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
       labels[l[1]] = l[2];
     }
-    out.push({ name: m[1], labels, value: Number(m[4]) });
+    out.push({ name: m[1], labels, value: parseGoFloat(m[4]) });
   }
   return out;
+}
+
+/** A sample value as Go's ParseFloat reads it (JS's Number knows no `nan` or `inf`). */
+function parseGoFloat(text: string): number {
+  const special = text.toLowerCase().replace(/^\+/, "");
+  if (special === "nan") return NaN;
+  if (special === "inf" || special === "infinity") return Infinity;
+  if (special === "-inf" || special === "-infinity") return -Infinity;
+  return Number(text);
 }
 
 async function scrape(base: string): Promise<Sample[]> {
