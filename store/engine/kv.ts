@@ -294,7 +294,7 @@ export class KvEngine {
     return scanFrames(bytes, seg.path, mode, (body, frame_offset) => {
       decodeBatch(body, frame_offset, (o) => {
         this.#applyOp(o.op, o.cf, o.key, o.value, packLoc(seg.id, o.offset));
-        hint?.add(o.op, o.cf, o.key, o.value.length, o.value, o.offset);
+        hint?.add(o.op, o.cf, o.key, o.value, o.offset);
       });
     }).valid_bytes;
   }
@@ -382,7 +382,7 @@ export class KvEngine {
         const o = ops[i];
         const offset = at + at_op[i];
         this.#applyOp(o.op, o.cf, o.key, o.value, packLoc(id, offset), o.likely_new);
-        hint.add(o.op, o.cf, o.key, o.value.length, o.value, offset);
+        hint.add(o.op, o.cf, o.key, o.value, offset);
       }
     }
     if (w.length > 1024 * 1024) this.#writer = new ByteWriter(64 * 1024);

@@ -144,8 +144,11 @@ export class HintBuilder {
     return this.#op_count;
   }
 
-  /** Records one op written at file offset `offset` (`end`: a DeleteRange's end key). */
-  add(op: Op, cf: number, key: Uint8Array, value_len: number, end: Uint8Array, offset: number) {
+  /**
+   * Records one op written at file offset `offset`: its value's length, and
+   * the value itself for a DeleteRange (its end key).
+   */
+  add(op: Op, cf: number, key: Uint8Array, value: Uint8Array, offset: number) {
     assert(!this.#finished, "hint already finished");
     if (this.#frame !== null && this.#w.length - this.#count_at > HINT_FRAME_TARGET_BYTES) {
       this.#endFrame();
@@ -155,10 +158,10 @@ export class HintBuilder {
     w.u8(op);
     w.u8(cf);
     w.u32(key.length);
-    w.u32(value_len);
+    w.u32(value.length);
     w.u32(offset);
     w.bytes(key);
-    if (op === Op.DeleteRange) w.bytes(end);
+    if (op === Op.DeleteRange) w.bytes(value);
     this.#in_frame++;
     this.#op_count++;
   }
@@ -211,7 +214,7 @@ export function buildHint(segment: Uint8Array, file: string): Uint8Array {
   const hint = new HintBuilder();
   scanFrames(segment, file, "strict", (body, frame_offset) => {
     decodeBatch(body, frame_offset, (o) => {
-      hint.add(o.op, o.cf, o.key, o.value.length, o.value, o.offset);
+      hint.add(o.op, o.cf, o.key, o.value, o.offset);
     });
   });
   return concatBytes(hint.finish(segment.length));
