@@ -183,6 +183,22 @@ export function putVarint(out: Uint8Array, at: number, n: number): number {
   return at;
 }
 
+/** Bytes of a length-delimited protobuf field with a one-byte tag: tag, length varint, payload. */
+export function lenFieldBytes(payload_bytes: number): number {
+  return 1 + varintBytes(payload_bytes) + payload_bytes;
+}
+
+/**
+ * Writes the length-delimited field `tag` (one byte) holding `payload` at
+ * `out[at..]`; returns the index after it.
+ */
+export function putLenField(out: Uint8Array, at: number, tag: number, payload: Uint8Array): number {
+  out[at] = tag;
+  at = putVarint(out, at + 1, payload.length);
+  out.set(payload, at);
+  return at + payload.length;
+}
+
 /**
  * Writes a non-negative safe integer as 8 big-endian bytes at `at` (no
  * BigInt: the hot apply path writes several per entry).

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ByteArena, BytePool, readU64BE, writeU64BE } from "./bytes.ts";
+import protobuf from "protobufjs";
+import { ByteArena, BytePool, lenFieldBytes, putLenField, readU64BE, writeU64BE } from "./bytes.ts";
 
 Deno.test("writeU64BE/readU64BE agree with DataView's big-endian u64 up to 2^53", () => {
   for (const n of [0, 1, 255, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 12345, Number.MAX_SAFE_INTEGER]) {
@@ -85,4 +86,16 @@ Deno.test("ByteArena.take: zeroed views side by side, refused past the arena", (
   assert.deepEqual([a[3], b[0], a.length, b.length], [1, 2, 4, 6]);
   assert.equal(arena.used_bytes, 10);
   assert.throws(() => arena.take(1), RangeError);
+});
+
+Deno.test("putLenField writes tag, varint length and payload in lenFieldBytes bytes, as protobuf does", () => {
+  for (const n of [0, 1, 127, 128, 300, 16383, 16384]) {
+    const payload = new Uint8Array(n).fill(7);
+    const out = new Uint8Array(lenFieldBytes(n) + 2);
+    const end = putLenField(out, 1, 0x0a, payload);
+    assert.equal(end, 1 + lenFieldBytes(n), `length ${n}`);
+    const w = protobuf.Writer.create();
+    w.uint32(0x0a).bytes(payload);
+    assert.deepEqual([...out.subarray(1, end)], [...w.finish()]);
+  }
 });

@@ -17,7 +17,7 @@
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as storepb from "@eraft/proto/gen/storepb.ts";
 import { decodeMessage, encodeMessage } from "@eraft/shared/proto";
-import { putVarint, varintBytes } from "@eraft/shared/bytes";
+import { lenFieldBytes, putLenField, putVarint, varintBytes } from "@eraft/shared/bytes";
 
 /** Wire type of length-delimited fields. */
 const LEN = 2;
@@ -38,9 +38,6 @@ const REQUEST_IDS_FIELD = 2;
 const RAW_SCAN_FIELD = 4;
 const RAW_BATCH_GET_FIELD = 6;
 
-/** Length of one field: tag byte, length varint, payload. */
-export const lenField = (payload_bytes: number) => 1 + varintBytes(payload_bytes) + payload_bytes;
-
 /** A pair as the worker found it: key, stored value, type tag. */
 export interface FoundPair {
   key: Uint8Array;
@@ -49,7 +46,7 @@ export interface FoundPair {
 }
 
 function pairBytes(p: FoundPair): number {
-  let n = lenField(p.key.length) + lenField(p.value.length);
+  let n = lenFieldBytes(p.key.length) + lenFieldBytes(p.value.length);
   if (p.type !== 0) n += 1 + varintBytes(p.type);
   return n;
 }
@@ -57,20 +54,14 @@ function pairBytes(p: FoundPair): number {
 /** The pairs as `repeated KvPair` field 3 (no error, key, value, type when non-zero). */
 export function encodeKvPairs(pairs: readonly FoundPair[]): Uint8Array {
   let size = 0;
-  for (const p of pairs) size += lenField(pairBytes(p));
+  for (const p of pairs) size += lenFieldBytes(pairBytes(p));
   const out = new Uint8Array(size);
   let at = 0;
   for (const p of pairs) {
     out[at++] = tag(PAIRS_FIELD, LEN);
     at = putVarint(out, at, pairBytes(p));
-    out[at++] = tag(KEY_FIELD, LEN);
-    at = putVarint(out, at, p.key.length);
-    out.set(p.key, at);
-    at += p.key.length;
-    out[at++] = tag(VALUE_FIELD, LEN);
-    at = putVarint(out, at, p.value.length);
-    out.set(p.value, at);
-    at += p.value.length;
+    at = putLenField(out, at, tag(KEY_FIELD, LEN), p.key);
+    at = putLenField(out, at, tag(VALUE_FIELD, LEN), p.value);
     if (p.type !== 0) {
       out[at++] = tag(TYPE_FIELD, VARINT);
       at = putVarint(out, at, p.type);
@@ -119,9 +110,8 @@ function encodedPairsOf(res: object | null | undefined): Uint8Array | null {
 
 /** `[tag(field, LEN) | length | pairs]`: a response message that is only its pairs. */
 function splice(field: number, pairs: Uint8Array): Uint8Array {
-  const out = new Uint8Array(lenField(pairs.length));
-  out[0] = tag(field, LEN);
-  out.set(pairs, putVarint(out, 1, pairs.length));
+  const out = new Uint8Array(lenFieldBytes(pairs.length));
+  putLenField(out, 0, tag(field, LEN), pairs);
   return out;
 }
 
@@ -156,8 +146,8 @@ export function encodeBatchResponse(res: storepb.BatchCommandsResponse): Uint8Ar
   const responses = res.responses.map(encodeResponse);
   let ids_bytes = 0;
   for (const id of ids) ids_bytes += varintBytes(id);
-  let size = ids.length > 0 ? lenField(ids_bytes) : 0;
-  for (const r of responses) size += lenField(r.length);
+  let size = ids.length > 0 ? lenFieldBytes(ids_bytes) : 0;
+  for (const r of responses) size += lenFieldBytes(r.length);
   // Concatenated messages merge (protobuf): the routes go last as a message of their own.
   const routes = res.worker_routes.length === 0 ? new Uint8Array(0) : encodeMessage(
     "storepb.BatchCommandsResponse",
@@ -165,12 +155,7 @@ export function encodeBatchResponse(res: storepb.BatchCommandsResponse): Uint8Ar
   );
   const out = new Uint8Array(size + routes.length);
   let at = 0;
-  for (const r of responses) {
-    out[at++] = tag(RESPONSES_FIELD, LEN);
-    at = putVarint(out, at, r.length);
-    out.set(r, at);
-    at += r.length;
-  }
+  for (const r of responses) at = putLenField(out, at, tag(RESPONSES_FIELD, LEN), r);
   if (ids.length > 0) {
     out[at++] = tag(REQUEST_IDS_FIELD, LEN); // packed, as proto3 writes repeated scalars
     at = putVarint(out, at, ids_bytes);

@@ -12,8 +12,7 @@ import protobuf from "protobufjs";
 import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import { MessageType } from "@eraft/proto/gen/eraftpb.ts";
 import { decodeMessage, encodeMessageOwned } from "@eraft/shared/proto";
-import { putVarint } from "@eraft/shared/bytes";
-import { lenField } from "./kv_pairs_wire.ts";
+import { lenFieldBytes, putLenField } from "@eraft/shared/bytes";
 
 /** One encoded Raft message and what it is routed by. */
 export interface EncodedRaftMessage {
@@ -62,15 +61,10 @@ export function encodeRaftBatch(msgs: readonly Uint8Array[]): Uint8Array {
   // Sized first and written once: an exact buffer of its own (it is posted
   // or framed as is), one allocation instead of a growing writer's several.
   let size_bytes = 0;
-  for (const bytes of msgs) size_bytes += lenField(bytes.length);
+  for (const bytes of msgs) size_bytes += lenFieldBytes(bytes.length);
   const out = new Uint8Array(size_bytes);
   let at = 0;
-  for (const bytes of msgs) {
-    out[at++] = FIELD_1_LEN;
-    at = putVarint(out, at, bytes.length);
-    out.set(bytes, at);
-    at += bytes.length;
-  }
+  for (const bytes of msgs) at = putLenField(out, at, FIELD_1_LEN, bytes);
   if (at !== size_bytes) throw new Error(`RaftMessageBatch: wrote ${at} of ${size_bytes} bytes`);
   return out;
 }
