@@ -17,7 +17,7 @@ import { ETCD_PATH, EtcdBenchClient, EtcdCluster, hasCommand } from "@eraft/shar
 import { freePort } from "./testing/redis_server.ts";
 import { type Measure, redisBenchmark } from "./testing/redis_benchmark.ts";
 import { type Proc, spawnProc, startEraftCluster, stopProc } from "./testing/procs.ts";
-import { machineTicks, processCpuMs } from "../tasks/cpu_stat.ts";
+import { busyBetween, machineTicks, processCpuMs } from "../tasks/cpu_stat.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -133,11 +133,9 @@ const SETTLE_MAX_MS = 5_000;
 
 /** Busy share of the machine's CPUs over the next `window_ms`. */
 export async function busyShare(window_ms: number): Promise<number> {
-  const a = machineTicks();
+  const before = machineTicks();
   await new Promise((r) => setTimeout(r, window_ms));
-  const b = machineTicks();
-  const total = b.total - a.total;
-  return total > 0 ? (b.busy - a.busy) / total : 0;
+  return busyBetween(before, machineTicks());
 }
 
 /**

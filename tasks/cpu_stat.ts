@@ -107,3 +107,12 @@ export function machineTicks(): { busy: number; total: number } {
   const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
   return { busy: total - idle, total };
 }
+
+/** The machine's busy share of its CPUs between two `machineTicks()` readings (0 when none passed). */
+export function busyBetween(
+  before: { busy: number; total: number },
+  after: { busy: number; total: number },
+): number {
+  const total = after.total - before.total;
+  return total > 0 ? (after.busy - before.busy) / total : 0;
+}

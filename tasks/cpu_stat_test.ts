@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  busyBetween,
   cpuDelta,
   groupByName,
   machineTicks,
@@ -58,4 +59,9 @@ Deno.test("processCpuMs adds up processes, grows as one burns CPU, and counts a 
   assert.ok(after > before, `${before} -> ${after}`);
   assert.ok(processCpuMs([Deno.pid, Deno.pid]) >= 2 * after, "two pids add up");
   assert.equal(processCpuMs([2 ** 22 + 12345]), 0, "a pid beyond pid_max is no process");
+});
+
+Deno.test("busyBetween is the busy share of the ticks between two readings, 0 over none", () => {
+  assert.equal(busyBetween({ busy: 10, total: 100 }, { busy: 40, total: 200 }), 0.3);
+  assert.equal(busyBetween({ busy: 10, total: 100 }, { busy: 10, total: 100 }), 0);
 });

@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { type Proc, startEraftCluster, stopProc } from "../db/testing/procs.ts";
 import { redisBenchmark } from "../db/testing/redis_benchmark.ts";
-import { cpuDelta, machineTicks, type ThreadCpu, threadCpu } from "./cpu_stat.ts";
+import { busyBetween, cpuDelta, machineTicks, type ThreadCpu, threadCpu } from "./cpu_stat.ts";
 
 const RAFT_COUNTERS = [
   "eraft_raft_proposals_total",
@@ -149,8 +149,7 @@ async function main(): Promise<number> {
     const cpu_after = procs.map((p) => threadCpu(p.child.pid));
     await settle();
     const counters_after = await raftCounters(procs);
-    const busy = (machine_after.busy - machine_before.busy) /
-      (machine_after.total - machine_before.total);
+    const busy = busyBetween(machine_before, machine_after);
     console.log(`\n${opts.test.toUpperCase()} c=${opts.clients}, ${opts.requests} requests`);
     console.log(
       `redis-benchmark: ${m.ops_per_s.toFixed(0)} op/s, p50 ${m.p50_ms} ms, p99 ${m.p99_ms} ms`,
