@@ -342,6 +342,18 @@ export class KvEngine {
     return this.#live.scan(cf, start, end, limit, reverse);
   }
 
+  /** See KvView.scanKeys: keys only, no value read from disk. */
+  scanKeys(
+    cf: Cf,
+    start: Uint8Array,
+    end: Uint8Array,
+    limit: number,
+    reverse = false,
+  ): Uint8Array[] {
+    this.#open();
+    return this.#live.scanKeys(cf, start, end, limit, reverse);
+  }
+
   /** A new, empty batch. */
   newBatch(): WriteBatch {
     return new WriteBatch();

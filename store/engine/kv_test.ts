@@ -362,3 +362,33 @@ Deno.test("kv: scans read sequential records in few reads, forward and backward"
     }
   });
 });
+
+Deno.test("kv: scanKeys lists scan's keys in both directions without reading a value", () => {
+  withTempDir((dir) => {
+    const e = KvEngine.open(dir);
+    const reads = { n: 0 };
+    const readAt = SegmentFile.prototype.readAt;
+    try {
+      const batch = e.newBatch();
+      for (const k of ["a", "b", "ba", "c", "d"]) batch.put("default", b(k), b(k.toUpperCase()));
+      e.write(batch.delete("default", b("c")));
+      SegmentFile.prototype.readAt = function (offset: number, out: Uint8Array): number {
+        reads.n++;
+        return readAt.call(this, offset, out);
+      };
+      const keys = (got: Uint8Array[]) => got.map((k) => s(k));
+      assert.deepEqual(keys(e.scanKeys("default", b("b"), E, 10)), ["b", "ba", "d"]);
+      assert.deepEqual(keys(e.scanKeys("default", E, b("d"), 10, true)), ["ba", "b", "a"]);
+      assert.deepEqual(keys(e.scanKeys("default", E, E, 2)), ["a", "b"]);
+      assert.deepEqual(e.scanKeys("default", E, E, 0), []);
+      assert.equal(reads.n, 0, "scanKeys read values from disk");
+      assert.deepEqual(
+        keys(e.scanKeys("default", E, E, 10, true)),
+        e.scan("default", E, E, 10, true).map(([k]) => s(k)),
+      );
+    } finally {
+      SegmentFile.prototype.readAt = readAt;
+      e.close();
+    }
+  });
+});

@@ -126,6 +126,24 @@ export class KvView {
     return out;
   }
 
+  /** Up to `limit` keys in [start, end), ordered as {@link scan}'s, without reading a value. */
+  scanKeys(
+    cf: Cf,
+    start: Uint8Array,
+    end: Uint8Array,
+    limit: number,
+    reverse = false,
+  ): Uint8Array[] {
+    assert(limit >= 0);
+    const out: Uint8Array[] = [];
+    if (limit === 0) return out;
+    for (const [k] of this.locations(cf, start, end, reverse)) {
+      out.push(keyToBytes(k));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
   /** Iterates [start, end) lazily; the caller may stop at any point. */
   *entries(cf: Cf, start: Uint8Array, end: Uint8Array, reverse = false): Generator<KvPair> {
     for (const [k, loc] of this.locations(cf, start, end, reverse)) {

@@ -203,10 +203,16 @@ function scanRegion(
   if (region_end.length > 0 && (end.length === 0 || compareBytes(end, region_end) > 0)) {
     end = region_end;
   }
-  const pairs = engines.kv.scan(dataCf(req.cf)!, req.start_key, end, req.limit, req.reverse);
+  const cf = dataCf(req.cf)!;
+  if (req.key_only) {
+    // Keys come from the index alone: no value (nor its type tag) is read from disk.
+    return engines.kv.scanKeys(cf, req.start_key, end, req.limit, req.reverse)
+      .map((key) => ({ key, value: EMPTY_BYTES, type: 0 }));
+  }
+  const pairs = engines.kv.scan(cf, req.start_key, end, req.limit, req.reverse);
   return pairs.map(([key, stored]) => {
     const { type, value } = decodeTaggedValue(stored);
-    return { key, value: req.key_only ? EMPTY_BYTES : value, type };
+    return { key, value, type };
   });
 }
 

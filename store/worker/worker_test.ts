@@ -424,6 +424,30 @@ Deno.test("worker: batch_get lists found keys in the order asked, a key asked tw
   });
 });
 
+Deno.test("worker: a key-only scan answers keys with empty values, forwards and backwards", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    for (const k of ["a", "b", "c"]) {
+      assert.deepEqual(await c.leaderRequest(1, put(k, k + k, 0, 7)), {});
+    }
+    const scan = async (key_only: boolean, reverse: boolean) => {
+      const res = await c.leaderRequest(1, {
+        op: "scan",
+        cf: "",
+        start_key: enc("a"),
+        end_key: new Uint8Array(),
+        limit: 10,
+        reverse,
+        key_only,
+      });
+      assert.ok(res.pairs instanceof Uint8Array, "a scan answers with encoded pairs");
+      return decodeKvPairs(res.pairs).map((kv) => [dec(kv.key), dec(kv.value), kv.type]);
+    };
+    assert.deepEqual(await scan(false, false), [["a", "aa", 7], ["b", "bb", 7], ["c", "cc", 7]]);
+    assert.deepEqual(await scan(true, false), [["a", "", 0], ["b", "", 0], ["c", "", 0]]);
+    assert.deepEqual(await scan(true, true), [["c", "", 0], ["b", "", 0], ["a", "", 0]]);
+  });
+});
+
 /** Cuts every link between `store` and the other stores, both ways. */
 function isolate(c: LocalCluster, store: number, stores: number[]): void {
   for (const s of stores) {
