@@ -69,7 +69,8 @@ export interface Backend {
   /**
    * Up to `limit` pairs with start <= key < end (empty `end` = unbounded), in
    * key order or, when `reverse`, descending from below `end` (RawScan; the
-   * implementation stitches regions together).
+   * implementation stitches regions together). With `key_only`, every value
+   * is empty and the stores read none from disk.
    */
   scan(
     cf: string,
@@ -77,6 +78,7 @@ export interface Backend {
     end: Uint8Array,
     limit: number,
     reverse: boolean,
+    key_only?: boolean,
   ): Promise<RawPair[]>;
   /**
    * Applies every mutation atomically iff every precondition holds (RawBatch).

@@ -572,6 +572,7 @@ export class ClusterBackend implements Backend {
     end: Uint8Array,
     limit: number,
     reverse: boolean,
+    key_only = false,
   ): Promise<RawPair[]> {
     if (!(limit > 0)) throw new Error("scan limit must be positive");
     const deadline_at_ms = this.#deadline();
@@ -592,7 +593,7 @@ export class ClusterBackend implements Backend {
             end_key: end.length > 0 && (e.end === "" || end_s < e.end) ? end : e.region.end_key,
             limit: want,
             cf,
-            key_only: false,
+            key_only,
             reverse: false,
           }),
           deadline_at_ms,
@@ -621,7 +622,7 @@ export class ClusterBackend implements Backend {
           end_key: upper_now,
           limit: want,
           cf,
-          key_only: false,
+          key_only,
           reverse: true,
         }),
         deadline_at_ms,

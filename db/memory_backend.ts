@@ -99,23 +99,28 @@ export class MemoryBackend implements Backend {
     end: Uint8Array,
     limit: number,
     reverse: boolean,
+    key_only = false,
   ): Promise<RawPair[]> {
     if (!(limit > 0)) throw new Error("scan limit must be positive");
     const lo = latin1(start);
+    const pair = (k: string, v: string) => ({
+      key: fromLatin1(k),
+      value: key_only ? new Uint8Array(0) : fromLatin1(v),
+    });
     const hi = end.length === 0 ? null : latin1(end);
     const out: RawPair[] = [];
     const m = this.cf(cf);
     if (!reverse) {
       for (const [k, v] of m.entries(lo)) {
         if (hi !== null && k >= hi) break;
-        out.push({ key: fromLatin1(k), value: fromLatin1(v) });
+        out.push(pair(k, v));
         if (out.length >= limit) break;
       }
     } else {
       for (const [k, v] of m.entriesReversed(hi ?? undefined)) {
         if (hi !== null && k >= hi) continue; // entriesReversed includes `high` itself
         if (k < lo) break;
-        out.push({ key: fromLatin1(k), value: fromLatin1(v) });
+        out.push(pair(k, v));
         if (out.length >= limit) break;
       }
     }

@@ -1,8 +1,12 @@
 /**
  * Background maintenance of the keyspace, bounded per tick:
- * - active expiry: deletes metadata records whose expiry has passed;
+ * - active expiry: deletes keys whose expiry has passed, found by their
+ *   expiry markers (keys.ts), and drops stale markers;
  * - garbage collection: deletes data generations no live metadata points to
  *   (left behind by DEL, overwrite, expiry — which is why DEL is O(1)).
+ * It walks the keyspace by key only: metadata is read for keys with data
+ * records or a due marker, never for a plain string without TTL. Keys given a
+ * TTL by a version before the markers existed expire on access only.
  * Every delete carries a precondition that the key's metadata is still what
  * the sweeper saw, so it never races a writer into damage.
  * @module
@@ -15,13 +19,15 @@ import {
   type Precondition,
   PreconditionKind,
 } from "./backend.ts";
-import { concat, u64 } from "./encoding/bytes.ts";
+import { concat, latin1, u64 } from "./encoding/bytes.ts";
 import {
   decodeRawKey,
   metaKey,
   rangeEnd,
+  type RawKeyInfo,
   TAG_DATA,
   TAG_SCORE,
+  ttlKey,
   USER_SPACE_END,
   USER_SPACE_START,
 } from "./encoding/keys.ts";
@@ -52,6 +58,8 @@ const DEFAULTS: SweeperOptions = {
 export interface TickResult {
   expired: number;
   collected_generations: number;
+  /** Stale expiry markers removed (of keys deleted, persisted or given a new expiry). */
+  dropped_markers: number;
   /** True when the tick reached the end of the keyspace (the next starts over). */
   wrapped: boolean;
 }
@@ -101,7 +109,7 @@ export class Sweeper {
   /** One tick, then the pause before the next: doubled when it found nothing to do. */
   async step(): Promise<TickResult> {
     const r = await this.tick();
-    this.#pause_ms = r.expired + r.collected_generations > 0
+    this.#pause_ms = r.expired + r.collected_generations + r.dropped_markers > 0
       ? this.opts.interval_ms
       : Math.min(this.#pause_ms * 2, this.opts.idle_interval_ms);
     return r;
@@ -115,62 +123,93 @@ export class Sweeper {
     if (this.running) await this.running;
   }
 
-  /** Examines up to max_records_per_tick records from the cursor. */
+  /**
+   * Examines up to max_records_per_tick records from the cursor, by key alone
+   * (a key-only scan: the stores read no value). Metadata is read only for
+   * keys with data records or a due expiry marker, so a keyspace of plain
+   * strings without TTLs costs an index walk per tick.
+   */
   async tick(): Promise<TickResult> {
-    const res: TickResult = { expired: 0, collected_generations: 0, wrapped: false };
+    const res: TickResult = {
+      expired: 0,
+      collected_generations: 0,
+      dropped_markers: 0,
+      wrapped: false,
+    };
     const page = await this.db.backend.scan(
       CF_DEFAULT,
       this.cursor,
       USER_SPACE_END,
       this.opts.max_records_per_tick,
       false,
+      true,
     );
     if (page.length < this.opts.max_records_per_tick) res.wrapped = true;
     const now = this.db.now_ms();
-    // Metadata seen in this page, by user key (latin1 not needed: compare raw meta keys).
-    let cur_key: Uint8Array | null = null;
-    let cur_raw: Uint8Array | null = null;
+    const records = page.map(({ key }) => decodeRawKey(key)).filter((info) =>
+      actionable(info, now)
+    );
+    const metas = await this.#readMetas(records.map((info) => info.user_key));
     const done_gens = new Set<string>();
-    for (const { key, value } of page) {
-      const info = decodeRawKey(key);
-      if (info.kind === "other") continue;
-      if (info.kind === "meta") {
-        cur_key = info.user_key;
-        cur_raw = value;
-        const m = decodeMetadata(value);
-        if (
-          isExpired(m, now) &&
-          await this.apply([del(metaKey(info.user_key))], [equals(metaKey(info.user_key), value)])
-        ) {
+    for (const info of records) {
+      const id = latin1(info.user_key);
+      const raw = metas.get(id) ?? null;
+      if (info.kind === "ttl") {
+        const outcome = await this.#dueMarker(info.user_key, info.expire_at_ms, raw, now);
+        if (outcome === "expired") {
           res.expired++;
-          cur_raw = null;
-        }
+          metas.set(id, null); // the key's later records (score index) are garbage now
+        } else if (outcome === "dropped") res.dropped_markers++;
         continue;
       }
-      const same_key = cur_key !== null && equalBytes(cur_key, info.user_key);
-      if (!same_key) {
-        // Data whose metadata was not in this page: fetch it.
-        cur_key = info.user_key;
-        cur_raw = await this.db.backend.get(CF_DEFAULT, metaKey(info.user_key));
-      }
-      const live = cur_raw ? decodeMetadata(cur_raw) : null;
+      const live = raw ? decodeMetadata(raw) : null;
       const live_version = live && live.type !== RedisType.String && !isExpired(live, now)
         ? live.version
         : -1;
-      const gen_id = `${info.kind}:${info.version}:${info.user_key.join(",")}`;
+      const gen_id = `${info.kind}:${info.version}:${id}`;
       if (info.version === live_version || done_gens.has(gen_id)) continue;
       done_gens.add(gen_id);
       const tag = info.kind === "data" ? TAG_DATA : TAG_SCORE;
       const start = concat(metaKey(info.user_key), new Uint8Array([tag]), u64(info.version));
-      const guard = cur_raw
-        ? equals(metaKey(info.user_key), cur_raw)
-        : absent(metaKey(info.user_key));
-      if (await this.apply([range(start, rangeEnd(start))], [guard])) res.collected_generations++;
+      if (await this.apply([range(start, rangeEnd(start))], [guard(info.user_key, raw)])) {
+        res.collected_generations++;
+      }
     }
     this.cursor = res.wrapped || page.length === 0
       ? USER_SPACE_START
       : concat(page[page.length - 1].key, new Uint8Array([0]));
     return res;
+  }
+
+  /** The stored metadata of each distinct user key (null: none), read in one batch. */
+  async #readMetas(user_keys: Uint8Array[]): Promise<Map<string, Uint8Array | null>> {
+    const distinct = new Map(user_keys.map((k) => [latin1(k), k]));
+    const metas = new Map<string, Uint8Array | null>();
+    if (distinct.size === 0) return metas;
+    const raws = await this.db.backend.batchGet(CF_DEFAULT, [...distinct.values()].map(metaKey));
+    [...distinct.keys()].forEach((id, i) => metas.set(id, raws[i]));
+    return metas;
+  }
+
+  /**
+   * A due expiry marker: when the key's metadata (`raw`) has expired, deletes
+   * it with the marker ("expired"); otherwise the marker is stale (the key was
+   * deleted, persisted or given another expiry) and goes alone ("dropped").
+   * Both only if the metadata is still what was read; null when it was not.
+   */
+  async #dueMarker(
+    user_key: Uint8Array,
+    expire_at_ms: number,
+    raw: Uint8Array | null,
+    now: number,
+  ): Promise<"expired" | "dropped" | null> {
+    const marker = del(ttlKey(user_key, expire_at_ms));
+    const m = raw ? decodeMetadata(raw) : null;
+    if (m !== null && isExpired(m, now)) {
+      const ok = await this.apply([del(metaKey(user_key)), marker], [guard(user_key, raw)]);
+      return ok ? "expired" : null;
+    }
+    return await this.apply([marker], [guard(user_key, raw)]) ? "dropped" : null;
   }
 
   private async apply(m: Mutation[], p: Precondition[]): Promise<boolean> {
@@ -183,18 +222,25 @@ export class Sweeper {
   }
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+/** A record of a user key the sweeper may have work for. */
+type KeyRecord = Exclude<RawKeyInfo, { kind: "meta" | "other" }>;
+
+/** Data and score records (maybe garbage) and expiry markers due at `now`. */
+function actionable(info: RawKeyInfo, now: number): info is KeyRecord {
+  if (info.kind === "ttl") return info.expire_at_ms <= now;
+  return info.kind === "data" || info.kind === "score";
 }
+
 function del(key: Uint8Array): Mutation {
   return { op: MutationOp.Delete, cf: CF_DEFAULT, key, value: none, type: 0, end_key: none };
 }
 function range(key: Uint8Array, end_key: Uint8Array): Mutation {
   return { op: MutationOp.DeleteRange, cf: CF_DEFAULT, key, value: none, type: 0, end_key };
 }
-function equals(key: Uint8Array, value: Uint8Array): Precondition {
-  return { kind: PreconditionKind.ValueEquals, cf: CF_DEFAULT, key, value };
-}
-function absent(key: Uint8Array): Precondition {
-  return { kind: PreconditionKind.NotExists, cf: CF_DEFAULT, key, value: none };
+/** The key's metadata is still `raw` (null: still absent). */
+function guard(user_key: Uint8Array, raw: Uint8Array | null): Precondition {
+  const key = metaKey(user_key);
+  return raw
+    ? { kind: PreconditionKind.ValueEquals, cf: CF_DEFAULT, key, value: raw }
+    : { kind: PreconditionKind.NotExists, cf: CF_DEFAULT, key, value: none };
 }

@@ -1,54 +1,28 @@
 import assert from "node:assert/strict";
-import { str, utf8 } from "./encoding/bytes.ts";
+import { str } from "./encoding/bytes.ts";
 import { CF_DEFAULT } from "./backend.ts";
-import { USER_SPACE_END, USER_SPACE_START } from "./encoding/keys.ts";
+import { decodeRawKey, USER_SPACE_END, USER_SPACE_START } from "./encoding/keys.ts";
 import { Latches } from "./latch.ts";
 import { MemoryBackend } from "./memory_backend.ts";
-import { dispatch } from "./commands/table.ts";
-import type { ServerState } from "./commands/types.ts";
-import { encodeReply } from "./resp/writer.ts";
 import { Sweeper } from "./sweeper.ts";
+import { runCommand } from "./testing/run_command.ts";
 import type { DbContext } from "./txn.ts";
 
-const server: ServerState = {
-  requirepass: null,
-  started_ms: 0,
-  clients: new Map(),
-  config: new Map(),
-  port: 0,
-  commands_processed: 0,
-  rejected_connections: 0,
-};
-
-Deno.test("sweeper: expires keys and collects dead generations, bounded per tick", async () => {
-  let now_ms = 1_000_000;
-  const backend = new MemoryBackend();
+/** A db on a MemoryBackend whose clock the test moves, and a command runner. */
+function testDb(backend = new MemoryBackend()) {
+  const clock = { now_ms: 1_000_000 };
   const db: DbContext = {
     backend,
     latches: new Latches(),
-    now_ms: () => now_ms,
-    max_bulk_bytes: 1 << 29,
+    now_ms: () => clock.now_ms,
+    max_bulk_bytes: 1 << 20,
   };
-  const run = async (...args: string[]) =>
-    str(encodeReply(
-      await dispatch({
-        db,
-        server,
-        args: args.map(utf8),
-        conn: {
-          id: 1,
-          addr: "",
-          resp: 2,
-          authed: true,
-          name: null,
-          db_index: 0,
-          created_ms: 0,
-          close_after_reply: false,
-          last_command: "",
-        },
-      }),
-      2,
-    ));
+  return { db, clock, run: (...args: string[]) => runCommand(db, ...args) };
+}
+
+Deno.test("sweeper: expires keys and collects dead generations, bounded per tick", async () => {
+  const backend = new MemoryBackend();
+  const { db, clock, run } = testDb(backend);
   const hset = ["HSET", "h"];
   for (let i = 0; i < 100; i++) hset.push(`f${i}`, "v");
   await run(...hset);
@@ -58,19 +32,15 @@ Deno.test("sweeper: expires keys and collects dead generations, bounded per tick
   await run("DEL", "h");
   await run("SET", "s", "now-a-string");
   await run("PEXPIRE", "z", "10");
-  now_ms += 20; // lazily expired now: reads see nothing, records remain
+  clock.now_ms += 20; // lazily expired now: reads see nothing, records remain
   assert.equal(await run("EXISTS", "short", "z"), ":0\r\n");
   const sweeper = new Sweeper(db, { max_records_per_tick: 16 });
-  let expired = 0, collected = 0;
-  for (let tick = 0; tick < 100; tick++) {
-    const r = await sweeper.tick();
-    expired += r.expired;
-    collected += r.collected_generations;
-    if (r.wrapped && tick > 0 && r.expired === 0 && r.collected_generations === 0) break;
-  }
-  assert.equal(expired, 2);
-  // h's fields, s's members, z's members and z's score index.
-  assert.equal(collected, 4);
+  // short and z expire; h's fields, s's members, z's members and z's score index go.
+  assert.deepEqual(await sweepUntilQuiet(sweeper), {
+    expired: 2,
+    collected_generations: 4,
+    dropped_markers: 0,
+  });
   const left = await backend.scan(CF_DEFAULT, USER_SPACE_START, USER_SPACE_END, 1000, false);
   assert.equal(left.length, 1, "only the metadata record of s (a string) remains");
   assert.equal(await run("GET", "s"), "$12\r\nnow-a-string\r\n");
@@ -90,29 +60,126 @@ Deno.test("sweeper: start/stop leaves no timers behind", async () => {
 });
 
 Deno.test("sweeper: idle ticks back off to idle_interval_ms; work brings the pace back", async () => {
-  const backend = new MemoryBackend();
-  let now = 1_000_000;
-  const db: DbContext = { backend, latches: new Latches(), now_ms: () => now, max_bulk_bytes: 99 };
-  const conn = {
-    id: 1,
-    addr: "",
-    resp: 2 as const,
-    authed: true,
-    name: null,
-    db_index: 0,
-    created_ms: 0,
-    close_after_reply: false,
-    last_command: "",
-  };
-  const run = (...args: string[]) => dispatch({ db, conn, server, args: args.map(utf8) });
+  const { db, clock, run } = testDb();
   const s = new Sweeper(db, { interval_ms: 10, idle_interval_ms: 80 });
   assert.equal(s.pause_ms, 10);
   const paces = [];
   for (let i = 0; i < 5; i++) paces.push((await s.step(), s.pause_ms));
   assert.deepEqual(paces, [20, 40, 80, 80, 80]);
   await run("SET", "k", "v", "PX", "5");
-  now += 100;
+  clock.now_ms += 100;
   const r = await s.step();
   assert.equal(r.expired, 1);
   assert.equal(s.pause_ms, 10);
+});
+
+/** Ticks until a pass over the whole keyspace did nothing; sums what the ticks did. */
+async function sweepUntilQuiet(sweeper: Sweeper) {
+  const sum = { expired: 0, collected_generations: 0, dropped_markers: 0 };
+  for (let tick = 0, quiet_pass = false; tick < 1000 && !quiet_pass; tick++) {
+    const r = await sweeper.tick();
+    sum.expired += r.expired;
+    sum.collected_generations += r.collected_generations;
+    sum.dropped_markers += r.dropped_markers;
+    quiet_pass = r.wrapped && r.expired + r.collected_generations + r.dropped_markers === 0;
+  }
+  return sum;
+}
+
+/** The expiry markers stored, as "key@expire_at_ms". */
+async function markers(backend: MemoryBackend): Promise<string[]> {
+  const raw = await backend.scan(CF_DEFAULT, USER_SPACE_START, USER_SPACE_END, 10_000, false);
+  return raw.flatMap(({ key }) => {
+    const info = decodeRawKey(key);
+    return info.kind === "ttl" ? [`${str(info.user_key)}@${info.expire_at_ms}`] : [];
+  });
+}
+
+Deno.test("sweeper: walks by key only and reads no metadata of strings without TTL", async () => {
+  const backend = new MemoryBackend();
+  const calls = { scans: 0, value_scans: 0, gets: 0 };
+  const scan = backend.scan.bind(backend);
+  const get = backend.get.bind(backend);
+  const batchGet = backend.batchGet.bind(backend);
+  backend.batchGet = (cf, keys) => (calls.gets++, batchGet(cf, keys));
+  backend.scan = (cf, start, end, limit, reverse, key_only) => {
+    calls.scans++;
+    if (!key_only) calls.value_scans++;
+    return scan(cf, start, end, limit, reverse, key_only);
+  };
+  backend.get = (cf, key) => (calls.gets++, get(cf, key));
+  const { db, run } = testDb(backend);
+  for (let i = 0; i < 50; i++) await run("SET", `k${i}`, "v");
+  const r = await sweepUntilQuiet(new Sweeper(db, { max_records_per_tick: 16 }));
+  assert.deepEqual(r, { expired: 0, collected_generations: 0, dropped_markers: 0 });
+  assert.ok(calls.scans >= 4, `${calls.scans} scans cover 50 keys 16 at a time`);
+  assert.equal(calls.value_scans, 0, "a scan read values");
+  assert.equal(calls.gets, 0, "metadata read for keys with nothing to do");
+});
+
+Deno.test("sweeper: a TTL write keeps one marker per key; stale ones are dropped when due, keys untouched", async () => {
+  const { db, clock, run } = testDb();
+  const t = clock.now_ms;
+  await run("SET", "deleted", "v", "PX", "1000");
+  await run("DEL", "deleted"); // read first: its marker goes with it
+  await run("SET", "persisted", "v", "PX", "1000");
+  await run("PERSIST", "persisted");
+  await run("SET", "renewed", "v", "PX", "1000");
+  await run("PEXPIRE", "renewed", "50000");
+  await run("SET", "reset", "v", "PX", "1000");
+  await run("SET", "reset", "v2", "PX", "2000"); // a plain SET clears every marker of the key
+  await run("SET", "overwritten", "v", "PX", "1000");
+  await run("SET", "overwritten", "v2"); // a plain SET without TTL leaves the marker: stale
+  assert.deepEqual((await markers(db.backend as MemoryBackend)).sort(), [
+    `overwritten@${t + 1000}`,
+    `renewed@${t + 50000}`,
+    `reset@${t + 2000}`,
+  ]);
+  clock.now_ms += 1500; // overwritten's stale marker is due; reset's is not
+  const sweeper = new Sweeper(db, { max_records_per_tick: 4 });
+  assert.deepEqual(await sweepUntilQuiet(sweeper), {
+    expired: 0,
+    collected_generations: 0,
+    dropped_markers: 1,
+  });
+  assert.equal(await run("GET", "overwritten"), "$2\r\nv2\r\n");
+  assert.equal(await run("TTL", "overwritten"), ":-1\r\n");
+  clock.now_ms += 1000; // reset expires
+  assert.deepEqual(await sweepUntilQuiet(sweeper), {
+    expired: 1,
+    collected_generations: 0,
+    dropped_markers: 0,
+  });
+  assert.deepEqual(await markers(db.backend as MemoryBackend), [`renewed@${t + 50000}`]);
+  const raw = await db.backend.scan(CF_DEFAULT, USER_SPACE_START, USER_SPACE_END, 100, false);
+  assert.deepEqual(
+    raw.map(({ key }) => decodeRawKey(key)).flatMap((i) =>
+      i.kind === "meta" ? [str(i.user_key)] : []
+    ).sort(),
+    ["overwritten", "persisted", "renewed"],
+    "reset's metadata went with its marker",
+  );
+});
+
+Deno.test("sweeper: a page's metadata is read in one batch, however many keys it spans", async () => {
+  const backend = new MemoryBackend();
+  const calls = { gets: 0, batch_gets: 0 };
+  const get = backend.get.bind(backend);
+  const batchGet = backend.batchGet.bind(backend);
+  backend.get = (cf, key) => (calls.gets++, get(cf, key));
+  backend.batchGet = (cf, keys) => (calls.batch_gets++, batchGet(cf, keys));
+  const { db, run } = testDb(backend);
+  for (let i = 0; i < 40; i++) await run("HSET", `h${i}`, "f", "v");
+  for (let i = 0; i < 40; i += 2) await run("DEL", `h${i}`);
+  const sweeper = new Sweeper(db, { max_records_per_tick: 1000 });
+  const before = { ...calls };
+  const r = await sweeper.tick();
+  assert.equal(r.collected_generations, 20);
+  assert.ok(r.wrapped);
+  assert.deepEqual(
+    [calls.gets - before.gets, calls.batch_gets - before.batch_gets],
+    [0, 1],
+    "one batch read for the page's 40 hashes",
+  );
+  assert.equal(await run("HLEN", "h1"), ":1\r\n");
 });

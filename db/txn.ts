@@ -19,7 +19,7 @@ import {
 } from "./backend.ts";
 import assert from "node:assert/strict";
 import { compare, EMPTY_BYTES, equal, latin1 } from "./encoding/bytes.ts";
-import { metaKey } from "./encoding/keys.ts";
+import { metaKey, rangeEnd, ttlKey, ttlPrefix } from "./encoding/keys.ts";
 import {
   decodeMetadata,
   encodeMetadata,
@@ -293,6 +293,7 @@ export class Txn {
 
   /** Buffers the metadata put and remembers it as what this command now sees. */
   #writeMeta(id: string, key: Uint8Array, m: Metadata): void {
+    const before = this.metas.get(id);
     this.#rememberForUndo(id);
     const value = encodeMetadata(m);
     this.mutations.push({
@@ -303,7 +304,29 @@ export class Txn {
       type: m.type,
       end_key: EMPTY_BYTES,
     });
+    this.#moveExpiryMarker(key, before, m.expire_at_ms);
     this.metas.set(id, { raw: value, live: m });
+  }
+
+  /**
+   * Keeps the key's expiry marker (keys.ts) beside its metadata: removes the
+   * marker of the expiry it had (all of them when the old metadata was not
+   * read: a plain SET) and adds one for `expire_at_ms` (0: none). A plain SET
+   * without TTL leaves an old marker alone: the sweeper drops it when due.
+   * Markers are never read through a Txn, so they bypass the overlay.
+   */
+  #moveExpiryMarker(key: Uint8Array, before: MetaRead | undefined, expire_at_ms: number): void {
+    // Expired metadata reads as none: its marker is past due, the sweeper's.
+    const old_ms = before === undefined ? null : before.live?.expire_at_ms ?? 0;
+    if (old_ms === expire_at_ms) return;
+    const marker = (op: MutationOp, key: Uint8Array, end_key = EMPTY_BYTES) =>
+      this.mutations.push({ op, cf: CF_DEFAULT, key, value: EMPTY_BYTES, type: 0, end_key });
+    if (old_ms === null) {
+      if (expire_at_ms === 0) return;
+      const prefix = ttlPrefix(key);
+      marker(MutationOp.DeleteRange, prefix, rangeEnd(prefix));
+    } else if (old_ms > 0) marker(MutationOp.Delete, ttlKey(key, old_ms));
+    if (expire_at_ms > 0) marker(MutationOp.Put, ttlKey(key, expire_at_ms));
   }
 
   /** Deletes the key (its data records become garbage for the sweeper). */
@@ -313,6 +336,7 @@ export class Txn {
     if (!read) throw new Error("key deleted without being read first");
     this.#rememberForUndo(id);
     if (read.raw) this.del(metaKey(key));
+    this.#moveExpiryMarker(key, read, 0);
     this.metas.set(id, { raw: null, live: null });
   }
 

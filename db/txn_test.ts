@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
-import { str, utf8 } from "./encoding/bytes.ts";
+import { utf8 } from "./encoding/bytes.ts";
 import { metaKey } from "./encoding/keys.ts";
 import { encodeMetadata, newMetadata, RedisType } from "./encoding/metadata.ts";
 import { CF_DEFAULT, MutationOp } from "./backend.ts";
 import { Latches } from "./latch.ts";
 import { MemoryBackend } from "./memory_backend.ts";
-import { COMMANDS, dispatch } from "./commands/table.ts";
+import { COMMANDS } from "./commands/table.ts";
 import { type GenCommand, generate } from "./testing/gen.ts";
-import type { ConnState, ServerState } from "./commands/types.ts";
 import type { DbContext } from "./txn.ts";
-import { encodeReply } from "./resp/writer.ts";
+import { runCommand } from "./testing/run_command.ts";
 
 function ctx(backend: MemoryBackend): DbContext {
   return {
@@ -20,33 +19,7 @@ function ctx(backend: MemoryBackend): DbContext {
   };
 }
 
-const server: ServerState = {
-  requirepass: null,
-  started_ms: 0,
-  clients: new Map(),
-  config: new Map(),
-  port: 0,
-  commands_processed: 0,
-  rejected_connections: 0,
-};
-
-function conn(): ConnState {
-  return {
-    id: 1,
-    addr: "t",
-    resp: 2,
-    authed: true,
-    name: null,
-    db_index: 0,
-    created_ms: 0,
-    close_after_reply: false,
-    last_command: "",
-  };
-}
-
-async function run(db: DbContext, ...args: string[]): Promise<string> {
-  return str(encodeReply(await dispatch({ db, conn: conn(), server, args: args.map(utf8) }), 2));
-}
+const run = runCommand;
 
 Deno.test("txn: concurrent writers in two db processes never lose an update", async () => {
   const backend = new MemoryBackend();

@@ -8,7 +8,10 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { type Child, hasCommand, spawnDeno } from "@eraft/shared/testing";
-import { str } from "../db/encoding/bytes.ts";
+import { CF_DEFAULT } from "../db/backend.ts";
+import { ClusterBackend } from "../db/cluster_backend.ts";
+import { str, utf8 } from "../db/encoding/bytes.ts";
+import { metaKey } from "../db/encoding/keys.ts";
 import { RespClient } from "../db/testing/resp_client.ts";
 import { freePort } from "./support/cluster.ts";
 import { runTool } from "./support/run_tool.ts";
@@ -94,6 +97,35 @@ Deno.test({
           });
         },
       );
+
+      await t.step("active expiry removes a key with a TTL from the stores", async () => {
+        const raw = new ClusterBackend({ meta: cluster.metas.map((m) => m.addr) });
+        try {
+          const client = await RespClient.connect(port);
+          try {
+            assert.equal(str(await client.call("SET", "ttl:k", "v", "PX", "300")), "+OK\r\n");
+            assert.equal(str(await client.call("SET", "ttl:kept", "v")), "+OK\r\n");
+          } finally {
+            client.close();
+          }
+          /** True while any record of `user_key` is stored (a key-only scan from its prefix). */
+          const stored = async (user_key: string) => {
+            const prefix = metaKey(utf8(user_key));
+            const [first] = await raw.scan(CF_DEFAULT, prefix, new Uint8Array(), 1, false, true);
+            return first !== undefined && prefix.every((b, i) => first.key[i] === b);
+          };
+          assert.ok(await stored("ttl:k"), "the key and its marker were written");
+          // Nothing reads the key: only the db's sweeper can remove it.
+          await waitFor(
+            "the sweeper to remove ttl:k",
+            async () => !(await stored("ttl:k")),
+            30_000,
+          );
+          assert.ok(await stored("ttl:kept"), "a key without TTL stays");
+        } finally {
+          await raw.close();
+        }
+      });
 
       await t.step("node-redis; a raw HELLO 3 switches to RESP3", async () => {
         const c = createClient({ url: `redis://127.0.0.1:${port}` });

@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { compare, concat, u32 } from "./bytes.ts";
 import { decodeOrderedFloat, encodeOrderedFloat } from "./float.ts";
-import { dataKey, decodeRawKey, metaKey, NS_USER, scoreKey, userKeyBoundary } from "./keys.ts";
+import {
+  dataKey,
+  decodeRawKey,
+  metaKey,
+  NS_USER,
+  scoreKey,
+  ttlKey,
+  userKeyBoundary,
+} from "./keys.ts";
 import { decodeMetadata, encodeMetadata, newMetadata, RedisType } from "./metadata.ts";
 
 const bytes = fc.uint8Array({ maxLength: 12 });
@@ -37,12 +45,13 @@ Deno.test("all records of a user key sort together after its metadata (property)
     const ma = metaKey(a);
     const da = dataKey(a, version, sub);
     const sa = scoreKey(a, version, 1, sub);
-    assert.ok(compare(ma, da) < 0 && compare(ma, sa) < 0);
+    const ta = ttlKey(a, version);
+    assert.ok(compare(ma, da) < 0 && compare(ma, sa) < 0 && compare(ma, ta) < 0);
     // b's whole group lies entirely before or entirely after a's records.
     const side = Math.sign(compare(metaKey(b), ma));
-    for (const r of [da, sa, ma]) assert.equal(Math.sign(compare(metaKey(b), r)), side);
-    for (const r of [dataKey(b, 1, sub), scoreKey(b, 1, -5, sub)]) {
-      for (const x of [ma, da, sa]) assert.equal(Math.sign(compare(r, x)), side);
+    for (const r of [da, sa, ta, ma]) assert.equal(Math.sign(compare(metaKey(b), r)), side);
+    for (const r of [dataKey(b, 1, sub), scoreKey(b, 1, -5, sub), ttlKey(b, 7)]) {
+      for (const x of [ma, da, sa, ta]) assert.equal(Math.sign(compare(r, x)), side);
     }
   }));
 });
@@ -55,7 +64,12 @@ Deno.test("userKeyBoundary never cuts inside a user key's records (property)", (
       fc.nat(),
       fc.uint8Array({ maxLength: 20 }),
       (k, sub, version, raw_any) => {
-        const records = [metaKey(k), dataKey(k, version, sub), scoreKey(k, version, 2.5, sub)];
+        const records = [
+          metaKey(k),
+          dataKey(k, version, sub),
+          ttlKey(k, version),
+          scoreKey(k, version, 2.5, sub),
+        ];
         for (const raw of [...records, raw_any]) {
           const cut = userKeyBoundary(raw);
           assert.ok(compare(cut, raw) <= 0, "boundary is at or below the key");
@@ -74,6 +88,14 @@ Deno.test("raw keys decode back to their parts", () => {
   const d = decodeRawKey(dataKey(k, 42, new Uint8Array([1, 2])));
   assert.equal(d.kind, "data");
   if (d.kind === "data") assert.deepEqual([d.version, [...d.rest]], [42, [1, 2]]);
+  const expiry_ms = 2 ** 41 + 5;
+  assert.deepEqual(decodeRawKey(ttlKey(k, expiry_ms)), {
+    kind: "ttl",
+    user_key: k,
+    expire_at_ms: expiry_ms,
+  });
+  // A marker with anything after its time is no marker.
+  assert.equal(decodeRawKey(new Uint8Array([...ttlKey(k, 1), 0])).kind, "other");
 });
 
 Deno.test("metadata round-trips for every type", () => {

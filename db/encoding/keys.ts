@@ -4,12 +4,16 @@
  *
  *     M(K) = 'k' | u32 BE len(K) | K                 metadata record
  *     M(K) | 'd' | u64 BE version | sub key           data record
+ *     M(K) | 't' | u64 BE expire_at_ms               expiry marker (value empty)
  *     M(K) | 'z' | u64 BE version | f64 ordered | m   sorted-set score index
  *
  * M(K) is a prefix of all of K's records, so the metadata sorts first and the
  * records sort together; the length field keeps "a" and "ab" apart (no user
  * key's group nests inside another's). The version separates generations of a
  * key: DEL only drops the metadata, stale generations are garbage collected.
+ * A key with a TTL also has an expiry marker, written with its metadata, so
+ * the active expiry finds such keys from their keys alone (as Redis keeps its
+ * `expires` dict beside the keyspace) instead of reading every metadata value.
  * @module
  */
 import { concat, prefixEnd, requestBytes, u64 } from "./bytes.ts";
@@ -23,6 +27,8 @@ import {
 export const NS_USER: number = SHARED_NS_USER; // 'k'
 /** Tag byte of data records (hash fields, set/zset members, list items). */
 export const TAG_DATA = 0x64; // 'd'
+/** Tag byte of expiry markers. */
+export const TAG_TTL = 0x74; // 't'
 /** Tag byte of the sorted-set score index. */
 export const TAG_SCORE = 0x7a; // 'z'
 /** Length of the fixed part of M(K) before K. */
@@ -75,6 +81,16 @@ export function scoreKey(
   return concat(scorePrefix(user_key, version), encodeOrderedFloat(score), member);
 }
 
+/** Prefix of every expiry marker of `user_key`. */
+export function ttlPrefix(user_key: Uint8Array): Uint8Array {
+  return concat(metaKey(user_key), new Uint8Array([TAG_TTL]));
+}
+
+/** The expiry marker of `user_key` expiring at `expire_at_ms`. */
+export function ttlKey(user_key: Uint8Array, expire_at_ms: number): Uint8Array {
+  return concat(ttlPrefix(user_key), u64(expire_at_ms));
+}
+
 /** Exclusive end of a prefix range (delegates to bytes.prefixEnd). */
 export function rangeEnd(prefix: Uint8Array): Uint8Array {
   return prefixEnd(prefix);
@@ -84,6 +100,7 @@ export function rangeEnd(prefix: Uint8Array): Uint8Array {
 export type RawKeyInfo =
   | { kind: "meta"; user_key: Uint8Array }
   | { kind: "data" | "score"; user_key: Uint8Array; version: number; rest: Uint8Array }
+  | { kind: "ttl"; user_key: Uint8Array; expire_at_ms: number }
   | { kind: "other" };
 
 /** Decodes a raw key into its user key and record kind. */
@@ -99,6 +116,9 @@ export function decodeRawKey(raw: Uint8Array): RawKeyInfo {
   const version = new DataView(raw.buffer, raw.byteOffset + end + 1, 8).getUint32(0) * 2 ** 32 +
     new DataView(raw.buffer, raw.byteOffset + end + 5, 4).getUint32(0);
   const rest = raw.slice(end + 9);
+  if (tag === TAG_TTL) {
+    return rest.length === 0 ? { kind: "ttl", user_key, expire_at_ms: version } : { kind: "other" };
+  }
   if (tag === TAG_DATA) return { kind: "data", user_key, version, rest };
   if (tag === TAG_SCORE) return { kind: "score", user_key, version, rest };
   return { kind: "other" };
