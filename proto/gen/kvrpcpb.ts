@@ -97,6 +97,9 @@ export interface RawScanRequest {
    * Exclusive upper bound; empty means the region's end.
    */
   end_key: Uint8Array;
+  /**
+   * Keys only: empty values and type 0; no value is read from disk.
+   */
   key_only: boolean;
   /**
    * Scan backwards from end_key (exclusive) down to start_key (inclusive).
