@@ -354,11 +354,15 @@ async function main(): Promise<number> {
       if (rounds > 1) {
         ratios[c.name] = {};
         for (const sys of in_case.filter((s) => s.name !== "eraft")) {
-          const r = roundRatios(runs.get("eraft")!, runs.get(sys.name)!);
+          const [eraft, reference] = [runs.get("eraft")!, runs.get(sys.name)!];
+          const r = roundRatios(eraft, reference);
           ratios[c.name][sys.name] = r;
-          progress.log(
-            `  eraft/${sys.name} round by round: ${r.map((x) => x.toFixed(3)).join(" ")}`,
+          const rates = r.map((x, i) =>
+            `${x.toFixed(3)} (${eraft[i].ops_per_s.toFixed(0)}/${
+              reference[i].ops_per_s.toFixed(0)
+            })`
           );
+          progress.log(`  eraft/${sys.name} round by round: ${rates.join(" ")}`);
         }
       }
     }
