@@ -146,16 +146,14 @@ export class Sweeper {
     );
     if (page.length < this.opts.max_records_per_tick) res.wrapped = true;
     const now = this.db.now_ms();
-    const records = page.map(({ key }) => decodeRawKey(key)).filter((info) =>
-      actionable(info, now)
-    );
+    const records = page.map(({ key }) => decodeRawKey(key)).filter(actionable);
     const metas = await this.#readMetas(records.map((info) => info.user_key));
     const done_gens = new Set<string>();
     for (const info of records) {
       const id = latin1(info.user_key);
       const raw = metas.get(id) ?? null;
       if (info.kind === "ttl") {
-        const outcome = await this.#dueMarker(info.user_key, info.expire_at_ms, raw, now);
+        const outcome = await this.#marker(info.user_key, raw, now);
         if (outcome === "expired") {
           res.expired++;
           metas.set(id, null); // the key's later records (score index) are garbage now
@@ -192,23 +190,24 @@ export class Sweeper {
   }
 
   /**
-   * A due expiry marker: when the key's metadata (`raw`) has expired, deletes
-   * it with the marker ("expired"); otherwise the marker is stale (the key was
-   * deleted, persisted or given another expiry) and goes alone ("dropped").
-   * Both only if the metadata is still what was read; null when it was not.
+   * An expiry marker: when the key's metadata (`raw`) has expired, deletes it
+   * with the marker ("expired"); when the key is gone or has no TTL any more
+   * (deleted, persisted, overwritten), the marker goes alone ("dropped"); a
+   * TTL still ahead leaves both. Only if the metadata is still what was read;
+   * null when nothing was done.
    */
-  async #dueMarker(
+  async #marker(
     user_key: Uint8Array,
-    expire_at_ms: number,
     raw: Uint8Array | null,
     now: number,
   ): Promise<"expired" | "dropped" | null> {
-    const marker = del(ttlKey(user_key, expire_at_ms));
+    const marker = del(ttlKey(user_key));
     const m = raw ? decodeMetadata(raw) : null;
     if (m !== null && isExpired(m, now)) {
       const ok = await this.apply([del(metaKey(user_key)), marker], [guard(user_key, raw)]);
       return ok ? "expired" : null;
     }
+    if (m !== null && m.expire_at_ms > 0) return null;
     return await this.apply([marker], [guard(user_key, raw)]) ? "dropped" : null;
   }
 
@@ -225,10 +224,9 @@ export class Sweeper {
 /** A record of a user key the sweeper may have work for. */
 type KeyRecord = Exclude<RawKeyInfo, { kind: "meta" | "other" }>;
 
-/** Data and score records (maybe garbage) and expiry markers due at `now`. */
-function actionable(info: RawKeyInfo, now: number): info is KeyRecord {
-  if (info.kind === "ttl") return info.expire_at_ms <= now;
-  return info.kind === "data" || info.kind === "score";
+/** Data and score records (maybe garbage) and expiry markers. */
+function actionable(info: RawKeyInfo): info is KeyRecord {
+  return info.kind === "data" || info.kind === "score" || info.kind === "ttl";
 }
 
 function del(key: Uint8Array): Mutation {

@@ -19,7 +19,7 @@ import {
 } from "./backend.ts";
 import assert from "node:assert/strict";
 import { compare, EMPTY_BYTES, equal, latin1 } from "./encoding/bytes.ts";
-import { metaKey, rangeEnd, ttlKey, ttlPrefix } from "./encoding/keys.ts";
+import { metaKey, ttlKey } from "./encoding/keys.ts";
 import {
   decodeMetadata,
   encodeMetadata,
@@ -309,24 +309,29 @@ export class Txn {
   }
 
   /**
-   * Keeps the key's expiry marker (keys.ts) beside its metadata: removes the
-   * marker of the expiry it had (all of them when the old metadata was not
-   * read: a plain SET) and adds one for `expire_at_ms` (0: none). A plain SET
-   * without TTL leaves an old marker alone: the sweeper drops it when due.
-   * Markers are never read through a Txn, so they bypass the overlay.
+   * Keeps the key's expiry marker (keys.ts) beside its metadata: put when the
+   * key gets a TTL it did not have (or whose old metadata was not read: a
+   * plain SET EX), deleted when a key read with a TTL loses it. A plain SET
+   * without TTL leaves an old marker alone: the sweeper drops it. Markers are
+   * never read through a Txn, so they bypass the overlay.
    */
   #moveExpiryMarker(key: Uint8Array, before: MetaRead | undefined, expire_at_ms: number): void {
-    // Expired metadata reads as none: its marker is past due, the sweeper's.
+    // Expired metadata reads as none: its marker is the sweeper's.
     const old_ms = before === undefined ? null : before.live?.expire_at_ms ?? 0;
     if (old_ms === expire_at_ms) return;
-    const marker = (op: MutationOp, key: Uint8Array, end_key = EMPTY_BYTES) =>
-      this.mutations.push({ op, cf: CF_DEFAULT, key, value: EMPTY_BYTES, type: 0, end_key });
-    if (old_ms === null) {
-      if (expire_at_ms === 0) return;
-      const prefix = ttlPrefix(key);
-      marker(MutationOp.DeleteRange, prefix, rangeEnd(prefix));
-    } else if (old_ms > 0) marker(MutationOp.Delete, ttlKey(key, old_ms));
-    if (expire_at_ms > 0) marker(MutationOp.Put, ttlKey(key, expire_at_ms));
+    let op: MutationOp;
+    if (expire_at_ms > 0) op = MutationOp.Put;
+    else if (old_ms !== null && old_ms > 0) op = MutationOp.Delete;
+    else return;
+    const marker = ttlKey(key);
+    this.mutations.push({
+      op,
+      cf: CF_DEFAULT,
+      key: marker,
+      value: EMPTY_BYTES,
+      type: 0,
+      end_key: EMPTY_BYTES,
+    });
   }
 
   /** Deletes the key (its data records become garbage for the sweeper). */

@@ -45,12 +45,12 @@ Deno.test("all records of a user key sort together after its metadata (property)
     const ma = metaKey(a);
     const da = dataKey(a, version, sub);
     const sa = scoreKey(a, version, 1, sub);
-    const ta = ttlKey(a, version);
+    const ta = ttlKey(a);
     assert.ok(compare(ma, da) < 0 && compare(ma, sa) < 0 && compare(ma, ta) < 0);
     // b's whole group lies entirely before or entirely after a's records.
     const side = Math.sign(compare(metaKey(b), ma));
     for (const r of [da, sa, ta, ma]) assert.equal(Math.sign(compare(metaKey(b), r)), side);
-    for (const r of [dataKey(b, 1, sub), scoreKey(b, 1, -5, sub), ttlKey(b, 7)]) {
+    for (const r of [dataKey(b, 1, sub), scoreKey(b, 1, -5, sub), ttlKey(b)]) {
       for (const x of [ma, da, sa, ta]) assert.equal(Math.sign(compare(r, x)), side);
     }
   }));
@@ -67,7 +67,7 @@ Deno.test("userKeyBoundary never cuts inside a user key's records (property)", (
         const records = [
           metaKey(k),
           dataKey(k, version, sub),
-          ttlKey(k, version),
+          ttlKey(k),
           scoreKey(k, version, 2.5, sub),
         ];
         for (const raw of [...records, raw_any]) {
@@ -88,14 +88,9 @@ Deno.test("raw keys decode back to their parts", () => {
   const d = decodeRawKey(dataKey(k, 42, new Uint8Array([1, 2])));
   assert.equal(d.kind, "data");
   if (d.kind === "data") assert.deepEqual([d.version, [...d.rest]], [42, [1, 2]]);
-  const expiry_ms = 2 ** 41 + 5;
-  assert.deepEqual(decodeRawKey(ttlKey(k, expiry_ms)), {
-    kind: "ttl",
-    user_key: k,
-    expire_at_ms: expiry_ms,
-  });
-  // A marker with anything after its time is no marker.
-  assert.equal(decodeRawKey(new Uint8Array([...ttlKey(k, 1), 0])).kind, "other");
+  assert.deepEqual(decodeRawKey(ttlKey(k)), { kind: "ttl", user_key: k });
+  // Anything after the marker's tag makes it no marker.
+  assert.equal(decodeRawKey(new Uint8Array([...ttlKey(k), 0])).kind, "other");
 });
 
 Deno.test("metadata round-trips for every type", () => {

@@ -4,7 +4,7 @@
  *
  *     M(K) = 'k' | u32 BE len(K) | K                 metadata record
  *     M(K) | 'd' | u64 BE version | sub key           data record
- *     M(K) | 't' | u64 BE expire_at_ms               expiry marker (value empty)
+ *     M(K) | 't'                                     expiry marker (value empty)
  *     M(K) | 'z' | u64 BE version | f64 ordered | m   sorted-set score index
  *
  * M(K) is a prefix of all of K's records, so the metadata sorts first and the
@@ -81,14 +81,9 @@ export function scoreKey(
   return concat(scorePrefix(user_key, version), encodeOrderedFloat(score), member);
 }
 
-/** Prefix of every expiry marker of `user_key`. */
-export function ttlPrefix(user_key: Uint8Array): Uint8Array {
+/** The expiry marker of `user_key`: present while the key may have a TTL. */
+export function ttlKey(user_key: Uint8Array): Uint8Array {
   return concat(metaKey(user_key), new Uint8Array([TAG_TTL]));
-}
-
-/** The expiry marker of `user_key` expiring at `expire_at_ms`. */
-export function ttlKey(user_key: Uint8Array, expire_at_ms: number): Uint8Array {
-  return concat(ttlPrefix(user_key), u64(expire_at_ms));
 }
 
 /** Exclusive end of a prefix range (delegates to bytes.prefixEnd). */
@@ -100,7 +95,7 @@ export function rangeEnd(prefix: Uint8Array): Uint8Array {
 export type RawKeyInfo =
   | { kind: "meta"; user_key: Uint8Array }
   | { kind: "data" | "score"; user_key: Uint8Array; version: number; rest: Uint8Array }
-  | { kind: "ttl"; user_key: Uint8Array; expire_at_ms: number }
+  | { kind: "ttl"; user_key: Uint8Array }
   | { kind: "other" };
 
 /** Decodes a raw key into its user key and record kind. */
@@ -111,14 +106,12 @@ export function decodeRawKey(raw: Uint8Array): RawKeyInfo {
   if (raw.length < end) return { kind: "other" };
   const user_key = raw.slice(META_HEADER_BYTES, end);
   if (raw.length === end) return { kind: "meta", user_key };
+  if (raw.length === end + 1 && raw[end] === TAG_TTL) return { kind: "ttl", user_key };
   if (raw.length < end + 9) return { kind: "other" };
   const tag = raw[end];
   const version = new DataView(raw.buffer, raw.byteOffset + end + 1, 8).getUint32(0) * 2 ** 32 +
     new DataView(raw.buffer, raw.byteOffset + end + 5, 4).getUint32(0);
   const rest = raw.slice(end + 9);
-  if (tag === TAG_TTL) {
-    return rest.length === 0 ? { kind: "ttl", user_key, expire_at_ms: version } : { kind: "other" };
-  }
   if (tag === TAG_DATA) return { kind: "data", user_key, version, rest };
   if (tag === TAG_SCORE) return { kind: "score", user_key, version, rest };
   return { kind: "other" };
