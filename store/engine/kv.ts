@@ -343,15 +343,9 @@ export class KvEngine {
   }
 
   /** See KvView.scanKeys: keys only, no value read from disk. */
-  scanKeys(
-    cf: Cf,
-    start: Uint8Array,
-    end: Uint8Array,
-    limit: number,
-    reverse = false,
-  ): Uint8Array[] {
+  scanKeys(...args: Parameters<KvView["scanKeys"]>): Uint8Array[] {
     this.#open();
-    return this.#live.scanKeys(cf, start, end, limit, reverse);
+    return this.#live.scanKeys(...args);
   }
 
   /** A new, empty batch. */

@@ -73,7 +73,7 @@ Deno.test("kv: values of every size round-trip, including empty and large", () =
   });
 });
 
-Deno.test("kv: scan forward, reverse, limit, bounds, unbounded end", () => {
+Deno.test("kv: scan and scanKeys forward, reverse, limit, bounds, unbounded end", () => {
   withTempDir((dir) => {
     const e = KvEngine.open(dir);
     try {
@@ -95,6 +95,14 @@ Deno.test("kv: scan forward, reverse, limit, bounds, unbounded end", () => {
       assert.deepEqual(e.scan("write", b("x"), E, 5), []);
       assert.deepEqual(e.scan("write", E, E, 0), []);
       assert.deepEqual(e.scan("default", E, E, 10), []);
+      const keys = (got: Uint8Array[]) => got.map((k) => s(k));
+      countingReads((reads) => {
+        assert.deepEqual(keys(e.scanKeys("write", b("b"), b("d"), 10)), ["b", "ba", "c"]);
+        assert.deepEqual(keys(e.scanKeys("write", b("b"), b("d"), 10, true)), ["c", "ba", "b"]);
+        assert.deepEqual(keys(e.scanKeys("write", E, E, 2, true)), ["d", "c"]);
+        assert.deepEqual(e.scanKeys("write", E, E, 0), []);
+        assert.equal(reads.n, 0, "scanKeys read values from disk");
+      });
     } finally {
       e.close();
     }
@@ -333,11 +341,24 @@ Deno.test("kv: ingest replaces a range and writes the final batch", () => {
   });
 });
 
+/** Runs `fn` with every segment read counted in `reads.n`; reads are restored after. */
+function countingReads(fn: (reads: { n: number }) => void): void {
+  const reads = { n: 0 };
+  const readAt = SegmentFile.prototype.readAt;
+  SegmentFile.prototype.readAt = function (offset: number, out: Uint8Array): number {
+    reads.n++;
+    return readAt.call(this, offset, out);
+  };
+  try {
+    fn(reads);
+  } finally {
+    SegmentFile.prototype.readAt = readAt;
+  }
+}
+
 Deno.test("kv: scans read sequential records in few reads, forward and backward", () => {
   withTempDir((dir) => {
     const e = KvEngine.open(dir);
-    const reads = { n: 0 };
-    const readAt = SegmentFile.prototype.readAt;
     try {
       // Written in descending key order (as LPUSH lays out a list), 100-byte values.
       const N = 2000;
@@ -345,49 +366,16 @@ Deno.test("kv: scans read sequential records in few reads, forward and backward"
       for (let i = N - 1; i >= 0; i--) {
         e.write(e.newBatch().put("default", key(i), b(`v${i}`.padEnd(100, "."))));
       }
-      SegmentFile.prototype.readAt = function (offset: number, out: Uint8Array): number {
-        reads.n++;
-        return readAt.call(this, offset, out);
-      };
-      for (const reverse of [false, true]) {
-        reads.n = 0;
-        const got = e.scan("default", key(0), key(N), N, reverse);
-        assert.equal(got.length, N);
-        assert.equal(s(got[0][1])!.slice(0, 5), reverse ? `v${N - 1}` : "v0...");
-        assert.ok(reads.n < N / 20, `${reads.n} reads for ${N} records (reverse: ${reverse})`);
-      }
+      countingReads((reads) => {
+        for (const reverse of [false, true]) {
+          reads.n = 0;
+          const got = e.scan("default", key(0), key(N), N, reverse);
+          assert.equal(got.length, N);
+          assert.equal(s(got[0][1])!.slice(0, 5), reverse ? `v${N - 1}` : "v0...");
+          assert.ok(reads.n < N / 20, `${reads.n} reads for ${N} records (reverse: ${reverse})`);
+        }
+      });
     } finally {
-      SegmentFile.prototype.readAt = readAt;
-      e.close();
-    }
-  });
-});
-
-Deno.test("kv: scanKeys lists scan's keys in both directions without reading a value", () => {
-  withTempDir((dir) => {
-    const e = KvEngine.open(dir);
-    const reads = { n: 0 };
-    const readAt = SegmentFile.prototype.readAt;
-    try {
-      const batch = e.newBatch();
-      for (const k of ["a", "b", "ba", "c", "d"]) batch.put("default", b(k), b(k.toUpperCase()));
-      e.write(batch.delete("default", b("c")));
-      SegmentFile.prototype.readAt = function (offset: number, out: Uint8Array): number {
-        reads.n++;
-        return readAt.call(this, offset, out);
-      };
-      const keys = (got: Uint8Array[]) => got.map((k) => s(k));
-      assert.deepEqual(keys(e.scanKeys("default", b("b"), E, 10)), ["b", "ba", "d"]);
-      assert.deepEqual(keys(e.scanKeys("default", E, b("d"), 10, true)), ["ba", "b", "a"]);
-      assert.deepEqual(keys(e.scanKeys("default", E, E, 2)), ["a", "b"]);
-      assert.deepEqual(e.scanKeys("default", E, E, 0), []);
-      assert.equal(reads.n, 0, "scanKeys read values from disk");
-      assert.deepEqual(
-        keys(e.scanKeys("default", E, E, 10, true)),
-        e.scan("default", E, E, 10, true).map(([k]) => s(k)),
-      );
-    } finally {
-      SegmentFile.prototype.readAt = readAt;
       e.close();
     }
   });
