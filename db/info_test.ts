@@ -4,6 +4,7 @@ import { ClusterBackend } from "./cluster_backend.ts";
 import { MemoryBackend } from "./memory_backend.ts";
 import { startDbServer } from "./server.ts";
 import { RespClient } from "./testing/resp_client.ts";
+import { registry } from "@eraft/shared/metrics";
 
 async function withClient(
   backend: MemoryBackend,
@@ -111,5 +112,37 @@ Deno.test("ClusterBackend.describe: meta addresses, cache and routing counters w
     assert.equal(f.get("eraft_region_errors"), "");
   } finally {
     await be.close();
+  }
+});
+
+Deno.test("INFO stats: expired_keys counts the keys this process's sweeper deleted", async () => {
+  const backend = new MemoryBackend();
+  const s = await startDbServer({
+    addr: "127.0.0.1:0",
+    backend,
+    sweeper: { interval_ms: 5, idle_interval_ms: 10 },
+  });
+  const c = await RespClient.connect(s.port);
+  try {
+    const expired = async () =>
+      Number(section(await info(c, "stats"), "Stats")!.get("expired_keys"));
+    const before = await expired();
+    assert.ok(Number.isInteger(before), "INFO stats has expired_keys");
+    for (const k of ["x1", "x2", "x3"]) {
+      assert.equal(str(await c.call("SET", k, "v", "PX", "1")), "+OK\r\n");
+    }
+    assert.equal(str(await c.call("SET", "kept", "v")), "+OK\r\n");
+    for (let i = 0; i < 200 && (await expired()) < before + 3; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.equal(await expired(), before + 3);
+    const prometheus = await registry.getSingleMetricAsString("eraft_db_sweeper_total");
+    const m = /eraft_db_sweeper_total\{kind="expired"\} (\d+)/.exec(prometheus);
+    assert.ok(m && Number(m[1]) >= 3, prometheus);
+    const left = await backend.scan("default", utf8("k"), utf8("l"), 100, false, true);
+    assert.equal(left.length, 1, "only kept's metadata is stored");
+  } finally {
+    c.close();
+    await s.close();
   }
 });

@@ -1,10 +1,12 @@
 /**
- * E-DB command metrics: calls, failures and latency per command. The same
- * numbers feed Prometheus (`eraft_db_commands_total`,
- * `eraft_db_command_duration_seconds`) and `INFO commandstats` / `INFO stats`.
+ * E-DB command metrics: calls, failures and latency per command, and the
+ * sweeper's work. The same numbers feed Prometheus (`eraft_db_commands_total`,
+ * `eraft_db_command_duration_seconds`, `eraft_db_sweeper_total`) and
+ * `INFO commandstats` / `INFO stats`.
  * @module
  */
 import {
+  counter,
   HotCounter,
   type HotCounterChild,
   HotHistogram,
@@ -95,4 +97,22 @@ const routing = new HotCounter(
 /** Counts one routing event of the cluster backend (its INFO cluster counters, process-wide). */
 export function routingEvent(event: string): void {
   routing.child(event).inc();
+}
+
+/** What this process's sweeper did, by kind (sweeper.ts's TickResult counts). */
+export const SWEEPER_STATS = { expired: 0, collected_generations: 0, dropped_markers: 0 };
+
+const sweeper_work = counter(
+  "eraft_db_sweeper_total",
+  "Sweeper work: keys expired, dead data generations collected, stale expiry markers dropped",
+  ["kind"],
+);
+
+/** Adds one sweeper tick's work. */
+export function sweeperDone(work: typeof SWEEPER_STATS): void {
+  for (const kind of Object.keys(SWEEPER_STATS) as Array<keyof typeof SWEEPER_STATS>) {
+    if (work[kind] === 0) continue;
+    SWEEPER_STATS[kind] += work[kind];
+    sweeper_work.inc({ kind }, work[kind]);
+  }
 }

@@ -32,6 +32,7 @@ import {
   USER_SPACE_START,
 } from "./encoding/keys.ts";
 import { decodeMetadata, isExpired, RedisType } from "./encoding/metadata.ts";
+import { sweeperDone } from "./metrics.ts";
 import type { DbContext } from "./txn.ts";
 
 /** Sweeper settings. */
@@ -176,6 +177,7 @@ export class Sweeper {
     this.cursor = res.wrapped || page.length === 0
       ? USER_SPACE_START
       : concat(page[page.length - 1].key, new Uint8Array([0]));
+    sweeperDone(res);
     return res;
   }
 

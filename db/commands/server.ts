@@ -26,7 +26,7 @@ import { fail, lower } from "./args.ts";
 import { globMatch } from "./glob.ts";
 import { type Call, type CommandSpec, type ConnState, spec } from "./types.ts";
 import { parseI64 } from "../resp/int.ts";
-import { commandStatsLines } from "../metrics.ts";
+import { commandStatsLines, SWEEPER_STATS } from "../metrics.ts";
 
 /** The Redis version we report (ioredis and node-redis gate features on it). */
 export const REDIS_VERSION = "7.0.15";
@@ -251,6 +251,8 @@ async function info(c: Call): Promise<Reply> {
     stats: [
       `total_commands_processed:${c.server.commands_processed}`,
       `rejected_connections:${c.server.rejected_connections}`,
+      // Keys this process's sweeper deleted; an expired key read is only hidden, not deleted.
+      `expired_keys:${SWEEPER_STATS.expired}`,
     ],
     replication: ["role:master", "connected_slaves:0"],
     commandstats: commandStatsLines(),
