@@ -61,6 +61,9 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
   }
 }
 
+/** Ports tried for a db whose picked port was taken meanwhile (see startDb). */
+const MAX_PORT_TRIES = 5;
+
 function proc(name: string, dir: string): Proc {
   return {
     name,
@@ -146,18 +149,33 @@ export class NemesisCluster {
     await s.child.waitFor(/listening on/, START_TIMEOUT_MS);
   }
 
+  /**
+   * Starts db `i`. Its port was picked when the cluster was made, seconds
+   * before: a parallel test's listener may hold it by now (seen in CI as
+   * AddrInUse), so it moves to another port, at most MAX_PORT_TRIES times.
+   * Clients ask dbPort() at every connect.
+   */
   async startDb(i: number): Promise<void> {
     const d = this.dbs[i];
-    this.#retire(d);
-    d.child = spawnDeno(d.name, DB_MAIN, [
-      "--addr",
-      d.addr,
-      "--meta",
-      this.meta.addr,
-      "--deadline-ms",
-      String(this.opts.db_deadline_ms ?? 4000),
-    ]);
-    await d.child.waitFor(/db listening on/, START_TIMEOUT_MS);
+    for (let attempt = 1;; attempt++) {
+      this.#retire(d);
+      const child = spawnDeno(d.name, DB_MAIN, [
+        "--addr",
+        d.addr,
+        "--meta",
+        this.meta.addr,
+        "--deadline-ms",
+        String(this.opts.db_deadline_ms ?? 4000),
+      ]);
+      d.child = child;
+      try {
+        await child.waitFor(/db listening on/, START_TIMEOUT_MS);
+        return;
+      } catch (e) {
+        if (attempt >= MAX_PORT_TRIES || !child.output().includes("AddrInUse")) throw e;
+        d.addr = `127.0.0.1:${freePort()}`;
+      }
+    }
   }
 
   /** Port of db `i`. */
