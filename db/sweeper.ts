@@ -5,7 +5,7 @@
  * - garbage collection: deletes data generations no live metadata points to
  *   (left behind by DEL, overwrite, expiry — which is why DEL is O(1)).
  * It walks the keyspace by key only: metadata is read for keys with data
- * records or a due marker, never for a plain string without TTL. Keys given a
+ * records or an expiry marker, never for a plain string without TTL. Keys given a
  * TTL by a version before the markers existed expire on access only.
  * Every delete carries a precondition that the key's metadata is still what
  * the sweeper saw, so it never races a writer into damage.
@@ -127,7 +127,7 @@ export class Sweeper {
   /**
    * Examines up to max_records_per_tick records from the cursor, by key alone
    * (a key-only scan: the stores read no value). Metadata is read only for
-   * keys with data records or a due expiry marker, so a keyspace of plain
+   * keys with data records or an expiry marker, so a keyspace of plain
    * strings without TTLs costs an index walk per tick.
    */
   async tick(): Promise<TickResult> {

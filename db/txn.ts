@@ -304,7 +304,7 @@ export class Txn {
       type: m.type,
       end_key: EMPTY_BYTES,
     });
-    this.#moveExpiryMarker(key, before, m.expire_at_ms);
+    this.#keepExpiryMarker(key, before, m.expire_at_ms);
     this.metas.set(id, { raw: value, live: m });
   }
 
@@ -315,7 +315,7 @@ export class Txn {
    * without TTL leaves an old marker alone: the sweeper drops it. Markers are
    * never read through a Txn, so they bypass the overlay.
    */
-  #moveExpiryMarker(key: Uint8Array, before: MetaRead | undefined, expire_at_ms: number): void {
+  #keepExpiryMarker(key: Uint8Array, before: MetaRead | undefined, expire_at_ms: number): void {
     // Expired metadata reads as none: its marker is the sweeper's.
     const old_ms = before === undefined ? null : before.live?.expire_at_ms ?? 0;
     if (old_ms === expire_at_ms) return;
@@ -341,7 +341,7 @@ export class Txn {
     if (!read) throw new Error("key deleted without being read first");
     this.#rememberForUndo(id);
     if (read.raw) this.del(metaKey(key));
-    this.#moveExpiryMarker(key, read, 0);
+    this.#keepExpiryMarker(key, read, 0);
     this.metas.set(id, { raw: null, live: null });
   }
 

@@ -61,13 +61,10 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
   }
 }
 
-/** Ports tried for a db whose picked port was taken meanwhile (see startDb). */
-const MAX_PORT_TRIES = 5;
-
-function proc(name: string, dir: string): Proc {
+function proc(name: string, dir: string, addr = `127.0.0.1:${freePort()}`): Proc {
   return {
     name,
-    addr: `127.0.0.1:${freePort()}`,
+    addr,
     dir,
     child: null,
     control: "",
@@ -92,7 +89,8 @@ export class NemesisCluster {
     for (let i = 0; i < opts.stores; i++) {
       this.stores.push(proc(`store${i + 1}`, join(this.root, `store${i + 1}`)));
     }
-    for (let i = 0; i < opts.dbs; i++) this.dbs.push(proc(`db${i + 1}`, ""));
+    // A db's address is the one it reports once it listens (see startDb).
+    for (let i = 0; i < opts.dbs; i++) this.dbs.push(proc(`db${i + 1}`, "", ""));
     this.client = new MetaClient([this.meta.addr], { call_timeout_ms: 5_000 });
     this.admin = new Admin(this.client);
   }
@@ -150,32 +148,25 @@ export class NemesisCluster {
   }
 
   /**
-   * Starts db `i`. Its port was picked when the cluster was made, seconds
-   * before: a parallel test's listener may hold it by now (seen in CI as
-   * AddrInUse), so it moves to another port, at most MAX_PORT_TRIES times.
-   * Clients ask dbPort() at every connect.
+   * Starts db `i` on a port the kernel picks and records the address it
+   * reports: a port picked here ahead of the start could be taken by a
+   * parallel test's listener before the db binds it (seen in CI as
+   * AddrInUse). Clients ask dbPort() at every connect, so a restarted db may
+   * move.
    */
   async startDb(i: number): Promise<void> {
     const d = this.dbs[i];
-    for (let attempt = 1;; attempt++) {
-      this.#retire(d);
-      const child = spawnDeno(d.name, DB_MAIN, [
-        "--addr",
-        d.addr,
-        "--meta",
-        this.meta.addr,
-        "--deadline-ms",
-        String(this.opts.db_deadline_ms ?? 4000),
-      ]);
-      d.child = child;
-      try {
-        await child.waitFor(/db listening on/, START_TIMEOUT_MS);
-        return;
-      } catch (e) {
-        if (attempt >= MAX_PORT_TRIES || !child.output().includes("AddrInUse")) throw e;
-        d.addr = `127.0.0.1:${freePort()}`;
-      }
-    }
+    this.#retire(d);
+    d.child = spawnDeno(d.name, DB_MAIN, [
+      "--addr",
+      "127.0.0.1:0",
+      "--meta",
+      this.meta.addr,
+      "--deadline-ms",
+      String(this.opts.db_deadline_ms ?? 4000),
+    ]);
+    const m = await d.child.waitFor(/db listening on (127\.0\.0\.1:\d+)/, START_TIMEOUT_MS);
+    d.addr = m[1];
   }
 
   /** Port of db `i`. */
