@@ -140,3 +140,47 @@ Deno.test("kv crash: leftovers of an interrupted rotation are harmless", () => {
     }
   });
 });
+
+Deno.test("kv crash with write-behind: the files hold every synced batch and a prefix of the rest", () => {
+  withTempDir((dir) => {
+    const e = KvEngine.open(dir, { write_behind_bytes: 300 });
+    try {
+      const m: Model = new Map();
+      const models: Model[] = [new Map()];
+      for (let i = 0; i < 40; i++) {
+        const k = `k${i % 9}`;
+        m.set(k, `v${i}`);
+        e.write(e.newBatch().put("default", b(k), b(`v${i}`)), { sync: i === 25 });
+        models.push(new Map(m));
+        assert.equal(s(e.get("default", b(k))), `v${i}`, "a held batch is readable at once");
+      }
+      // A kill -9 now: the copy has what reached the files, not what is held.
+      withTempDir((image) => {
+        copyDir(dir, image);
+        const after = KvEngine.open(image);
+        try {
+          const got = dump(after);
+          const whole = models.findIndex((mm) =>
+            JSON.stringify(sorted(mm)) === JSON.stringify(got)
+          );
+          assert(whole >= 26, `a prefix with every synced batch (found ${whole})`);
+          assert(whole < models.length - 1, "the last batches were still held");
+        } finally {
+          after.close();
+        }
+      });
+      e.sync();
+      withTempDir((image) => {
+        copyDir(dir, image);
+        const after = KvEngine.open(image);
+        try {
+          assert.deepEqual(dump(after), sorted(m), "sync writes the held batches first");
+        } finally {
+          after.close();
+        }
+      });
+    } finally {
+      e.close();
+    }
+  });
+});
