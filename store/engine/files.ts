@@ -74,17 +74,6 @@ export function removeTempFiles(dir: string): void {
  */
 export const IO_STATS = { fsyncs: 0, fsync_seconds: [] as number[], compactions: 0 };
 
-/** How a segment file writes. */
-export interface SegmentOptions {
-  /** Extend the file with zeros this many bytes at a time ahead of appends (0: never). */
-  prealloc_bytes?: number;
-  /**
-   * Hold appends in memory until this many bytes (or a sync, a seal, a close)
-   * and write them with one call (0: write each at once). Reads see held bytes.
-   */
-  write_behind_bytes?: number;
-}
-
 /** Zeros written ahead of a preallocating segment's appends, a chunk at a time. */
 let zero_chunk: Uint8Array | null = null;
 
@@ -122,13 +111,6 @@ export class SegmentFile {
   dirty = false;
   /** Background syncs not yet completed (see syncAsync). */
   #syncs_in_flight = 0;
-  /** Bytes of records written to the file; `size` minus the held ones. */
-  #written: number;
-  /** Appends held for a later write (write-behind): `#buffer[0, #held)`. */
-  #buffer: Uint8Array;
-  #held = 0;
-  /** The failed write that lost held appends, if any. */
-  #broken: Error | null = null;
 
   private constructor(
     readonly dir: string,
@@ -137,47 +119,26 @@ export class SegmentFile {
     file: Deno.FsFile,
     size: number,
     readonly prealloc_bytes: number,
-    readonly write_behind_bytes: number,
   ) {
     assert(prealloc_bytes >= 0 && prealloc_bytes <= 64 * 1024 * 1024);
-    assert(write_behind_bytes >= 0 && write_behind_bytes <= 64 * 1024 * 1024);
     this.#file = file;
     this.size = size;
     this.#length = size;
-    this.#written = size;
-    this.#buffer = new Uint8Array(write_behind_bytes);
   }
 
   /** Creates a new, empty segment (fails if it exists) and fsyncs the directory. */
-  static create(dir: string, id: number, ext: string, opts: SegmentOptions = {}): SegmentFile {
+  static create(dir: string, id: number, ext: string, prealloc_bytes = 0): SegmentFile {
     const path = join(dir, segmentName(id, ext));
     const f = Deno.openSync(path, { read: true, write: true, createNew: true });
     fsyncDir(dir);
-    return new SegmentFile(
-      dir,
-      id,
-      path,
-      f,
-      0,
-      opts.prealloc_bytes ?? 0,
-      opts.write_behind_bytes ?? 0,
-    );
+    return new SegmentFile(dir, id, path, f, 0, prealloc_bytes);
   }
 
   /** Opens an existing segment (`size` is the whole file until recovery cuts a tail). */
-  static open(dir: string, id: number, ext: string, opts: SegmentOptions = {}): SegmentFile {
+  static open(dir: string, id: number, ext: string, prealloc_bytes = 0): SegmentFile {
     const path = join(dir, segmentName(id, ext));
     const f = Deno.openSync(path, { read: true, write: true });
-    const size = f.statSync().size;
-    return new SegmentFile(
-      dir,
-      id,
-      path,
-      f,
-      size,
-      opts.prealloc_bytes ?? 0,
-      opts.write_behind_bytes ?? 0,
-    );
+    return new SegmentFile(dir, id, path, f, f.statSync().size, prealloc_bytes);
   }
 
   #f(): Deno.FsFile {
@@ -191,50 +152,12 @@ export class SegmentFile {
   }
 
   /**
-   * Appends `data` and returns the offset it starts at. Without write-behind
-   * the bytes are written at once, and a failed or short write is cut back
-   * off, so a later append never lands after garbage. With it they are held
-   * (copied) until `flush`.
+   * Appends `data` and returns the offset it starts at. A failed or short write
+   * is cut back off, so a later append never lands after garbage.
    */
   append(data: Uint8Array): number {
-    const at = this.size;
-    if (this.write_behind_bytes === 0) this.#writeOut(data);
-    else this.#hold(data);
-    this.size += data.length;
-    this.dirty = true;
-    if (this.write_behind_bytes > 0 && this.#held >= this.write_behind_bytes) this.flush();
-    return at;
-  }
-
-  /** Writes the held appends to the file (a sync, a seal and a full buffer do it first). */
-  flush(): void {
-    if (this.#held === 0) return;
-    if (this.#broken !== null) throw this.#broken;
-    try {
-      this.#writeOut(this.#buffer.subarray(0, this.#held));
-    } catch (e) {
-      // Appends the caller counts as done are lost: no later use of this file is sound.
-      this.#broken = e instanceof Error ? e : new Error(String(e));
-      throw e;
-    }
-    this.#held = 0;
-  }
-
-  #hold(data: Uint8Array): void {
-    if (this.#held + data.length > this.#buffer.length) {
-      this.flush();
-      if (data.length > this.#buffer.length) {
-        this.#buffer = new Uint8Array(Math.max(data.length, this.write_behind_bytes));
-      }
-    }
-    this.#buffer.set(data, this.#held);
-    this.#held += data.length;
-  }
-
-  /** Writes `data` at the end of what the file holds; a failed write is cut back off. */
-  #writeOut(data: Uint8Array): void {
     const f = this.#f();
-    const at = this.#written;
+    const at = this.size;
     try {
       if (at + data.length > this.#length && this.prealloc_bytes > 0) {
         this.#preallocate(f, at + data.length);
@@ -247,9 +170,11 @@ export class SegmentFile {
       this.#length = at;
       throw e;
     }
-    this.#written += data.length;
-    this.#length = Math.max(this.#length, this.#written);
-    this.#position = this.#written;
+    this.size += data.length;
+    this.#length = Math.max(this.#length, this.size);
+    this.#position = this.size;
+    this.dirty = true;
+    return at;
   }
 
   /** Writes zeros from the end of the file to past `end`, in whole `prealloc_bytes` steps. */
@@ -269,7 +194,6 @@ export class SegmentFile {
 
   /** Cuts preallocated zeros off the end (before sealing, at close). */
   trimPreallocation(): void {
-    this.flush();
     if (this.#length === this.size) return;
     this.#f().truncateSync(this.size);
     this.#length = this.size;
@@ -277,21 +201,10 @@ export class SegmentFile {
     this.dirty = true; // the new length must be synced
   }
 
-  /** Reads into `out` from `offset`; returns the bytes read (short at the end of the records). */
+  /** Reads into `out` from `offset`; returns the bytes read (short at end of file). */
   readAt(offset: number, out: Uint8Array): number {
-    if (offset < 0) assert.fail(`read at offset ${offset}`);
-    const in_file = Math.max(0, Math.min(out.length, this.#written - offset));
-    const done = in_file > 0 ? this.#readFile(offset, out.subarray(0, in_file)) : 0;
-    if (done < in_file || this.#held === 0) return done;
-    // The rest from the held appends: bytes [#written, size) of the segment.
-    const from = offset + done - this.#written;
-    const n = Math.max(0, Math.min(out.length - done, this.#held - from));
-    if (n > 0) out.set(this.#buffer.subarray(from, from + n), done);
-    return done + n;
-  }
-
-  #readFile(offset: number, out: Uint8Array): number {
     const f = this.#f();
+    if (offset < 0) assert.fail(`read at offset ${offset}`);
     this.#position = null;
     f.seekSync(offset, Deno.SeekMode.Start);
     let done = 0;
@@ -318,7 +231,6 @@ export class SegmentFile {
    */
   async syncAsync(): Promise<void> {
     if (!this.dirty) return;
-    this.flush();
     const f = this.#f();
     const start = performance.now();
     this.dirty = false;
@@ -337,7 +249,6 @@ export class SegmentFile {
   /** fdatasync if anything was appended since the last sync (or one is still in flight). */
   sync(): void {
     if (!this.dirty && this.#syncs_in_flight === 0) return;
-    this.flush();
     const start = performance.now();
     this.#f().syncDataSync();
     this.dirty = false;
@@ -347,19 +258,16 @@ export class SegmentFile {
   /** Cuts the file to `size_bytes` (a torn tail) and makes that durable. */
   truncate(size_bytes: number): void {
     assert(size_bytes <= this.size);
-    assert.equal(this.#held, 0, "truncate with appends held");
     const f = this.#f();
     f.truncateSync(size_bytes);
     f.syncSync();
     this.size = size_bytes;
     this.#length = size_bytes;
-    this.#written = size_bytes;
     this.#position = null;
   }
 
   /** Closes the file; preallocated zeros are trimmed (and synced) first. */
   close(): void {
-    if (this.#file !== null && this.#broken === null) this.flush();
     if (this.#file !== null && this.#length > this.size) {
       this.trimPreallocation();
       this.sync();

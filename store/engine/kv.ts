@@ -6,13 +6,6 @@
  * Durability: `write(batch, {sync: true})` returns after fdatasync; with
  * `sync: false` the batch is written (visible to reads) and becomes durable at
  * the next `sync()` — one fdatasync for every batch since (group commit).
- * With `write_behind_bytes` such batches are not even written at once: they
- * are held in memory (still visible to reads) and written with one call when
- * that many bytes are held, or at the next sync or seal. A region worker
- * applies ~3 entries per loop iteration, each its own batch, and its KV file
- * is only synced every 2 s: one write per ~100 iterations instead of ~3 each.
- * A process killed meanwhile loses them, as a power loss would lose unsynced
- * ones: the worker replays them from its Raft log.
  * One engine per worker; it is not safe to share across threads.
  * @module
  */
@@ -27,7 +20,6 @@ import {
   removeTempFiles,
   SegmentFile,
   segmentName,
-  type SegmentOptions,
   writeAll,
   writeFileAtomic,
 } from "./files.ts";
@@ -117,12 +109,6 @@ export interface KvEngineOptions {
   compact_max_live_ratio?: number;
   /** Segment bytes one `compactStep()` processes by default. */
   compact_step_bytes?: number;
-  /**
-   * Appends held in memory until this many bytes, a sync or a seal, then
-   * written with one call (0: each batch written at once). Held batches are
-   * readable, and lost if the process dies: like unsynced ones on power loss.
-   */
-  write_behind_bytes?: number;
 }
 
 /** Options for `write`. */
@@ -136,7 +122,6 @@ const DEFAULTS: Required<KvEngineOptions> = {
   read_cache_bytes: 8 * 1024 * 1024,
   compact_max_live_ratio: 0.5,
   compact_step_bytes: 1024 * 1024,
-  write_behind_bytes: 0,
 };
 const EXT = "kv";
 const HINT_EXT = "hint";
@@ -226,10 +211,6 @@ export class KvEngine {
   #job: CompactionJob | null = null;
   #closed = false;
 
-  get #segment_opts(): SegmentOptions {
-    return { write_behind_bytes: this.opts.write_behind_bytes };
-  }
-
   private constructor(readonly dir: string, opts: KvEngineOptions) {
     this.opts = { ...DEFAULTS, ...opts };
     assert(this.opts.segment_size_bytes >= 1024);
@@ -266,14 +247,14 @@ export class KvEngine {
     removeTempFiles(this.dir);
     const ids = listSegments(this.dir, EXT);
     for (const [i, id] of ids.entries()) {
-      const seg = SegmentFile.open(this.dir, id, EXT, this.#segment_opts);
+      const seg = SegmentFile.open(this.dir, id, EXT);
       this.segments.set(id, seg);
       this.index.statsFor(id);
       if (i < ids.length - 1) this.#loadSealed(seg);
       else this.#loadHead(seg);
     }
     if (ids.length > 0) return this.#segment(ids[ids.length - 1]);
-    const head = SegmentFile.create(this.dir, 1, EXT, this.#segment_opts);
+    const head = SegmentFile.create(this.dir, 1, EXT);
     this.segments.set(1, head);
     this.index.statsFor(1);
     this.#hint = new HeadHint(this.dir, head.id);
@@ -421,7 +402,7 @@ export class KvEngine {
     const old = this.#head;
     old.sync();
     this.#hint.seal(old.size);
-    const head = SegmentFile.create(this.dir, old.id + 1, EXT, this.#segment_opts);
+    const head = SegmentFile.create(this.dir, old.id + 1, EXT);
     this.segments.set(head.id, head);
     this.index.statsFor(head.id);
     this.#head = head;

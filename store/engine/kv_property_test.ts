@@ -1,7 +1,6 @@
 /**
  * Property test: random batches, scans, range deletes, compaction steps,
- * snapshots and restarts against a model Map, with a fixed seed (replayable);
- * once writing each batch at once, once holding appends (write-behind).
+ * snapshots and restarts against a model Map, with a fixed seed (replayable).
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -11,11 +10,7 @@ import type { Cf } from "./kv_format.ts";
 import { withTempDir } from "./test_util.ts";
 
 const CF_LIST: Cf[] = ["default", "write"];
-const BASE_OPTS = {
-  segment_size_bytes: 1024,
-  compact_step_bytes: 300,
-  compact_max_live_ratio: 0.95,
-};
+const OPTS = { segment_size_bytes: 1024, compact_step_bytes: 300, compact_max_live_ratio: 0.95 };
 
 type Model = Map<string, string>; // cf + "\0" + binary key -> binary value
 
@@ -122,67 +117,61 @@ function applyBatch(
   e.write(batch, { sync });
 }
 
-for (const write_behind_bytes of [0, 200]) {
-  const OPTS = { ...BASE_OPTS, write_behind_bytes };
-  const held = write_behind_bytes > 0 ? ", appends held up to 200 bytes" : "";
-  Deno.test(`kv property: random batches, scans, compactions, snapshots and restarts match a Map${held}`, () => {
-    fc.assert(
-      fc.property(fc.array(command, { minLength: 1, maxLength: 60 }), (cmds) => {
-        withTempDir((dir) => {
-          let e = KvEngine.open(dir, OPTS);
-          const m: Model = new Map();
-          try {
-            for (const c of cmds) {
-              if (c.t === "batch") applyBatch(e, m, c.ops, c.sync);
-              else if (c.t === "compact") { for (let i = 0; i < c.steps; i++) e.compactStep(); }
-              else if (c.t === "reopen") {
-                e.close();
-                e = KvEngine.open(dir, OPTS);
-              } else if (c.t === "scan") {
-                const start = String.fromCharCode(...c.k);
-                const end = String.fromCharCode(...c.end);
-                assert.deepEqual(
-                  engineScan(e, c.cf, start, end, c.limit, c.reverse),
-                  modelScan(m, c.cf, start, end, c.limit, c.reverse),
-                );
-              } else {
-                const snap = e.snapshot();
-                try {
-                  const frozen = new Map(m);
-                  for (let i = 0; i < 3; i++) e.compactStep();
-                  e.write(
-                    e.newBatch().deleteRange("default", new Uint8Array(0), new Uint8Array(0)),
-                  );
-                  for (const k of [...m.keys()]) if (k.startsWith("default\0")) m.delete(k);
-                  for (const c2 of CF_LIST) {
-                    assert.deepEqual(
-                      engineScan(snap, c2, "", "", 1000, false),
-                      modelScan(frozen, c2, "", "", 1000, false),
-                    );
-                  }
-                } finally {
-                  snap.close();
-                }
-              }
-            }
-            // Restart before and after a full compaction: each must match.
-            for (let pass = 0; pass < 2; pass++) {
-              if (pass === 1) e.compact();
+Deno.test("kv property: random batches, scans, compactions, snapshots and restarts match a Map", () => {
+  fc.assert(
+    fc.property(fc.array(command, { minLength: 1, maxLength: 60 }), (cmds) => {
+      withTempDir((dir) => {
+        let e = KvEngine.open(dir, OPTS);
+        const m: Model = new Map();
+        try {
+          for (const c of cmds) {
+            if (c.t === "batch") applyBatch(e, m, c.ops, c.sync);
+            else if (c.t === "compact") { for (let i = 0; i < c.steps; i++) e.compactStep(); }
+            else if (c.t === "reopen") {
               e.close();
               e = KvEngine.open(dir, OPTS);
-              for (const c2 of CF_LIST) {
-                assert.deepEqual(
-                  engineScan(e, c2, "", "", 1000, false),
-                  modelScan(m, c2, "", "", 1000, false),
-                );
+            } else if (c.t === "scan") {
+              const start = String.fromCharCode(...c.k);
+              const end = String.fromCharCode(...c.end);
+              assert.deepEqual(
+                engineScan(e, c.cf, start, end, c.limit, c.reverse),
+                modelScan(m, c.cf, start, end, c.limit, c.reverse),
+              );
+            } else {
+              const snap = e.snapshot();
+              try {
+                const frozen = new Map(m);
+                for (let i = 0; i < 3; i++) e.compactStep();
+                e.write(e.newBatch().deleteRange("default", new Uint8Array(0), new Uint8Array(0)));
+                for (const k of [...m.keys()]) if (k.startsWith("default\0")) m.delete(k);
+                for (const c2 of CF_LIST) {
+                  assert.deepEqual(
+                    engineScan(snap, c2, "", "", 1000, false),
+                    modelScan(frozen, c2, "", "", 1000, false),
+                  );
+                }
+              } finally {
+                snap.close();
               }
             }
-          } finally {
-            e.close();
           }
-        });
-      }),
-      { seed: 20260501, numRuns: 150 },
-    );
-  });
-}
+          // Restart before and after a full compaction: each must match.
+          for (let pass = 0; pass < 2; pass++) {
+            if (pass === 1) e.compact();
+            e.close();
+            e = KvEngine.open(dir, OPTS);
+            for (const c2 of CF_LIST) {
+              assert.deepEqual(
+                engineScan(e, c2, "", "", 1000, false),
+                modelScan(m, c2, "", "", 1000, false),
+              );
+            }
+          }
+        } finally {
+          e.close();
+        }
+      });
+    }),
+    { seed: 20260501, numRuns: 150 },
+  );
+});

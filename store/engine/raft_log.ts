@@ -135,7 +135,7 @@ export class RaftLogStore {
     removeTempFiles(this.dir);
     const ids = listSegments(this.dir, EXT);
     for (const [i, id] of ids.entries()) {
-      const seg = SegmentFile.open(this.dir, id, EXT, { prealloc_bytes: this.opts.prealloc_bytes });
+      const seg = SegmentFile.open(this.dir, id, EXT, this.opts.prealloc_bytes);
       this.segments.set(id, seg);
       const tail = i === ids.length - 1;
       const scan = scanFrames(seg.readAll(), seg.path, tail ? "tail" : "strict", (body, off) => {
@@ -149,7 +149,7 @@ export class RaftLogStore {
       }
     }
     if (ids.length > 0) return this.segments.get(ids[ids.length - 1])!;
-    const head = SegmentFile.create(this.dir, 1, EXT, { prealloc_bytes: this.opts.prealloc_bytes });
+    const head = SegmentFile.create(this.dir, 1, EXT, this.opts.prealloc_bytes);
     this.segments.set(1, head);
     return head;
   }
@@ -353,9 +353,7 @@ export class RaftLogStore {
     const old = this.#head;
     old.trimPreallocation(); // a sealed segment is records only (recovered strictly)
     old.sync();
-    const head = SegmentFile.create(this.dir, old.id + 1, EXT, {
-      prealloc_bytes: this.opts.prealloc_bytes,
-    });
+    const head = SegmentFile.create(this.dir, old.id + 1, EXT, this.opts.prealloc_bytes);
     this.segments.set(head.id, head);
     this.#head = head;
     const w = new ByteWriter(4096);

@@ -92,8 +92,10 @@ function applyEntry(host: ApplyHost, peer: Peer, entry: Entry): WorkerResponse {
   peer.apply_state = { ...peer.apply_state, applied_index: entry.index };
   batch.put("raft", applyStateKey(peer.region_id), encodeApplyState(peer.apply_state));
   // A split or conf change goes on to change the Raft log (the new region's
-  // state, the conf state): its KV state is durable first, so a crash never
-  // leaves the log ahead of the KV state it follows from (recovery.ts).
+  // state, the conf state): its KV state is durable first, so a power loss
+  // never leaves the log ahead of the KV state it follows from (recovery.ts
+  // repairs the other way round). Without it, a split's replay re-initialised
+  // the new region's Raft state (term, vote, commit) over the one it had.
   // Other entries need no sync: the log replays them.
   host.engines.kv.write(batch, { sync: after !== null });
   after?.();

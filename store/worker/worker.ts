@@ -81,13 +81,6 @@ const CREATING_MSGS: ReadonlySet<number> = new Set([
 ]);
 
 /** See the module comment. */
-/**
- * Applied batches are held up to this many bytes before one write: ~3 KV
- * writes per loop iteration became one per ~100 (the Raft log, synced every
- * iteration, is what makes an applied entry survive a crash; see #syncLog).
- */
-const KV_WRITE_BEHIND_BYTES = 256 * 1024;
-
 export class RegionWorker implements ApplyHost {
   readonly engines: WorkerEngines;
   /** Ids of the dedup records in `engines.kv` (see AppliedIds). */
@@ -158,9 +151,7 @@ export class RegionWorker implements ApplyHost {
   ) {
     this.#max_catch_up_ticks = 3 * config.election_timeout_ticks;
     this.phases = config.phase_cpu ? PhaseCpu.start() : NO_PHASES;
-    this.engines = WorkerEngines.open(config.dir, {
-      kv: { write_behind_bytes: KV_WRITE_BEHIND_BYTES },
-    });
+    this.engines = WorkerEngines.open(config.dir);
     for (const r of loadRegions(this.engines)) {
       if (r.tombstone) {
         this.tombstones.set(r.region.id, r.region.region_epoch?.conf_ver ?? 0);

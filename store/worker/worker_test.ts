@@ -159,6 +159,46 @@ Deno.test("worker: a split yields two regions that both serve reads and writes",
   });
 });
 
+/**
+ * Records, on every store, whether its KV engine held unsynced writes when the
+ * Raft log was about to change because of an applied split or removal.
+ */
+function watchLogAfterApply(c: LocalCluster): boolean[] {
+  const dirty: boolean[] = [];
+  for (const w of c.workers.values()) {
+    const split = w.createSplitPeer.bind(w);
+    w.createSplitPeer = (region, parent) => {
+      dirty.push(w.engines.kv.dirty);
+      split(region, parent);
+    };
+    const destroy = w.engines.raft.destroy.bind(w.engines.raft);
+    w.engines.raft.destroy = (region_id) => {
+      dirty.push(w.engines.kv.dirty);
+      destroy(region_id);
+    };
+  }
+  return dirty;
+}
+
+Deno.test("worker: a split's and a removal's KV state is durable before the Raft log changes", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    const dirty = watchLogAfterApply(c);
+    await c.leaderRequest(1, put("apple", "1"));
+    await splitAtM(c);
+    await c.until("every store split", () => dirty.length === 3);
+    const victim = [1, 2, 3].find((s) => s !== c.leaderOf(100))!;
+    await c.leaderRequest(100, {
+      op: "change_peer",
+      change_type: ConfChangeType.RemoveNode,
+      peer: { id: 100 + victim, store_id: victim, addr: `store-${victim}`, role: 0 },
+    });
+    await c.until("the removed replica destroyed", () => dirty.length === 4);
+    // Else a power loss could keep the new region's Raft state (or the dropped
+    // log) without the KV state it follows from, and replay would redo it.
+    assert.deepEqual(dirty, [false, false, false, false]);
+  });
+});
+
 Deno.test("worker: a new peer joins by conf change and catches up by snapshot", async () => {
   await withCluster([1, 2, 3], async (c) => {
     for (let i = 0; i < 80; i++) await c.leaderRequest(1, put(`k${i}`, `v${i}`)); // past the GC limit
