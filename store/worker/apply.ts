@@ -94,8 +94,9 @@ function applyEntry(host: ApplyHost, peer: Peer, entry: Entry): WorkerResponse {
   // A split or conf change goes on to change the Raft log (the new region's
   // state, the conf state): its KV state is durable first, so a power loss
   // never leaves the log ahead of the KV state it follows from (recovery.ts
-  // repairs the other way round). Without it, a split's replay re-initialised
-  // the new region's Raft state (term, vote, commit) over the one it had.
+  // repairs the other way round). Without it, a split's replay would
+  // re-initialise the new region's Raft state (term, vote, commit) over the
+  // one it had: regions load from KV, so the new one is not found there.
   // Other entries need no sync: the log replays them.
   host.engines.kv.write(batch, { sync: after !== null });
   after?.();
