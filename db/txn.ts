@@ -244,27 +244,18 @@ export class Txn {
   /** Buffers a put of a data record. */
   put(raw: Uint8Array, value: Uint8Array): void {
     this.#buffer(raw, value);
-    this.mutations.push({
-      op: MutationOp.Put,
-      cf: CF_DEFAULT,
-      key: raw,
-      value,
-      type: 0,
-      end_key: EMPTY_BYTES,
-    });
+    this.#push(MutationOp.Put, raw, value);
   }
 
   /** Buffers a delete of a data record. */
   del(raw: Uint8Array): void {
     this.#buffer(raw, null);
-    this.mutations.push({
-      op: MutationOp.Delete,
-      cf: CF_DEFAULT,
-      key: raw,
-      value: EMPTY_BYTES,
-      type: 0,
-      end_key: EMPTY_BYTES,
-    });
+    this.#push(MutationOp.Delete, raw);
+  }
+
+  /** Adds a mutation of cf default to the batch (the overlay is the caller's business). */
+  #push(op: MutationOp, key: Uint8Array, value = EMPTY_BYTES, type = 0): void {
+    this.mutations.push({ op, cf: CF_DEFAULT, key, value, type, end_key: EMPTY_BYTES });
   }
 
   /** Writes `m` as the key's metadata, bumping its rev. The key must have been read. */
@@ -296,14 +287,7 @@ export class Txn {
     const before = this.metas.get(id);
     this.#rememberForUndo(id);
     const value = encodeMetadata(m);
-    this.mutations.push({
-      op: MutationOp.Put,
-      cf: CF_DEFAULT,
-      key: metaKey(key),
-      value,
-      type: m.type,
-      end_key: EMPTY_BYTES,
-    });
+    this.#push(MutationOp.Put, metaKey(key), value, m.type);
     this.#keepExpiryMarker(key, before, m.expire_at_ms);
     this.metas.set(id, { raw: value, live: m });
   }
@@ -323,15 +307,7 @@ export class Txn {
     if (expire_at_ms > 0) op = MutationOp.Put;
     else if (old_ms !== null && old_ms > 0) op = MutationOp.Delete;
     else return;
-    const marker = ttlKey(key);
-    this.mutations.push({
-      op,
-      cf: CF_DEFAULT,
-      key: marker,
-      value: EMPTY_BYTES,
-      type: 0,
-      end_key: EMPTY_BYTES,
-    });
+    this.#push(op, ttlKey(key));
   }
 
   /** Deletes the key (its data records become garbage for the sweeper). */
