@@ -149,7 +149,8 @@ export class HintBuilder {
    * the value itself for a DeleteRange (its end key).
    */
   add(op: Op, cf: number, key: Uint8Array, value: Uint8Array, offset: number) {
-    assert(!this.#finished, "hint already finished");
+    // Once per op written: node:assert's assert() costs ~0.1 µs a call, this test ~1 ns.
+    if (this.#finished) assert.fail("hint already finished");
     if (this.#frame !== null && this.#w.length - this.#count_at > HINT_FRAME_TARGET_BYTES) {
       this.#endFrame();
     }

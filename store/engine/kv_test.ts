@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { SegmentFile } from "./files.ts";
 import { KvEngine } from "./kv.ts";
-import { buildHint } from "./kv_format.ts";
+import { buildHint, HintBuilder, Op } from "./kv_format.ts";
 import { b, s, withTempDir } from "./test_util.ts";
 
 const E = new Uint8Array(0);
@@ -379,4 +379,11 @@ Deno.test("kv: scans read sequential records in few reads, forward and backward"
       e.close();
     }
   });
+});
+
+Deno.test("kv: a finished hint refuses further ops (it would describe bytes past its footer)", () => {
+  const hint = new HintBuilder();
+  hint.add(Op.Put, 0, b("a"), b("1"), 0);
+  assert.ok(hint.finish(64).length > 0);
+  assert.throws(() => hint.add(Op.Put, 0, b("b"), b("2"), 32), /hint already finished/);
 });
