@@ -46,15 +46,21 @@ function num(s: string | undefined, what: string): number {
   return n;
 }
 
-async function storeCall(addr: string, method: string, req: object): Promise<void> {
+/** What every admin RPC of a store can answer besides its own fields. */
+type StoreRes = { region_error?: { message: string } | null; error?: string };
+
+/** Calls `method` on the store at `addr`; a region error or error becomes an Error with its text. */
+async function storeCall<T extends object = object>(
+  addr: string,
+  method: string,
+  req: object,
+): Promise<T & StoreRes> {
   const c = new ServiceClient("storepb.Store", addr);
   try {
-    const res = await c.unary<{ region_error?: { message: string } | null; error?: string }>(
-      method,
-      req,
-    );
+    const res = await c.unary<T & StoreRes>(method, req);
     if (res.region_error) throw new Error(`region error: ${res.region_error.message}`);
     if (res.error) throw new Error(res.error);
+    return res;
   } finally {
     c.close();
   }
@@ -125,22 +131,19 @@ async function run(meta: MetaClient, args: string[]): Promise<unknown> {
       const ask = await meta.call<mpb.AskSplitResponse>("AskSplit", {
         region,
       });
-      const c = new ServiceClient("storepb.Store", leader.addr);
-      try {
-        const res = await c.unary<{ regions: metapb.Region[]; error: string }>("SplitRegion", {
-          context,
-          split: {
-            split_key: key,
-            new_region_id: ask.new_region_id,
-            new_peer_ids: ask.new_peer_ids,
-          },
-        });
-        if (res.error || res.regions.length !== 2) throw new Error(res.error || "split failed");
-        await meta.call("ReportSplit", { left: res.regions[0], right: res.regions[1] });
-        return { left: res.regions[0].id, right: res.regions[1].id };
-      } finally {
-        c.close();
+      const res = await storeCall<{ regions: metapb.Region[] }>(leader.addr, "SplitRegion", {
+        context,
+        split: {
+          split_key: key,
+          new_region_id: ask.new_region_id,
+          new_peer_ids: ask.new_peer_ids,
+        },
+      });
+      if (res.regions.length !== 2) {
+        throw new Error(`split answered ${res.regions.length} regions, expected 2`);
       }
+      await meta.call("ReportSplit", { left: res.regions[0], right: res.regions[1] });
+      return { left: res.regions[0].id, right: res.regions[1].id };
     }
     case "transfer-leader":
     case "add-peer":

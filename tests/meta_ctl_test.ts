@@ -74,6 +74,17 @@ Deno.test({
       // split KEY, then regions and region KEY
       const split = await json<{ left: number; right: number }>(c, "split", "m");
       assert.ok(split.left > 0 && split.right > 0 && split.left !== split.right);
+      // Splitting again at a region's first key: the store's region error, word for word
+      // (before the new half has a leader the error is NotLeader, also passed through).
+      const m = new TextEncoder().encode("m");
+      await waitFor("right half led", async () => (await c.client.getRegion(m)).leader);
+      let again = await ctl(c, "split", "m");
+      for (let i = 0; i < 10 && /not leader/.test(again.stderr); i++) {
+        await new Promise((r) => setTimeout(r, 300));
+        again = await ctl(c, "split", "m");
+      }
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /region error: key m is not in region \d+/);
       const regions = await ctlOk(c, "regions");
       assert.match(regions.split("\n")[0], /^id\s+start\s+end\s+epoch\s+leader_store\s+stores$/);
       assert.equal(regions.trim().split("\n").length, 3);

@@ -29,10 +29,15 @@ export class Admin {
     return { region, leader, context };
   }
 
-  async #storeCall(addr: string, method: string, req: object): Promise<void> {
-    const res = await this.#stores.get(addr).unary<StoreRes>(method, req, RPC_TIMEOUT_MS);
+  async #storeCall<T extends object = object>(
+    addr: string,
+    method: string,
+    req: object,
+  ): Promise<T & StoreRes> {
+    const res = await this.#stores.get(addr).unary<T & StoreRes>(method, req, RPC_TIMEOUT_MS);
     if (res.region_error) throw new Error(`region error: ${res.region_error.message}`);
     if (res.error) throw new Error(res.error);
+    return res;
   }
 
   async transferLeader(region_id: number, store_id: number): Promise<void> {
@@ -66,13 +71,13 @@ export class Admin {
       (await this.meta.getRegion(key)).region!.id,
     );
     const ask = await this.meta.call<mpb.AskSplitResponse>("AskSplit", { region });
-    const res = await this.#stores.get(leader.addr).unary<
-      { regions: metapb.Region[]; error: string }
-    >("SplitRegion", {
+    const res = await this.#storeCall<{ regions: metapb.Region[] }>(leader.addr, "SplitRegion", {
       context,
       split: { split_key: key, new_region_id: ask.new_region_id, new_peer_ids: ask.new_peer_ids },
-    }, RPC_TIMEOUT_MS);
-    if (res.error || res.regions.length !== 2) throw new Error(res.error || "split failed");
+    });
+    if (res.regions.length !== 2) {
+      throw new Error(`split answered ${res.regions.length} regions, expected 2`);
+    }
     await this.meta.call("ReportSplit", { left: res.regions[0], right: res.regions[1] });
   }
 
