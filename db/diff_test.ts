@@ -35,12 +35,18 @@ function keyOf(f: Frame): string {
   return new TextDecoder().decode(encodeFrame(f));
 }
 
+/** Types and lengths of an aggregate, all the way down; no values (random picks). */
+function shapeOf(f: Frame): string {
+  if (!f.items) return f.t;
+  return `${f.t}${f.items.length}[${f.items.map(shapeOf).join(",")}]`;
+}
+
 /** Canonical form of a reply for comparison mode `mode`. */
 export function normalise(f: Frame, mode: Compare, cmd: string): string {
   if (mode === "exact" || f.t === "-") return keyOf(f);
   if (mode === "ttl") return f.t === ":" && Number(f.line) >= 0 ? ":positive" : keyOf(f);
   if (mode === "shape") {
-    if (f.items) return `${f.t}${f.items.length}`;
+    if (f.items) return shapeOf(f);
     return f.t === "$" && f.bulk ? "$bulk" : keyOf(f);
   }
   if (!f.items) return keyOf(f);

@@ -9,9 +9,10 @@ import { latin1, str } from "../encoding/bytes.ts";
 import { dataKey, dataPrefix, rangeEnd } from "../encoding/keys.ts";
 import { type Metadata, newMetadata, nextVersion, type RedisType } from "../encoding/metadata.ts";
 import { decodeCursor, encodeCursor } from "../keyspace.ts";
+import { INT64 } from "../resp/int.ts";
 import { array, bulk, err, Errors, type Reply } from "../resp/reply.ts";
 import { runRead, type Txn } from "../txn.ts";
-import { lower, numArg } from "./args.ts";
+import { fail, intArg, lower, numArg } from "./args.ts";
 import { globMatch } from "./glob.ts";
 import type { Call } from "./types.ts";
 
@@ -37,6 +38,64 @@ export async function allData(
   const recs: RawPair[] = await t.scanAll(prefix, rangeEnd(prefix), m.size);
   if (recs.length !== m.size) throw new Error(`metadata size ${m.size} != ${recs.length} records`);
   return recs.map((r) => [r.key.subarray(prefix.length), r.value]);
+}
+
+/** Fisher-Yates, in place; returns `xs`. */
+export function shuffle<T>(xs: T[]): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
+  return xs;
+}
+
+/** Most items a negative count (repeats allowed) makes a reply hold. */
+const MAX_RANDOM_REPEATS = 10_000_000;
+
+/**
+ * The count rule of SRANDMEMBER, HRANDFIELD and ZRANDMEMBER: a positive
+ * `count` picks that many distinct items (all of them when fewer), a negative
+ * one |count| items that may repeat.
+ */
+export function pickRandom<T>(xs: readonly T[], count: number): T[] {
+  if (xs.length === 0 || count === 0) return [];
+  if (count > 0) return shuffle([...xs]).slice(0, count);
+  const n = Math.min(-count, MAX_RANDOM_REPEATS);
+  return Array.from({ length: n }, () => xs[Math.floor(Math.random() * xs.length)]);
+}
+
+/**
+ * The `count [WITHVALUES|WITHSCORES]` arguments of HRANDFIELD and ZRANDMEMBER
+ * in Redis 7.0's order and texts (null count: the one-item form).
+ */
+export function randomCountArgs(
+  c: Call,
+  with_word: "withvalues" | "withscores",
+): { count: number | null; with_values: boolean } {
+  if (c.args.length < 3) return { count: null, with_values: false };
+  const count = intArg(c.args[2]);
+  if (count < -INT64.max) {
+    // Only LONG_MIN: Redis's getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX).
+    fail(`ERR value is out of range, value must between ${-INT64.max} and ${INT64.max}`);
+  }
+  if (c.args.length > 4 || (c.args.length === 4 && lower(c.args[3]) !== with_word)) {
+    fail(Errors.syntax);
+  }
+  const with_values = c.args.length === 4;
+  // Redis refuses what would overflow 2 * count reply items.
+  if (with_values && (count < -INT64.max / 2n || count > INT64.max / 2n)) {
+    fail("ERR value is out of range");
+  }
+  return { count: numArg(c.args[2]), with_values };
+}
+
+/**
+ * Member/value pairs as Redis 7 answers them for HRANDFIELD ... WITHVALUES and
+ * the sorted-set commands WITHSCORES: a pair per item in RESP3, flat in RESP2.
+ */
+export function pairsReply(c: Call, pairs: Array<[Reply, Reply]>): Reply {
+  if (c.conn.resp === 3) return array(pairs.map((p) => array(p)));
+  return array(pairs.flat());
 }
 
 /** Sub keys (fields, members) without repeats, first occurrence kept, in order. */

@@ -22,6 +22,9 @@ import { fail, intArg } from "./args.ts";
 import {
   allData,
   openCollection,
+  pairsReply,
+  pickRandom,
+  randomCountArgs,
   saveCollection,
   subKey,
   subScan,
@@ -95,6 +98,18 @@ function hgetall(c: Call, what: "all" | "keys" | "vals"): Promise<Reply> {
     const recs = m ? await allData(t, c.args[1], m) : [];
     if (what === "all") return map(recs.map(([f, v]) => [bulk(f), bulk(v)]));
     return array(recs.map(([f, v]) => bulk(what === "keys" ? f : v)));
+  });
+}
+
+function hrandfield(c: Call): Promise<Reply> {
+  const { count, with_values } = randomCountArgs(c, "withvalues");
+  return runRead(c.db, async (t) => {
+    const m = await t.metaOf(c.args[1], H);
+    const recs = m ? await allData(t, c.args[1], m) : [];
+    if (count === null) return recs.length > 0 ? bulk(pickRandom(recs, 1)[0][0]) : NULL;
+    const picked = pickRandom(recs, count);
+    if (!with_values) return array(picked.map(([f]) => bulk(f)));
+    return pairsReply(c, picked.map(([f, v]) => [bulk(f), bulk(v)]));
   });
 }
 
@@ -212,6 +227,7 @@ export const HASH_COMMANDS: CommandSpec[] = [
     "Increment a field by a float",
     hincrbyfloat,
   ),
+  spec("hrandfield", -2, "readonly", [1, 1, 1], "hash", "Random fields", hrandfield),
   spec(
     "hscan",
     -3,

@@ -97,11 +97,13 @@ async function expireGeneric(
   });
 }
 
-function ttl(c: Call, unit_ms: 1 | 1000): Promise<Reply> {
+/** TTL and PTTL (time left, seconds rounded), EXPIRETIME and PEXPIRETIME (Unix time, truncated). */
+function ttl(c: Call, unit_ms: 1 | 1000, absolute = false): Promise<Reply> {
   return runRead(c.db, async (t) => {
     const m = await t.meta(c.args[1]);
     if (!m) return int(-2);
     if (m.expire_at_ms === 0) return int(-1);
+    if (absolute) return int(Math.floor(m.expire_at_ms / unit_ms));
     const left = Math.max(0, m.expire_at_ms - t.now_ms);
     return int(unit_ms === 1 ? left : Math.floor((left + 500) / 1000));
   });
@@ -218,6 +220,9 @@ export const KEY_COMMANDS: CommandSpec[] = [
   spec("del", -2, "write", [1, -1, 1], "generic", "Delete keys", del),
   spec("unlink", -2, "write fast", [1, -1, 1], "generic", "Delete keys (O(1) here too)", del),
   spec("exists", -2, "readonly fast", [1, -1, 1], "generic", "Count existing keys", exists),
+  // Redis's TOUCH updates access times (for LRU eviction, which eraft has
+  // not) and answers what EXISTS answers.
+  spec("touch", -2, "readonly fast", [1, -1, 1], "generic", "Count existing keys", exists),
   spec(
     "type",
     2,
@@ -269,6 +274,24 @@ export const KEY_COMMANDS: CommandSpec[] = [
   ),
   spec("ttl", 2, "readonly fast", [1, 1, 1], "generic", "TTL in seconds", (c) => ttl(c, 1000)),
   spec("pttl", 2, "readonly fast", [1, 1, 1], "generic", "TTL in ms", (c) => ttl(c, 1)),
+  spec(
+    "expiretime",
+    2,
+    "readonly fast",
+    [1, 1, 1],
+    "generic",
+    "Expiry as a Unix time in seconds",
+    (c) => ttl(c, 1000, true),
+  ),
+  spec(
+    "pexpiretime",
+    2,
+    "readonly fast",
+    [1, 1, 1],
+    "generic",
+    "Expiry as a Unix time in ms",
+    (c) => ttl(c, 1, true),
+  ),
   spec(
     "persist",
     2,

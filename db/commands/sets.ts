@@ -10,7 +10,9 @@ import { fail, numArg } from "./args.ts";
 import {
   allData,
   openCollection,
+  pickRandom,
   saveCollection,
+  shuffle,
   subKey,
   subScan,
   uniqueSubs,
@@ -63,14 +65,6 @@ function srem(c: Call): Promise<Reply> {
   });
 }
 
-function shuffle<T>(xs: T[]): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [xs[i], xs[j]] = [xs[j], xs[i]];
-  }
-  return xs;
-}
-
 function spop(c: Call): Promise<Reply> | Reply {
   if (c.args.length > 3) return { k: "error", s: Errors.syntax };
   const key = c.args[1];
@@ -91,11 +85,8 @@ function srandmember(c: Call): Promise<Reply> | Reply {
   const count = c.args.length === 3 ? numArg(c.args[2]) : null;
   return runRead(c.db, async (t) => {
     const ms = await members(t, c.args[1]);
-    if (count === null) return ms.length ? bulk(ms[Math.floor(Math.random() * ms.length)]) : NULL;
-    if (ms.length === 0 || count === 0) return array([]);
-    if (count > 0) return array(shuffle(ms).slice(0, count).map((x) => bulk(x)));
-    const n = Math.min(-count, 10_000_000);
-    return array(Array.from({ length: n }, () => bulk(ms[Math.floor(Math.random() * ms.length)])));
+    if (count === null) return ms.length ? bulk(pickRandom(ms, 1)[0]) : NULL;
+    return array(pickRandom(ms, count).map((x) => bulk(x)));
   });
 }
 

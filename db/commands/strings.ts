@@ -211,6 +211,16 @@ export function clampRange(start: number, end: number, len: number): [number, nu
   return [start, end];
 }
 
+/** GETRANGE and SUBSTR. */
+function getrange(c: Call): Promise<Reply> {
+  const start = numArg(c.args[2]), end = numArg(c.args[3]);
+  return readStringAlone(c.db, c.args[1]).then((value) => {
+    const v = value ?? EMPTY_BYTES;
+    const r = clampRange(start, end, v.length);
+    return bulk(r ? v.subarray(r[0], r[1] + 1) : EMPTY_BYTES);
+  });
+}
+
 async function setrange(c: Call): Promise<Reply> {
   const [, key, off_arg, value] = c.args;
   const offset = numArg(off_arg);
@@ -405,13 +415,8 @@ export const STRING_COMMANDS: CommandSpec[] = [
     "Length of a string",
     async (c) => int((await readStringAlone(c.db, c.args[1]))?.length ?? 0),
   ),
-  spec("getrange", 4, "readonly", [1, 1, 1], "string", "Substring", (c) => {
-    const start = numArg(c.args[2]), end = numArg(c.args[3]);
-    return readStringAlone(c.db, c.args[1]).then((value) => {
-      const v = value ?? EMPTY_BYTES;
-      const r = clampRange(start, end, v.length);
-      return bulk(r ? v.subarray(r[0], r[1] + 1) : EMPTY_BYTES);
-    });
-  }),
+  spec("getrange", 4, "readonly", [1, 1, 1], "string", "Substring", getrange),
+  // Redis keeps SUBSTR as GETRANGE's old name.
+  spec("substr", 4, "readonly", [1, 1, 1], "string", "Substring (GETRANGE)", getrange),
   spec("setrange", 4, "write denyoom", [1, 1, 1], "string", "Overwrite part of a string", setrange),
 ];

@@ -1,14 +1,14 @@
 /**
  * Sorted-set range commands: ZRANGE (BYSCORE/BYLEX/REV/LIMIT/WITHSCORES),
- * ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX, ZCOUNT, ZREMRANGEBYSCORE,
- * ZREMRANGEBYRANK — parsed in Redis 7.0's order with its error texts.
+ * ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX, ZCOUNT,
+ * ZLEXCOUNT, ZREMRANGEBYSCORE, ZREMRANGEBYLEX, ZREMRANGEBYRANK — parsed in Redis 7.0's order with its error texts.
  * @module
  */
 import { RedisType } from "../encoding/metadata.ts";
 import { array, bulk, err, Errors, int, type Reply } from "../resp/reply.ts";
 import { runRead, runWrite } from "../txn.ts";
 import { intArg, lower, numArg } from "./args.ts";
-import { saveCollection } from "./collection.ts";
+import { pairsReply, saveCollection } from "./collection.ts";
 import {
   type Entry,
   gteMin,
@@ -59,8 +59,7 @@ function parseRangeOptions(
 
 function renderRange(c: Call, es: Entry[], withscores: boolean): Reply {
   if (!withscores) return array(es.map((e) => bulk(e.member)));
-  if (c.conn.resp === 3) return array(es.map((e) => array([bulk(e.member), scoreReply(e.score)])));
-  return array(es.flatMap((e) => [bulk(e.member), scoreReply(e.score)]));
+  return pairsReply(c, es.map((e) => [bulk(e.member), scoreReply(e.score)]));
 }
 
 function zrangeGeneric(
@@ -92,30 +91,10 @@ function zrangeGeneric(
       const idx = Array.from({ length: rr[1] - rr[0] + 1 }, (_, i) => rr[0] + i);
       return r.rev ? idx.map((i) => es.length - 1 - i) : idx;
     };
-  } else if (r.type === "score") {
-    const sr = parseScoreRange(lo, hi);
-    if (!sr) return err("ERR min or max is not a float");
-    pick = (es) =>
-      selectRange(
-        es.length,
-        (i) => gteMin(es[i].score, sr),
-        (i) => lteMax(es[i].score, sr),
-        r.rev,
-        r.offset,
-        r.count,
-      );
   } else {
-    const lr = parseLexRange(lo, hi);
-    if (!lr) return err("ERR min or max not valid string range item");
-    pick = (es) =>
-      selectRange(
-        es.length,
-        (i) => lexGteMin(es[i].member, lr),
-        (i) => lexLteMax(es[i].member, lr),
-        r.rev,
-        r.offset,
-        r.count,
-      );
+    const picker = rangePicker(lo, hi, r.type, r.rev, r.offset, r.count);
+    if (typeof picker !== "function") return picker;
+    pick = picker;
   }
   return runRead(c.db, async (t) => {
     const es = await loadZset(t, c.args[1], await t.metaOf(c.args[1], Z));
@@ -123,39 +102,63 @@ function zrangeGeneric(
   });
 }
 
-function zcount(c: Call): Promise<Reply> | Reply {
-  const sr = parseScoreRange(c.args[2], c.args[3]);
-  if (!sr) return err("ERR min or max is not a float");
-  return runRead(c.db, async (t) => {
-    const es = await loadZset(t, c.args[1], await t.metaOf(c.args[1], Z));
-    return int(
+/**
+ * Picks the indices of the entries in the score or lex range `lo`..`hi`
+ * (ascending, or descending with `rev`), after `offset`, at most `count` (-1:
+ * all); or the error reply for a range that does not parse.
+ */
+function rangePicker(
+  lo: Uint8Array,
+  hi: Uint8Array,
+  by: "score" | "lex",
+  rev = false,
+  offset = 0,
+  count = -1,
+): ((es: Entry[]) => number[]) | Reply {
+  if (by === "score") {
+    const sr = parseScoreRange(lo, hi);
+    if (!sr) return err("ERR min or max is not a float");
+    return (es) =>
       selectRange(
         es.length,
         (i) => gteMin(es[i].score, sr),
         (i) => lteMax(es[i].score, sr),
-        false,
-        0,
-        -1,
-      ).length,
+        rev,
+        offset,
+        count,
+      );
+  }
+  const lr = parseLexRange(lo, hi);
+  if (!lr) return err("ERR min or max not valid string range item");
+  return (es) =>
+    selectRange(
+      es.length,
+      (i) => lexGteMin(es[i].member, lr),
+      (i) => lexLteMax(es[i].member, lr),
+      rev,
+      offset,
+      count,
     );
+}
+
+/** ZCOUNT and ZLEXCOUNT. */
+function zcount(c: Call, by: "score" | "lex"): Promise<Reply> | Reply {
+  const pick = rangePicker(c.args[2], c.args[3], by);
+  if (typeof pick !== "function") return pick;
+  return runRead(c.db, async (t) => {
+    const es = await loadZset(t, c.args[1], await t.metaOf(c.args[1], Z));
+    return int(pick(es).length);
   });
 }
 
-function zremrange(c: Call, by: "score" | "rank"): Promise<Reply> | Reply {
+/** ZREMRANGEBYSCORE, ZREMRANGEBYLEX and ZREMRANGEBYRANK. */
+function zremrange(c: Call, by: "score" | "lex" | "rank"): Promise<Reply> | Reply {
   const key = c.args[1];
   let pick: (es: Entry[]) => number[];
-  if (by === "score") {
-    const sr = parseScoreRange(c.args[2], c.args[3]);
-    if (!sr) return err("ERR min or max is not a float");
-    pick = (es) =>
-      selectRange(
-        es.length,
-        (i) => gteMin(es[i].score, sr),
-        (i) => lteMax(es[i].score, sr),
-        false,
-        0,
-        -1,
-      );
+  if (by !== "rank") {
+    const picker = rangePicker(c.args[2], c.args[3], by);
+    if (typeof picker !== "function") return picker;
+    pick = picker;
   } else {
     const start = Number(intArg(c.args[2])), end = Number(intArg(c.args[3]));
     pick = (es) => {
@@ -224,7 +227,42 @@ export function zrangeCommands(): CommandSpec[] {
       "Reverse range by rank",
       (c) => zrangeGeneric(c, { type: "rank", rev: true }),
     ),
-    spec("zcount", 4, "readonly fast", [1, 1, 1], "sortedset", "Count in a score range", zcount),
+    spec(
+      "zrevrangebylex",
+      -4,
+      "readonly",
+      [1, 1, 1],
+      "sortedset",
+      "Reverse range by lex",
+      (c) => zrangeGeneric(c, { type: "lex", rev: true }),
+    ),
+    spec(
+      "zcount",
+      4,
+      "readonly fast",
+      [1, 1, 1],
+      "sortedset",
+      "Count in a score range",
+      (c) => zcount(c, "score"),
+    ),
+    spec(
+      "zlexcount",
+      4,
+      "readonly fast",
+      [1, 1, 1],
+      "sortedset",
+      "Count in a lex range",
+      (c) => zcount(c, "lex"),
+    ),
+    spec(
+      "zremrangebylex",
+      4,
+      "write",
+      [1, 1, 1],
+      "sortedset",
+      "Remove a lex range",
+      (c) => zremrange(c, "lex"),
+    ),
     spec(
       "zremrangebyscore",
       4,

@@ -12,7 +12,16 @@ import { array, bulk, err, Errors, int, NULL, type Reply } from "../resp/reply.t
 import { formatDouble } from "../resp/format.ts";
 import { runRead, runWrite } from "../txn.ts";
 import { fail, floatArg, lower, numArg } from "./args.ts";
-import { openCollection, saveCollection, subKey, subScan, uniqueSubs } from "./collection.ts";
+import {
+  openCollection,
+  pairsReply,
+  pickRandom,
+  randomCountArgs,
+  saveCollection,
+  subKey,
+  subScan,
+  uniqueSubs,
+} from "./collection.ts";
 import { type Call, type CommandSpec, spec } from "./types.ts";
 import { zrangeCommands } from "./zset_queries.ts";
 import { delMember, loadZset, putMember, scoreReply } from "./zset_store.ts";
@@ -170,6 +179,17 @@ function zpop(c: Call, max: boolean): Promise<Reply> | Reply {
   });
 }
 
+function zrandmember(c: Call): Promise<Reply> {
+  const { count, with_values } = randomCountArgs(c, "withscores");
+  return runRead(c.db, async (t) => {
+    const es = await loadZset(t, c.args[1], await t.metaOf(c.args[1], Z));
+    if (count === null) return es.length > 0 ? bulk(pickRandom(es, 1)[0].member) : NULL;
+    const picked = pickRandom(es, count);
+    if (!with_values) return array(picked.map((e) => bulk(e.member)));
+    return pairsReply(c, picked.map((e) => [bulk(e.member), scoreReply(e.score)]));
+  });
+}
+
 /** Sorted-set command table rows. */
 export const ZSET_COMMANDS: CommandSpec[] = [
   spec("zadd", -4, "write denyoom fast", [1, 1, 1], "sortedset", "Add members", zadd),
@@ -231,5 +251,6 @@ export const ZSET_COMMANDS: CommandSpec[] = [
     "Iterate members",
     (c) => subScan(c, Z, (member, v) => [bulk(member), bulk(formatDouble(decodeF64(v)))]),
   ),
+  spec("zrandmember", -2, "readonly", [1, 1, 1], "sortedset", "Random members", zrandmember),
   ...zrangeCommands(),
 ];

@@ -101,7 +101,12 @@ function stringCmd(g: Gen): GenCommand {
     ],
     () => ["APPEND", k, v],
     () => ["STRLEN", k],
-    () => ["GETRANGE", k, g.pick(INTS.slice(0, 10)), g.pick(INTS.slice(0, 10))],
+    () => [
+      g.pick(["GETRANGE", "SUBSTR"]),
+      k,
+      g.pick(INTS.slice(0, 10)),
+      g.pick(INTS.slice(0, 10)),
+    ],
     () => ["SETRANGE", k, g.pick(["0", "1", "3", "-1", "10"]), v],
   ];
   return { args: g.pick(cmds)(), compare: "exact" };
@@ -114,7 +119,7 @@ function keyCmd(g: Gen): GenCommand {
   const cmds: Array<() => GenCommand> = [
     () => ({ args: ["DEL", k, ...(g.chance(0.3) ? [key(g, any())] : [])], compare: "exact" }),
     () => ({ args: ["UNLINK", k], compare: "exact" }),
-    () => ({ args: ["EXISTS", k, key(g, any()), k], compare: "exact" }),
+    () => ({ args: [g.pick(["EXISTS", "TOUCH"]), k, key(g, any()), k], compare: "exact" }),
     () => ({ args: ["TYPE", k], compare: "exact" }),
     () => ({
       args: ["EXPIRE", k, g.pick(["1000", "0", "-1", "x", "2000"]), ...opts()],
@@ -128,6 +133,7 @@ function keyCmd(g: Gen): GenCommand {
     () => ({ args: ["PEXPIREAT", k, g.pick(["1", "99999999999999"])], compare: "exact" }),
     () => ({ args: ["TTL", k], compare: "ttl" }),
     () => ({ args: ["PTTL", k], compare: "ttl" }),
+    () => ({ args: [g.pick(["EXPIRETIME", "PEXPIRETIME"]), k], compare: "ttl" }),
     () => ({ args: ["PERSIST", k], compare: "exact" }),
     () => ({ args: ["KEYS", g.pick(["*", "s*", "?0", "[hl]*", "nomatch"])], compare: "unordered" }),
     () => ({ args: ["RENAME", k, key(g, any())], compare: "exact" }),
@@ -136,6 +142,14 @@ function keyCmd(g: Gen): GenCommand {
     () => ({ args: ["RANDOMKEY"], compare: "shape" }),
   ];
   return g.pick(cmds)();
+}
+
+/** HRANDFIELD's and ZRANDMEMBER's optional `count [WITH...]`, sometimes malformed. */
+function randomCount(g: Gen, with_word: string): string[] {
+  if (g.chance(0.3)) return [];
+  const count = g.pick(["0", "1", "2", "-3", "10", "x", "-9223372036854775808"]);
+  if (g.chance(0.5)) return [count];
+  return [count, g.pick([with_word, with_word.toLowerCase(), "FOO"])];
 }
 
 function hashCmd(g: Gen): GenCommand {
@@ -159,6 +173,7 @@ function hashCmd(g: Gen): GenCommand {
     () => ({ args: ["HINCRBYFLOAT", k, f(), g.pick(["0.1", "2", "-1.5", "x"])], compare: "exact" }),
     () => ({ args: ["HSETNX", k, f(), g.pick(VALUES)], compare: "exact" }),
     () => ({ args: ["HSTRLEN", k, f()], compare: "exact" }),
+    () => ({ args: ["HRANDFIELD", k, ...randomCount(g, "WITHVALUES")], compare: "shape" }),
   ];
   return g.pick(cmds)();
 }
@@ -261,7 +276,9 @@ function zsetCmd(g: Gen): GenCommand {
     () => ["ZRANGE", k, lex(), lex(), "BYLEX", ...lim()],
     () => ["ZRANGEBYSCORE", k, rng(), rng(), ...(g.chance(0.4) ? ["WITHSCORES"] : []), ...lim()],
     () => ["ZREVRANGEBYSCORE", k, rng(), rng(), ...(g.chance(0.4) ? ["WITHSCORES"] : []), ...lim()],
-    () => ["ZRANGEBYLEX", k, lex(), lex(), ...lim()],
+    () => [g.pick(["ZRANGEBYLEX", "ZREVRANGEBYLEX"]), k, lex(), lex(), ...lim()],
+    () => ["ZLEXCOUNT", k, lex(), lex()],
+    () => ["ZREMRANGEBYLEX", k, lex(), lex()],
     () => [
       g.pick(["ZPOPMIN", "ZPOPMAX"]),
       k,
@@ -270,6 +287,9 @@ function zsetCmd(g: Gen): GenCommand {
     () => ["ZREMRANGEBYSCORE", k, rng(), rng()],
     () => ["ZREMRANGEBYRANK", k, g.pick(["0", "1", "-1"]), g.pick(["0", "-1", "1"])],
   ];
+  if (g.chance(0.05)) {
+    return { args: ["ZRANDMEMBER", k, ...randomCount(g, "WITHSCORES")], compare: "shape" };
+  }
   return { args: g.pick(cmds)(), compare: "exact" };
 }
 
