@@ -120,6 +120,43 @@ function pop(c: Call, left: boolean): Promise<Reply> | Reply {
   });
 }
 
+/**
+ * LMOVE and RPOPLPUSH: pops one end of `src` and pushes the item onto one end
+ * of `dst` in one atomic batch (one list: a rotation). Redis 7.0's order: a
+ * missing source answers nil before the destination's type is checked.
+ */
+function lmove(c: Call, from_left: boolean, to_left: boolean): Promise<Reply> {
+  const [, src, dst] = c.args;
+  return runWrite(c.db, [src, dst], async (t) => {
+    const found = await t.metaOf(src, L);
+    if (!found) return NULL;
+    const same = equal(src, dst);
+    const dst_found = same ? found : await t.metaOf(dst, L);
+    const sm = { ...found };
+    const at = from_left ? 0 : sm.size - 1;
+    const [item] = await readRange(t, src, sm, at, at);
+    t.del(itemKey(src, sm, sm.head + at));
+    if (from_left) sm.head++;
+    else sm.tail--;
+    sm.size--;
+    const dm = same ? sm : { ...(dst_found ?? await openCollection(t, dst, L)) };
+    if (to_left) t.put(itemKey(dst, dm, --dm.head), item);
+    else t.put(itemKey(dst, dm, dm.tail++), item);
+    dm.size++;
+    if (dm.head < 0 || dm.tail > 2 * LIST_INITIAL_INDEX) fail("ERR list index space exhausted");
+    if (!same) saveCollection(t, src, sm);
+    saveCollection(t, dst, dm);
+    return bulk(item);
+  });
+}
+
+/** LMOVE's LEFT or RIGHT (any case); a syntax error otherwise. */
+function listEnd(arg: Uint8Array): boolean {
+  const a = lower(arg);
+  if (a !== "left" && a !== "right") fail(Errors.syntax);
+  return a === "left";
+}
+
 function arityErr(name: string): Reply {
   return err(`ERR wrong number of arguments for '${name}' command`);
 }
@@ -290,6 +327,27 @@ export const LIST_COMMANDS: CommandSpec[] = [
     (c) => push(c, false, true),
   ),
   spec("lpop", -2, "write fast", [1, 1, 1], "list", "Pop from the head", (c) => pop(c, true)),
+  spec(
+    "lmove",
+    5,
+    "write denyoom",
+    [1, 2, 1],
+    "list",
+    "Pop from one list, push onto another",
+    (c) => {
+      const from_left = listEnd(c.args[3]), to_left = listEnd(c.args[4]);
+      return lmove(c, from_left, to_left);
+    },
+  ),
+  spec(
+    "rpoplpush",
+    3,
+    "write denyoom",
+    [1, 2, 1],
+    "list",
+    "Pop the tail of one list, push it onto the head of another",
+    (c) => lmove(c, false, true),
+  ),
   spec("rpop", -2, "write fast", [1, 1, 1], "list", "Pop from the tail", (c) => pop(c, false)),
   spec(
     "llen",

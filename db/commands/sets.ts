@@ -2,7 +2,7 @@
  * Set commands: one empty-valued data record per member.
  * @module
  */
-import { latin1 } from "../encoding/bytes.ts";
+import { equal, latin1 } from "../encoding/bytes.ts";
 import { newMetadata, nextVersion, RedisType } from "../encoding/metadata.ts";
 import { array, bulk, Errors, int, NULL, type Reply, set } from "../resp/reply.ts";
 import { runRead, runWrite, type Txn } from "../txn.ts";
@@ -87,6 +87,27 @@ function srandmember(c: Call): Promise<Reply> | Reply {
     const ms = await members(t, c.args[1]);
     if (count === null) return ms.length ? bulk(pickRandom(ms, 1)[0]) : NULL;
     return array(pickRandom(ms, count).map((x) => bulk(x)));
+  });
+}
+
+/** SMOVE, in Redis 7.0's order: a missing source answers 0 before any type check of the destination. */
+function smove(c: Call): Promise<Reply> {
+  const [, src, dst, member] = c.args;
+  return runWrite(c.db, [src, dst], async (t) => {
+    const sm = await t.metaOf(src, S);
+    if (!sm) return int(0);
+    const same = equal(src, dst);
+    const dm = same ? sm : await t.metaOf(dst, S);
+    const present = (await t.get(subKey(src, sm, member))) !== null;
+    if (same || !present) return int(present ? 1 : 0);
+    t.del(subKey(src, sm, member));
+    saveCollection(t, src, { ...sm, size: sm.size - 1 });
+    const to = dm ?? await openCollection(t, dst, S);
+    if (dm === null || (await t.get(subKey(dst, to, member))) === null) {
+      t.put(subKey(dst, to, member), EMPTY);
+      saveCollection(t, dst, { ...to, size: to.size + 1 });
+    }
+    return int(1);
   });
 }
 
@@ -182,6 +203,7 @@ export const SET_COMMANDS: CommandSpec[] = [
   ),
   spec("spop", -2, "write fast", [1, 1, 1], "set", "Remove random members", spop),
   spec("srandmember", -2, "readonly", [1, 1, 1], "set", "Random members", srandmember),
+  spec("smove", 4, "write fast", [1, 2, 1], "set", "Move a member to another set", smove),
   spec("sinter", -2, "readonly", [1, -1, 1], "set", "Intersection", (c) => setOp(c, "inter")),
   spec("sunion", -2, "readonly", [1, -1, 1], "set", "Union", (c) => setOp(c, "union")),
   spec("sdiff", -2, "readonly", [1, -1, 1], "set", "Difference", (c) => setOp(c, "diff")),

@@ -197,6 +197,14 @@ function listCmd(g: Gen): GenCommand {
     () => ["LREM", k, g.pick(["0", "1", "-1", "2", "-2"]), v()],
     () => ["LINSERT", k, g.pick(["BEFORE", "AFTER", "bad"]), v(), v()],
     () => [
+      "LMOVE",
+      k,
+      key(g, "l"),
+      g.pick(["LEFT", "RIGHT", "left"]),
+      g.pick(["LEFT", "RIGHT", "up"]),
+    ],
+    () => ["RPOPLPUSH", k, key(g, "l")],
+    () => [
       "LPOS",
       k,
       v(),
@@ -215,6 +223,7 @@ function setCmd(g: Gen): GenCommand {
   const cmds: Array<() => GenCommand> = [
     () => ({ args: ["SADD", k, m(), ...(g.chance(0.5) ? [m(), m()] : [])], compare: "exact" }),
     () => ({ args: ["SREM", k, m(), ...(g.chance(0.3) ? [m()] : [])], compare: "exact" }),
+    () => ({ args: ["SMOVE", k, key(g, "S"), m()], compare: "exact" }),
     () => ({ args: ["SMEMBERS", k], compare: "unordered" }),
     () => ({ args: ["SISMEMBER", k, m()], compare: "exact" }),
     () => ({ args: ["SMISMEMBER", k, m(), m()], compare: "exact" }),
