@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { MemoryBackend } from "./memory_backend.ts";
 import { startDbServer } from "./server.ts";
-import { type Compare, type Family, generate } from "./testing/gen.ts";
+import { type Compare, type Family, type GenCommand, generate } from "./testing/gen.ts";
 import { findRedisServer, startRedis } from "./testing/redis_server.ts";
 import { encodeCommand, encodeFrame, type Frame, RespClient } from "./testing/resp_client.ts";
 
@@ -58,18 +58,26 @@ export function normalise(f: Frame, mode: Compare, cmd: string): string {
   return `${f.t}${f.line}|${units.sort().join("|")}`;
 }
 
-async function runSeed(seed: number, eraft_port: number, redis_port: number): Promise<void> {
+/**
+ * Sends `cmds` to both servers (flushed first; RESP3 when asked) and fails at
+ * the first reply that differs; `replay` says how to run the case again.
+ */
+async function compareCommands(
+  cmds: GenCommand[],
+  eraft_port: number,
+  redis_port: number,
+  resp3: boolean,
+  replay: string,
+): Promise<void> {
   const a = await RespClient.connect(eraft_port);
   const b = await RespClient.connect(redis_port);
   try {
     await a.call("FLUSHALL");
     await b.call("FLUSHALL");
-    if (RESP3_EVERY > 0 && seed % RESP3_EVERY === 0) {
-      // Every few seeds run in RESP3 (the HELLO replies differ in id/version).
+    if (resp3) {
       await a.call("HELLO", "3");
       await b.call("HELLO", "3");
     }
-    const cmds = generate(seed, COMMANDS_PER_SEED, FAMILIES);
     for (let i = 0; i < cmds.length; i++) {
       const { args, compare } = cmds[i];
       await a.send(encodeCommand(args));
@@ -83,10 +91,10 @@ async function runSeed(seed: number, eraft_port: number, redis_port: number): Pr
           "\n",
         );
         assert.fail(
-          `seed ${seed} command #${i}: ${args.join(" ")}\n  eraft: ${show(ra.raw)}\n  redis: ${
+          `${replay} command #${i}: ${args.join(" ")}\n  eraft: ${show(ra.raw)}\n  redis: ${
             show(rb.raw)
           }\n` +
-            `previous commands:\n${history}\nreplay: DIFF_SEED=${seed} ./denow test -A db/diff_test.ts`,
+            `previous commands:\n${history}\nreplay: ${replay}`,
         );
       }
     }
@@ -96,24 +104,70 @@ async function runSeed(seed: number, eraft_port: number, redis_port: number): Pr
   }
 }
 
+/** Runs `fn` against a db server on a MemoryBackend and a real redis-server. */
+async function withBoth(fn: (eraft_port: number, redis_port: number) => Promise<void>) {
+  const redis = await startRedis(redis_bin!);
+  const server = await startDbServer({
+    addr: "127.0.0.1:0",
+    backend: new MemoryBackend(),
+    sweeper: null,
+  });
+  try {
+    await fn(server.port, redis.port);
+  } finally {
+    await server.close();
+    await redis.stop();
+  }
+}
+
 Deno.test({
   name: "differential: seeded random commands give byte-identical replies to redis-server",
   ignore: redis_bin === null,
-  async fn() {
-    const redis = await startRedis(redis_bin!);
-    const server = await startDbServer({
-      addr: "127.0.0.1:0",
-      backend: new MemoryBackend(),
-      sweeper: null,
-    });
-    try {
+  fn: () =>
+    withBoth(async (eraft_port, redis_port) => {
       const seeds = ONLY_SEED
         ? [Number(ONLY_SEED)]
         : Array.from({ length: SEEDS }, (_, i) => i + 1);
-      for (const seed of seeds) await runSeed(seed, server.port, redis.port);
-    } finally {
-      await server.close();
-      await redis.stop();
-    }
-  },
+      for (const seed of seeds) {
+        // Every few seeds run in RESP3 (the HELLO replies differ in id/version).
+        const resp3 = RESP3_EVERY > 0 && seed % RESP3_EVERY === 0;
+        const cmds = generate(seed, COMMANDS_PER_SEED, FAMILIES);
+        const replay = `DIFF_SEED=${seed} ./denow test -A db/diff_test.ts`;
+        await compareCommands(cmds, eraft_port, redis_port, resp3, replay);
+      }
+    }),
+});
+
+/** Fixed cases random sequences are unlikely to hit. */
+const FIXED_CASES: string[][] = [
+  // Sums whose value depends on the order of the additions: Redis adds the
+  // inputs smallest first (1e16 + -1e16 + 1 = 1), not as given (0).
+  ["ZADD", "big", "1e16", "m"],
+  ["ZADD", "mid", "1", "m", "1", "x", "1", "y"],
+  ["ZADD", "neg", "-1e16", "m", "1", "p"],
+  ["ZUNION", "3", "big", "mid", "neg", "WITHSCORES"],
+  ["ZINTERSTORE", "out", "3", "big", "mid", "neg"],
+  ["ZRANGE", "out", "0", "-1", "WITHSCORES"],
+  // +inf and -inf sum to 0; a set input scores 1.
+  ["ZADD", "inf", "inf", "m"],
+  ["ZADD", "minf", "-inf", "m"],
+  ["SADD", "plain", "m", "q"],
+  ["ZUNION", "3", "inf", "minf", "plain", "WITHSCORES"],
+  ["ZINTER", "2", "inf", "plain", "WEIGHTS", "0", "2", "WITHSCORES"],
+  ["ZDIFF", "2", "plain", "big", "WITHSCORES"],
+];
+
+Deno.test({
+  name: "differential: fixed cases (float sum order, infinities, set inputs) in RESP2 and RESP3",
+  ignore: redis_bin === null,
+  fn: () =>
+    withBoth(async (eraft_port, redis_port) => {
+      const cmds = FIXED_CASES.map((args) => ({ args, compare: "exact" as const }));
+      for (const resp3 of [false, true]) {
+        const replay = `./denow test -A db/diff_test.ts --filter "fixed cases" (RESP${
+          resp3 ? 3 : 2
+        })`;
+        await compareCommands(cmds, eraft_port, redis_port, resp3, replay);
+      }
+    }),
 });

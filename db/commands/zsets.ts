@@ -23,6 +23,7 @@ import {
   uniqueSubs,
 } from "./collection.ts";
 import { type Call, type CommandSpec, spec } from "./types.ts";
+import { zsetCombineCommands } from "./zset_combine.ts";
 import { zrangeCommands } from "./zset_queries.ts";
 import { delMember, loadZset, putMember, scoreReply } from "./zset_store.ts";
 
@@ -253,4 +254,5 @@ export const ZSET_COMMANDS: CommandSpec[] = [
   ),
   spec("zrandmember", -2, "readonly", [1, 1, 1], "sortedset", "Random members", zrandmember),
   ...zrangeCommands(),
+  ...zsetCombineCommands(),
 ];

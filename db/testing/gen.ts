@@ -243,6 +243,24 @@ function setCmd(g: Gen): GenCommand {
   return g.pick(cmds)();
 }
 
+/** ZUNION/ZINTER/ZDIFF and their STORE forms over sorted sets and sets, sometimes malformed. */
+function zsetCombine(g: Gen): string[] {
+  const store = g.chance(0.5);
+  const op = g.pick(["ZUNION", "ZINTER", "ZDIFF"]);
+  const n = g.int(1, 3);
+  const keys = Array.from({ length: n }, () => key(g, g.chance(0.7) ? "z" : "S"));
+  const numkeys = g.chance(0.9) ? String(n) : g.pick(["0", "x", String(n + 2)]);
+  const opts: string[] = [];
+  if (g.chance(0.4)) {
+    const weights = Array.from({ length: n }, () => g.pick(["1", "2", "-1", "0.5", "3", "inf"]));
+    opts.push("WEIGHTS", ...(g.chance(0.9) ? weights : ["x"]));
+  }
+  if (g.chance(0.4)) opts.push("AGGREGATE", g.pick(["SUM", "MIN", "max", "avg"]));
+  if (g.chance(0.4)) opts.push("WITHSCORES");
+  const head = store ? [`${op}STORE`, key(g, "z")] : [op];
+  return [...head, numkeys, ...keys, ...opts];
+}
+
 function zsetCmd(g: Gen): GenCommand {
   const k = key(g, "z");
   const m = () => g.pick(MEMBERS);
@@ -299,6 +317,7 @@ function zsetCmd(g: Gen): GenCommand {
   if (g.chance(0.05)) {
     return { args: ["ZRANDMEMBER", k, ...randomCount(g, "WITHSCORES")], compare: "shape" };
   }
+  if (g.chance(0.08)) return { args: zsetCombine(g), compare: "exact" };
   return { args: g.pick(cmds)(), compare: "exact" };
 }
 
