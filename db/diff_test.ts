@@ -155,10 +155,24 @@ const FIXED_CASES: string[][] = [
   ["ZUNION", "3", "inf", "minf", "plain", "WITHSCORES"],
   ["ZINTER", "2", "inf", "plain", "WEIGHTS", "0", "2", "WITHSCORES"],
   ["ZDIFF", "2", "plain", "big", "WITHSCORES"],
+  // A byte of ones: where BITPOS finds (or does not find) a clear bit.
+  ...Array.from({ length: 8 }, (_, i) => ["SETBIT", "ones", String(i), "1"]),
+  ["SETBIT", "ones", "12", "1"],
+  ["BITPOS", "ones", "0"],
+  ["BITPOS", "ones", "0", "0"],
+  ["BITPOS", "ones", "0", "0", "0"],
+  ["BITPOS", "ones", "0", "0", "7", "BIT"],
+  ["BITPOS", "ones", "0", "0", "12", "BIT"],
+  ["BITPOS", "ones", "1", "-3", "-5"],
+  ["BITPOS", "ones", "1", "9", "-1", "BIT"],
+  ["BITCOUNT", "ones", "1", "12", "BIT"],
+  ["BITCOUNT", "ones", "-1", "-2"],
+  ["GET", "ones"],
 ];
 
 Deno.test({
-  name: "differential: fixed cases (float sum order, infinities, set inputs) in RESP2 and RESP3",
+  name:
+    "differential: fixed cases (float sum order, infinities, set inputs, bit searches) in RESP2 and RESP3",
   ignore: redis_bin === null,
   fn: () =>
     withBoth(async (eraft_port, redis_port) => {

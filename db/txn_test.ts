@@ -10,11 +10,11 @@ import { type GenCommand, generate } from "./testing/gen.ts";
 import type { DbContext } from "./txn.ts";
 import { runCommand } from "./testing/run_command.ts";
 
-function ctx(backend: MemoryBackend): DbContext {
+function ctx(backend: MemoryBackend, now_ms: () => number = () => Date.now()): DbContext {
   return {
     backend,
     latches: new Latches(),
-    now_ms: () => Date.now(),
+    now_ms,
     max_bulk_bytes: 512 * 1024 * 1024,
   };
 }
@@ -118,7 +118,11 @@ Deno.test("txn: concurrent commands on one key, folded into group commits, reply
     const cmds = singleKeyWrites(seed, 600);
     assert.ok(cmds.length > 100, `seed ${seed}: enough single-key writes`);
     const grouped = new MemoryBackend(), serial = new MemoryBackend();
-    const g = ctx(grouped), s = ctx(serial);
+    // One frozen clock for both runs: a group shares one time where the serial
+    // run's clock moves on, so `EXPIRE k 1000` then `EXPIRE k 1000 GT` would
+    // tie in one run and not in the other.
+    const frozen_ms = Date.now();
+    const g = ctx(grouped, () => frozen_ms), s = ctx(serial, () => frozen_ms);
     // Queued in submission order: each key's queue runs in that order.
     const concurrent = await Promise.all(cmds.map((c) => run(g, ...c.args)));
     const one_by_one: string[] = [];

@@ -59,7 +59,7 @@ export function writeString(
 }
 
 /** Current expiry of a live key (0 when none or absent). */
-async function currentExpiry(t: Txn, key: Uint8Array): Promise<number> {
+export async function currentExpiry(t: Txn, key: Uint8Array): Promise<number> {
   const m = await t.meta(key);
   return m ? m.expire_at_ms : 0;
 }

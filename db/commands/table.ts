@@ -22,6 +22,7 @@ import { lower } from "./args.ts";
 import { KEY_COMMANDS } from "./keys.ts";
 import { SERVER_COMMANDS } from "./server.ts";
 import { STRING_COMMANDS } from "./strings.ts";
+import { BITMAP_COMMANDS } from "./bitmaps.ts";
 import { HASH_COMMANDS } from "./hashes.ts";
 import { LIST_COMMANDS } from "./lists.ts";
 import { SET_COMMANDS } from "./sets.ts";
@@ -83,6 +84,7 @@ for (
   const s of [
     ...SERVER_COMMANDS,
     ...STRING_COMMANDS,
+    ...BITMAP_COMMANDS,
     ...KEY_COMMANDS,
     ...HASH_COMMANDS,
     ...LIST_COMMANDS,

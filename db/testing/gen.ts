@@ -66,6 +66,21 @@ function key(g: Gen, prefix: string): string {
   return `${prefix}${g.int(0, 2)}`;
 }
 
+/** A SETBIT/GETBIT offset, sometimes invalid (negative, not a number, past 512 MiB). */
+function bitOffset(g: Gen): string {
+  return g.pick(["0", "1", "6", "7", "8", "15", "23", "31", "100", "-1", "x", "4294967296"]);
+}
+
+/** BITCOUNT's and BITPOS's optional range, sometimes malformed. */
+function bitRange(g: Gen): string[] {
+  const i = () => g.pick(["0", "1", "2", "-1", "-2", "-3", "-5", "5", "100", "x"]);
+  const shape = g.int(0, 3);
+  if (shape === 0) return [];
+  if (shape === 1) return [i()];
+  if (shape === 2) return [i(), i()];
+  return [i(), i(), g.pick(["BIT", "BYTE", "bit", "nibble"])];
+}
+
 function stringCmd(g: Gen): GenCommand {
   const k = key(g, "s");
   const v = g.pick(VALUES);
@@ -108,6 +123,10 @@ function stringCmd(g: Gen): GenCommand {
       g.pick(INTS.slice(0, 10)),
     ],
     () => ["SETRANGE", k, g.pick(["0", "1", "3", "-1", "10"]), v],
+    () => ["SETBIT", k, bitOffset(g), g.pick(["0", "1", "1", "2", "x"])],
+    () => ["GETBIT", k, bitOffset(g)],
+    () => ["BITCOUNT", k, ...bitRange(g)],
+    () => ["BITPOS", k, g.pick(["0", "1", "1", "0", "2", "x"]), ...bitRange(g)],
   ];
   return { args: g.pick(cmds)(), compare: "exact" };
 }
