@@ -9,7 +9,7 @@ import { latin1, str } from "../encoding/bytes.ts";
 import { dataKey, dataPrefix, rangeEnd } from "../encoding/keys.ts";
 import { type Metadata, newMetadata, nextVersion, type RedisType } from "../encoding/metadata.ts";
 import { decodeCursor, encodeCursor } from "../keyspace.ts";
-import { INT64 } from "../resp/int.ts";
+import { INT64, parseI64 } from "../resp/int.ts";
 import { array, bulk, err, Errors, type Reply } from "../resp/reply.ts";
 import { runRead, type Txn } from "../txn.ts";
 import { fail, intArg, lower, numArg } from "./args.ts";
@@ -87,6 +87,47 @@ export function randomCountArgs(
     fail("ERR value is out of range");
   }
   return { count: numArg(c.args[2]), with_values };
+}
+
+/** A count in 1..LONG_MAX, any other argument failing with `message` (getRangeLongFromObjectOrReply). */
+export function positiveArg(arg: Uint8Array, message: string): number {
+  const v = parseI64(arg);
+  if (v === null || v < 1n) fail(`ERR ${message}`);
+  return numArg(arg);
+}
+
+/**
+ * LMPOP's and ZMPOP's `numkeys key [key ...] END [COUNT count]`, in Redis
+ * 7.0's order: the keys, whether the first of `ends` was named, and the count.
+ */
+export function mpopArgs(
+  c: Call,
+  ends: [string, string],
+): { keys: Uint8Array[]; first: boolean; count: number } {
+  const n = positiveArg(c.args[1], "numkeys should be greater than 0");
+  const end_at = 2 + n;
+  if (end_at >= c.args.length) fail(Errors.syntax);
+  const end = lower(c.args[end_at]);
+  if (end !== ends[0] && end !== ends[1]) fail(Errors.syntax);
+  let count = -1;
+  for (let j = end_at + 1; j < c.args.length; j++) {
+    const more = c.args.length - 1 - j;
+    if (count !== -1 || lower(c.args[j]) !== "count" || more === 0) fail(Errors.syntax);
+    count = positiveArg(c.args[++j], "count should be greater than 0");
+  }
+  return { keys: c.args.slice(2, end_at), first: end === ends[0], count: count === -1 ? 1 : count };
+}
+
+/** SINTERCARD's and ZINTERCARD's `LIMIT limit` after the keys (0: none). */
+export function cardLimit(c: Call, from: number): number {
+  let limit = 0;
+  for (let j = from; j < c.args.length; j++) {
+    if (lower(c.args[j]) !== "limit" || j === c.args.length - 1) fail(Errors.syntax);
+    const v = parseI64(c.args[++j]);
+    if (v === null || v < 0n) fail("ERR LIMIT can't be negative");
+    limit = numArg(c.args[j]);
+  }
+  return limit;
 }
 
 /**

@@ -16,7 +16,7 @@ import {
 import { array, bulk, err, Errors, int, NULL, NULL_ARRAY, OK, type Reply } from "../resp/reply.ts";
 import { runRead, runWrite, type Txn } from "../txn.ts";
 import { fail, lower, numArg } from "./args.ts";
-import { openCollection, saveCollection } from "./collection.ts";
+import { mpopArgs, openCollection, saveCollection } from "./collection.ts";
 import { type Call, type CommandSpec, spec } from "./types.ts";
 
 const L = RedisType.List;
@@ -99,25 +99,51 @@ function pop(c: Call, left: boolean): Promise<Reply> | Reply {
   return runWrite(c.db, [key], async (t) => {
     const found = await t.metaOf(key, L);
     if (!found) return count === null ? NULL : NULL_ARRAY;
-    const m = { ...found };
-    const n = Math.min(count ?? 1, m.size);
-    const from = left ? 0 : m.size - n;
-    // Pops in one group commit take item after item from the same end: read
-    // ahead so the next ones find their items in the Txn's read cache.
-    const ahead = Math.min(m.size, Math.max(n, Math.min(t.group_size, POINT_READ_ITEMS)));
-    const ahead_from = left ? 0 : m.size - ahead;
-    if (!t.isLocal(itemKey(key, m, m.head + from))) {
-      await readRange(t, key, m, ahead_from, ahead_from + ahead - 1);
-    }
-    const items = await readRange(t, key, m, from, from + n - 1);
-    for (let i = 0; i < n; i++) t.del(itemKey(key, m, m.head + from + i));
-    if (left) m.head += n;
-    else m.tail -= n;
-    m.size -= n;
-    saveCollection(t, key, m);
-    if (!left) items.reverse();
+    const items = await popItems(t, key, found, left, count ?? 1);
     return count === null ? bulk(items[0]) : array(items.map((x) => bulk(x)));
   });
+}
+
+/** LMPOP: pops from the first of the keys that holds a list; nil when none does. */
+function lmpop(c: Call): Promise<Reply> {
+  const { keys, first: left, count } = mpopArgs(c, ["left", "right"]);
+  return runWrite(c.db, keys, async (t) => {
+    for (const key of keys) {
+      const found = await t.metaOf(key, L);
+      if (!found) continue;
+      const items = await popItems(t, key, found, left, count);
+      return array([bulk(key), array(items.map((x) => bulk(x)))]);
+    }
+    return NULL_ARRAY;
+  });
+}
+
+/** Pops up to `count` items from one end of a live list, in pop order. */
+async function popItems(
+  t: Txn,
+  key: Uint8Array,
+  found: Metadata,
+  left: boolean,
+  count: number,
+): Promise<Uint8Array[]> {
+  const m = { ...found };
+  const n = Math.min(count, m.size);
+  const from = left ? 0 : m.size - n;
+  // Pops in one group commit take item after item from the same end: read
+  // ahead so the next ones find their items in the Txn's read cache.
+  const ahead = Math.min(m.size, Math.max(n, Math.min(t.group_size, POINT_READ_ITEMS)));
+  const ahead_from = left ? 0 : m.size - ahead;
+  if (!t.isLocal(itemKey(key, m, m.head + from))) {
+    await readRange(t, key, m, ahead_from, ahead_from + ahead - 1);
+  }
+  const items = await readRange(t, key, m, from, from + n - 1);
+  for (let i = 0; i < n; i++) t.del(itemKey(key, m, m.head + from + i));
+  if (left) m.head += n;
+  else m.tail -= n;
+  m.size -= n;
+  saveCollection(t, key, m);
+  if (!left) items.reverse();
+  return items;
 }
 
 /**
@@ -327,6 +353,8 @@ export const LIST_COMMANDS: CommandSpec[] = [
     (c) => push(c, false, true),
   ),
   spec("lpop", -2, "write fast", [1, 1, 1], "list", "Pop from the head", (c) => pop(c, true)),
+  // Keys from argument 2 on (numkeys makes the list movable): every later argument counts.
+  spec("lmpop", -4, "write", [2, -1, 1], "list", "Pop from the first non-empty list", lmpop),
   spec(
     "lmove",
     5,

@@ -9,8 +9,10 @@ import { runRead, runWrite, type Txn } from "../txn.ts";
 import { fail, numArg } from "./args.ts";
 import {
   allData,
+  cardLimit,
   openCollection,
   pickRandom,
+  positiveArg,
   saveCollection,
   shuffle,
   subKey,
@@ -133,6 +135,18 @@ function setOp(c: Call, op: SetOp): Promise<Reply> {
   );
 }
 
+/** SINTERCARD: the size of the intersection, at most LIMIT (0: no limit). */
+function sintercard(c: Call): Promise<Reply> {
+  const n = positiveArg(c.args[1], "numkeys should be greater than 0");
+  if (n > c.args.length - 2) fail("ERR Number of keys can't be greater than number of args");
+  const keys = c.args.slice(2, 2 + n);
+  const limit = cardLimit(c, 2 + n);
+  return runRead(c.db, async (t) => {
+    const count = (await combine(t, keys, "inter")).length;
+    return int(limit > 0 ? Math.min(count, limit) : count);
+  });
+}
+
 function setOpStore(c: Call, op: SetOp): Promise<Reply> {
   const dst = c.args[1];
   const srcs = c.args.slice(2);
@@ -205,6 +219,7 @@ export const SET_COMMANDS: CommandSpec[] = [
   spec("srandmember", -2, "readonly", [1, 1, 1], "set", "Random members", srandmember),
   spec("smove", 4, "write fast", [1, 2, 1], "set", "Move a member to another set", smove),
   spec("sinter", -2, "readonly", [1, -1, 1], "set", "Intersection", (c) => setOp(c, "inter")),
+  spec("sintercard", -3, "readonly", [2, -1, 1], "set", "Intersection size", sintercard),
   spec("sunion", -2, "readonly", [1, -1, 1], "set", "Union", (c) => setOp(c, "union")),
   spec("sdiff", -2, "readonly", [1, -1, 1], "set", "Difference", (c) => setOp(c, "diff")),
   spec(

@@ -12,7 +12,7 @@ import { newMetadata, nextVersion, RedisType } from "../encoding/metadata.ts";
 import { array, bulk, Errors, int, type Reply } from "../resp/reply.ts";
 import { runRead, runWrite, type Txn, wrongType } from "../txn.ts";
 import { fail, floatArg, lower, numArg } from "./args.ts";
-import { allData, pairsReply } from "./collection.ts";
+import { allData, cardLimit, pairsReply } from "./collection.ts";
 import { type Call, type CommandSpec, spec } from "./types.ts";
 import { type Entry, sortEntries } from "./zset_range.ts";
 import { loadZset, putMember, scoreReply } from "./zset_store.ts";
@@ -170,7 +170,19 @@ function combineStore(c: Call, name: string, op: CombineOp): Promise<Reply> {
   });
 }
 
-/** Table rows of the six commands. */
+/** ZINTERCARD: the size of the intersection, at most LIMIT (0: no limit). */
+function zintercard(c: Call): Promise<Reply> {
+  const keys = inputKeys(c, "zintercard", false);
+  return runRead(c.db, async (t) => {
+    const sources = [];
+    for (const k of keys) sources.push(await readSource(t, k));
+    const limit = cardLimit(c, numkeysAt(false) + 1 + keys.length);
+    const n = compute(sources, "inter", "sum").length;
+    return int(limit > 0 ? Math.min(n, limit) : n);
+  });
+}
+
+/** Table rows of the seven commands. */
 export function zsetCombineCommands(): CommandSpec[] {
   const row = (name: string, op: CombineOp, store: boolean, summary: string) =>
     spec(
@@ -191,5 +203,6 @@ export function zsetCombineCommands(): CommandSpec[] {
     row("zunionstore", "union", true, "Store the union of sorted sets"),
     row("zinterstore", "inter", true, "Store the intersection of sorted sets"),
     row("zdiffstore", "diff", true, "Store the difference of sorted sets"),
+    spec("zintercard", -3, "readonly", [2, -1, 1], "sortedset", "Intersection size", zintercard),
   ];
 }

@@ -7,12 +7,13 @@
  */
 import { latin1 } from "../encoding/bytes.ts";
 import { decodeF64 } from "../encoding/float.ts";
-import { RedisType } from "../encoding/metadata.ts";
-import { array, bulk, err, Errors, int, NULL, type Reply } from "../resp/reply.ts";
+import { type Metadata, RedisType } from "../encoding/metadata.ts";
+import { array, bulk, err, Errors, int, NULL, NULL_ARRAY, type Reply } from "../resp/reply.ts";
 import { formatDouble } from "../resp/format.ts";
-import { runRead, runWrite } from "../txn.ts";
+import { runRead, runWrite, type Txn } from "../txn.ts";
 import { fail, floatArg, lower, numArg } from "./args.ts";
 import {
+  mpopArgs,
   openCollection,
   pairsReply,
   pickRandom,
@@ -25,6 +26,7 @@ import {
 import { type Call, type CommandSpec, spec } from "./types.ts";
 import { zsetCombineCommands } from "./zset_combine.ts";
 import { zrangeCommands } from "./zset_queries.ts";
+import type { Entry } from "./zset_range.ts";
 import { delMember, loadZset, putMember, scoreReply } from "./zset_store.ts";
 
 const Z = RedisType.ZSet;
@@ -159,6 +161,23 @@ function zrank(c: Call, rev: boolean): Promise<Reply> {
   });
 }
 
+/** Pops up to `count` lowest (or, with `max`, highest) members of a live zset, in pop order. */
+async function popMembers(
+  t: Txn,
+  key: Uint8Array,
+  found: Metadata,
+  max: boolean,
+  count: number,
+): Promise<Entry[]> {
+  const m = { ...found };
+  const es = await loadZset(t, key, found);
+  const take = max ? es.slice(-count).reverse() : es.slice(0, count);
+  for (const e of take) delMember(t, key, m, e);
+  m.size -= take.length;
+  saveCollection(t, key, m);
+  return take;
+}
+
 function zpop(c: Call, max: boolean): Promise<Reply> | Reply {
   const key = c.args[1];
   if (c.args.length > 3) return err(Errors.syntax);
@@ -167,16 +186,28 @@ function zpop(c: Call, max: boolean): Promise<Reply> | Reply {
   return runWrite(c.db, [key], async (t) => {
     const found = await t.metaOf(key, Z);
     if (!found || count === 0) return array([]);
-    const m = { ...found };
-    const es = await loadZset(t, key, found);
-    const take = max ? es.slice(-(count ?? 1)).reverse() : es.slice(0, count ?? 1);
-    for (const e of take) delMember(t, key, m, e);
-    m.size -= take.length;
-    saveCollection(t, key, m);
+    const take = await popMembers(t, key, found, max, count ?? 1);
     if (c.conn.resp === 3 && count !== null) {
       return array(take.map((e) => array([bulk(e.member), scoreReply(e.score)])));
     }
     return array(take.flatMap((e) => [bulk(e.member), scoreReply(e.score)]));
+  });
+}
+
+/** ZMPOP: pops from the first of the keys that holds a sorted set; nil when none does. */
+function zmpop(c: Call): Promise<Reply> {
+  const { keys, first: min, count } = mpopArgs(c, ["min", "max"]);
+  return runWrite(c.db, keys, async (t) => {
+    for (const key of keys) {
+      const found = await t.metaOf(key, Z);
+      if (!found) continue;
+      const take = await popMembers(t, key, found, !min, count);
+      return array([
+        bulk(key),
+        array(take.map((e) => array([bulk(e.member), scoreReply(e.score)]))),
+      ]);
+    }
+    return NULL_ARRAY;
   });
 }
 
@@ -252,6 +283,7 @@ export const ZSET_COMMANDS: CommandSpec[] = [
     "Iterate members",
     (c) => subScan(c, Z, (member, v) => [bulk(member), bulk(formatDouble(decodeF64(v)))]),
   ),
+  spec("zmpop", -4, "write", [2, -1, 1], "sortedset", "Pop from the first non-empty", zmpop),
   spec("zrandmember", -2, "readonly", [1, 1, 1], "sortedset", "Random members", zrandmember),
   ...zrangeCommands(),
   ...zsetCombineCommands(),

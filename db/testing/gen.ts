@@ -224,6 +224,12 @@ function listCmd(g: Gen): GenCommand {
     ],
     () => ["RPOPLPUSH", k, key(g, "l")],
     () => [
+      "LMPOP",
+      ...multiKeys(g, "l"),
+      g.pick(["LEFT", "RIGHT", "right", "up"]),
+      ...mpopCount(g),
+    ],
+    () => [
       "LPOS",
       k,
       v(),
@@ -243,6 +249,7 @@ function setCmd(g: Gen): GenCommand {
     () => ({ args: ["SADD", k, m(), ...(g.chance(0.5) ? [m(), m()] : [])], compare: "exact" }),
     () => ({ args: ["SREM", k, m(), ...(g.chance(0.3) ? [m()] : [])], compare: "exact" }),
     () => ({ args: ["SMOVE", k, key(g, "S"), m()], compare: "exact" }),
+    () => ({ args: ["SINTERCARD", ...multiKeys(g, "S"), ...cardLimit(g)], compare: "exact" }),
     () => ({ args: ["SMEMBERS", k], compare: "unordered" }),
     () => ({ args: ["SISMEMBER", k, m()], compare: "exact" }),
     () => ({ args: ["SMISMEMBER", k, m(), m()], compare: "exact" }),
@@ -260,6 +267,29 @@ function setCmd(g: Gen): GenCommand {
     }),
   ];
   return g.pick(cmds)();
+}
+
+/** `numkeys key [key ...]` of the *MPOP and *INTERCARD commands, the count sometimes wrong. */
+function multiKeys(g: Gen, prefix: string): string[] {
+  const n = g.int(1, 3);
+  const keys = Array.from({ length: n }, () => key(g, prefix));
+  return [g.chance(0.9) ? String(n) : g.pick(["0", "-1", "x", String(n + 1)]), ...keys];
+}
+
+/** LMPOP's and ZMPOP's optional `COUNT n`, sometimes malformed. */
+function mpopCount(g: Gen): string[] {
+  if (g.chance(0.4)) return [];
+  return [
+    "COUNT",
+    g.pick(["1", "2", "10", "0", "-1", "x"]),
+    ...(g.chance(0.1) ? ["COUNT", "1"] : []),
+  ];
+}
+
+/** SINTERCARD's and ZINTERCARD's optional `LIMIT n`, sometimes malformed. */
+function cardLimit(g: Gen): string[] {
+  if (g.chance(0.5)) return [];
+  return [g.pick(["LIMIT", "limit", "LIMITS"]), g.pick(["0", "1", "2", "-1", "x"])];
 }
 
 /** ZUNION/ZINTER/ZDIFF and their STORE forms over sorted sets and sets, sometimes malformed. */
@@ -337,6 +367,13 @@ function zsetCmd(g: Gen): GenCommand {
     return { args: ["ZRANDMEMBER", k, ...randomCount(g, "WITHSCORES")], compare: "shape" };
   }
   if (g.chance(0.08)) return { args: zsetCombine(g), compare: "exact" };
+  if (g.chance(0.03)) {
+    return { args: ["ZINTERCARD", ...multiKeys(g, "z"), ...cardLimit(g)], compare: "exact" };
+  }
+  if (g.chance(0.04)) {
+    const end = g.pick(["MIN", "MAX", "max", "middle"]);
+    return { args: ["ZMPOP", ...multiKeys(g, "z"), end, ...mpopCount(g)], compare: "exact" };
+  }
   return { args: g.pick(cmds)(), compare: "exact" };
 }
 
