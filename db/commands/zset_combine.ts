@@ -8,14 +8,14 @@
  * @module
  */
 import { latin1 } from "../encoding/bytes.ts";
-import { newMetadata, nextVersion, RedisType } from "../encoding/metadata.ts";
+import { RedisType } from "../encoding/metadata.ts";
 import { array, bulk, Errors, int, type Reply } from "../resp/reply.ts";
 import { runRead, runWrite, type Txn, wrongType } from "../txn.ts";
 import { fail, floatArg, lower, numArg } from "./args.ts";
 import { allData, cardLimit, pairsReply } from "./collection.ts";
 import { type Call, type CommandSpec, spec } from "./types.ts";
 import { type Entry, sortEntries } from "./zset_range.ts";
-import { loadZset, putMember, scoreReply } from "./zset_store.ts";
+import { loadZset, replaceWithZset, scoreReply } from "./zset_store.ts";
 
 type CombineOp = "union" | "inter" | "diff";
 type Aggregate = "sum" | "min" | "max";
@@ -158,14 +158,7 @@ function combineStore(c: Call, name: string, op: CombineOp): Promise<Reply> {
     for (const k of keys) sources.push(await readSource(t, k));
     const opts = parseOptions(c, numkeysAt(true) + 1 + keys.length, op, true, sources);
     const es = compute(sources, op, opts.aggregate);
-    // Whatever the destination held (any type) becomes garbage of an old generation.
-    await t.meta(dst);
-    t.deleteKey(dst);
-    if (es.length > 0) {
-      const fresh = { ...newMetadata(RedisType.ZSet, nextVersion(t.now_ms)), size: es.length };
-      for (const e of es) putMember(t, dst, fresh, e.member, null, e.score);
-      t.setMeta(dst, fresh);
-    }
+    await replaceWithZset(t, dst, es);
     return int(es.length);
   });
 }

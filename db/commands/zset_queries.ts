@@ -20,7 +20,7 @@ import {
   rankRange,
   selectRange,
 } from "./zset_range.ts";
-import { delMember, loadZset, scoreReply } from "./zset_store.ts";
+import { delMember, loadZset, replaceWithZset, scoreReply } from "./zset_store.ts";
 import { type Call, type CommandSpec, spec } from "./types.ts";
 
 const Z = RedisType.ZSet;
@@ -34,17 +34,22 @@ interface RangeReq {
   count: number;
 }
 
-/** Parses the options after key/min/max (zrangeGenericCommand step 1). */
+/**
+ * Parses the options after key/min/max (zrangeGenericCommand step 1), which
+ * start at `from`; ZRANGESTORE (`store`) takes no WITHSCORES.
+ */
 function parseRangeOptions(
   c: Call,
   preset: { type: RangeType | null; rev: boolean | null },
+  from: number,
+  store: boolean,
 ): RangeReq {
   let type = preset.type, rev = preset.rev;
   let withscores = false, offset = 0, count = -1;
-  for (let j = 4; j < c.args.length; j++) {
+  for (let j = from; j < c.args.length; j++) {
     const a = lower(c.args[j]);
     const left = c.args.length - j - 1;
-    if (a === "withscores") withscores = true;
+    if (!store && a === "withscores") withscores = true;
     else if (a === "limit" && left >= 2) {
       offset = numArg(c.args[j + 1]);
       count = numArg(c.args[j + 2]);
@@ -62,13 +67,20 @@ function renderRange(c: Call, es: Entry[], withscores: boolean): Reply {
   return pairsReply(c, es.map((e) => [bulk(e.member), scoreReply(e.score)]));
 }
 
+/**
+ * ZRANGE and its older forms; with `store`, ZRANGESTORE (destination first,
+ * then the same arguments), which writes the picked members and answers how
+ * many.
+ */
 function zrangeGeneric(
   c: Call,
   preset: { type: RangeType | null; rev: boolean | null },
+  store = false,
 ): Promise<Reply> | Reply {
+  const src = store ? 2 : 1;
   let r: RangeReq;
   try {
-    r = parseRangeOptions(c, preset);
+    r = parseRangeOptions(c, preset, src + 3, store);
   } catch (e) {
     return e as Reply;
   }
@@ -80,7 +92,7 @@ function zrangeGeneric(
   if (r.withscores && r.type === "lex") {
     return err("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
   }
-  let [lo, hi] = [c.args[2], c.args[3]];
+  let [lo, hi] = [c.args[src + 1], c.args[src + 2]];
   if (r.rev && r.type !== "rank") [lo, hi] = [hi, lo];
   let pick: (es: Entry[]) => number[];
   if (r.type === "rank") {
@@ -96,9 +108,21 @@ function zrangeGeneric(
     if (typeof picker !== "function") return picker;
     pick = picker;
   }
+  if (store) return storeRange(c, pick);
   return runRead(c.db, async (t) => {
     const es = await loadZset(t, c.args[1], await t.metaOf(c.args[1], Z));
     return renderRange(c, pick(es).map((i) => es[i]), r.withscores);
+  });
+}
+
+/** ZRANGESTORE's write: the destination (any old type) becomes the picked members, or goes. */
+function storeRange(c: Call, pick: (es: Entry[]) => number[]): Promise<Reply> {
+  const [, dst, src] = c.args;
+  return runWrite(c.db, [dst, src], async (t) => {
+    const es = await loadZset(t, src, await t.metaOf(src, Z));
+    const picked = pick(es).map((i) => es[i]);
+    await replaceWithZset(t, dst, picked);
+    return int(picked.length);
   });
 }
 
@@ -190,6 +214,15 @@ export function zrangeCommands(): CommandSpec[] {
       "sortedset",
       "Range by rank, score or lex",
       (c) => zrangeGeneric(c, { type: null, rev: null }),
+    ),
+    spec(
+      "zrangestore",
+      -5,
+      "write denyoom",
+      [1, 2, 1],
+      "sortedset",
+      "Store a range by rank, score or lex",
+      (c) => zrangeGeneric(c, { type: null, rev: null }, true),
     ),
     spec(
       "zrangebyscore",

@@ -4,7 +4,7 @@
  */
 import { scoreKey } from "../encoding/keys.ts";
 import { decodeF64, encodeF64 } from "../encoding/float.ts";
-import type { Metadata } from "../encoding/metadata.ts";
+import { type Metadata, newMetadata, nextVersion, RedisType } from "../encoding/metadata.ts";
 import { double, type Reply } from "../resp/reply.ts";
 import type { Txn } from "../txn.ts";
 import { allData, subKey } from "./collection.ts";
@@ -30,6 +30,19 @@ export function putMember(
   if (old !== null) t.del(scoreKey(key, m.version, old, member));
   t.put(scoreKey(key, m.version, score, member), new Uint8Array(0));
   t.put(subKey(key, m, member), encodeF64(score));
+}
+
+/**
+ * Makes `dst` a sorted set of exactly `entries` (a new generation; whatever
+ * it held, of any type, becomes garbage), or deletes it when there are none.
+ */
+export async function replaceWithZset(t: Txn, dst: Uint8Array, entries: Entry[]): Promise<void> {
+  await t.meta(dst);
+  t.deleteKey(dst);
+  if (entries.length === 0) return;
+  const fresh = { ...newMetadata(RedisType.ZSet, nextVersion(t.now_ms)), size: entries.length };
+  for (const e of entries) putMember(t, dst, fresh, e.member, null, e.score);
+  t.setMeta(dst, fresh);
 }
 
 /** Removes a member's two records. */

@@ -354,6 +354,16 @@ function zsetCmd(g: Gen): GenCommand {
     () => ["ZREVRANGEBYSCORE", k, rng(), rng(), ...(g.chance(0.4) ? ["WITHSCORES"] : []), ...lim()],
     () => [g.pick(["ZRANGEBYLEX", "ZREVRANGEBYLEX"]), k, lex(), lex(), ...lim()],
     () => ["ZLEXCOUNT", k, lex(), lex()],
+    () => {
+      const [lo, hi, by] = g.pick([
+        [g.pick(["0", "1", "-1"]), g.pick(["-1", "2", "0"]), []],
+        [rng(), rng(), ["BYSCORE"]],
+        [lex(), lex(), ["BYLEX"]],
+      ] as Array<[string, string, string[]]>);
+      const rev = g.chance(0.3) ? ["REV"] : [];
+      const extra = g.chance(0.1) ? ["WITHSCORES"] : [];
+      return ["ZRANGESTORE", key(g, "z"), k, lo, hi, ...by, ...rev, ...lim(), ...extra];
+    },
     () => ["ZREMRANGEBYLEX", k, lex(), lex()],
     () => [
       g.pick(["ZPOPMIN", "ZPOPMAX"]),
