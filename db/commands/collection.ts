@@ -10,8 +10,8 @@ import { dataKey, dataPrefix, rangeEnd } from "../encoding/keys.ts";
 import { type Metadata, newMetadata, nextVersion, type RedisType } from "../encoding/metadata.ts";
 import { decodeCursor, encodeCursor } from "../keyspace.ts";
 import { INT64, parseI64 } from "../resp/int.ts";
-import { array, bulk, err, Errors, type Reply } from "../resp/reply.ts";
-import { runRead, type Txn } from "../txn.ts";
+import { array, bulk, err, Errors, NULL_ARRAY, type Reply } from "../resp/reply.ts";
+import { runRead, runWrite, type Txn } from "../txn.ts";
 import { fail, intArg, lower, numArg } from "./args.ts";
 import { globMatch } from "./glob.ts";
 import type { Call } from "./types.ts";
@@ -100,7 +100,7 @@ export function positiveArg(arg: Uint8Array, message: string): number {
  * LMPOP's and ZMPOP's `numkeys key [key ...] END [COUNT count]`, in Redis
  * 7.0's order: the keys, whether the first of `ends` was named, and the count.
  */
-export function mpopArgs(
+function mpopArgs(
   c: Call,
   ends: [string, string],
 ): { keys: Uint8Array[]; first: boolean; count: number } {
@@ -116,6 +116,27 @@ export function mpopArgs(
     count = positiveArg(c.args[++j], "count should be greater than 0");
   }
   return { keys: c.args.slice(2, end_at), first: end === ends[0], count: count === -1 ? 1 : count };
+}
+
+/**
+ * LMPOP and ZMPOP: `pop` takes up to `count` items from the first of the keys
+ * holding a `type` collection (from the end named first in `ends` when
+ * `first`); the reply is `[key, items]`, nil when no key holds one.
+ */
+export function mpop(
+  c: Call,
+  ends: [string, string],
+  type: RedisType,
+  pop: (t: Txn, key: Uint8Array, m: Metadata, first: boolean, count: number) => Promise<Reply[]>,
+): Promise<Reply> {
+  const { keys, first, count } = mpopArgs(c, ends);
+  return runWrite(c.db, keys, async (t) => {
+    for (const key of keys) {
+      const found = await t.metaOf(key, type);
+      if (found) return array([bulk(key), array(await pop(t, key, found, first, count))]);
+    }
+    return NULL_ARRAY;
+  });
 }
 
 /** SINTERCARD's and ZINTERCARD's `LIMIT limit` after the keys (0: none). */

@@ -16,7 +16,7 @@ import {
 import { array, bulk, err, Errors, int, NULL, NULL_ARRAY, OK, type Reply } from "../resp/reply.ts";
 import { runRead, runWrite, type Txn } from "../txn.ts";
 import { fail, lower, numArg } from "./args.ts";
-import { mpopArgs, openCollection, saveCollection } from "./collection.ts";
+import { mpop, openCollection, saveCollection } from "./collection.ts";
 import { type Call, type CommandSpec, spec } from "./types.ts";
 
 const L = RedisType.List;
@@ -106,15 +106,8 @@ function pop(c: Call, left: boolean): Promise<Reply> | Reply {
 
 /** LMPOP: pops from the first of the keys that holds a list; nil when none does. */
 function lmpop(c: Call): Promise<Reply> {
-  const { keys, first: left, count } = mpopArgs(c, ["left", "right"]);
-  return runWrite(c.db, keys, async (t) => {
-    for (const key of keys) {
-      const found = await t.metaOf(key, L);
-      if (!found) continue;
-      const items = await popItems(t, key, found, left, count);
-      return array([bulk(key), array(items.map((x) => bulk(x)))]);
-    }
-    return NULL_ARRAY;
+  return mpop(c, ["left", "right"], L, async (t, key, m, left, count) => {
+    return (await popItems(t, key, m, left, count)).map((x) => bulk(x));
   });
 }
 

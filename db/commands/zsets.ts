@@ -8,12 +8,12 @@
 import { latin1 } from "../encoding/bytes.ts";
 import { decodeF64 } from "../encoding/float.ts";
 import { type Metadata, RedisType } from "../encoding/metadata.ts";
-import { array, bulk, err, Errors, int, NULL, NULL_ARRAY, type Reply } from "../resp/reply.ts";
+import { array, bulk, err, Errors, int, NULL, type Reply } from "../resp/reply.ts";
 import { formatDouble } from "../resp/format.ts";
 import { runRead, runWrite, type Txn } from "../txn.ts";
 import { fail, floatArg, lower, numArg } from "./args.ts";
 import {
-  mpopArgs,
+  mpop,
   openCollection,
   pairsReply,
   pickRandom,
@@ -196,18 +196,9 @@ function zpop(c: Call, max: boolean): Promise<Reply> | Reply {
 
 /** ZMPOP: pops from the first of the keys that holds a sorted set; nil when none does. */
 function zmpop(c: Call): Promise<Reply> {
-  const { keys, first: min, count } = mpopArgs(c, ["min", "max"]);
-  return runWrite(c.db, keys, async (t) => {
-    for (const key of keys) {
-      const found = await t.metaOf(key, Z);
-      if (!found) continue;
-      const take = await popMembers(t, key, found, !min, count);
-      return array([
-        bulk(key),
-        array(take.map((e) => array([bulk(e.member), scoreReply(e.score)]))),
-      ]);
-    }
-    return NULL_ARRAY;
+  return mpop(c, ["min", "max"], Z, async (t, key, m, min, count) => {
+    const take = await popMembers(t, key, m, !min, count);
+    return take.map((e) => array([bulk(e.member), scoreReply(e.score)]));
   });
 }
 
