@@ -168,11 +168,23 @@ const FIXED_CASES: string[][] = [
   ["BITCOUNT", "ones", "1", "12", "BIT"],
   ["BITCOUNT", "ones", "-1", "-2"],
   ["GET", "ones"],
+  // COPY keeps members, scores and the TTL; REPLACE overwrites any type.
+  ["ZADD", "cz", "1", "a", "2.5", "b"],
+  ["EXPIRE", "cz", "100"],
+  ["COPY", "cz", "cz2"],
+  ["ZRANGE", "cz2", "0", "-1", "WITHSCORES"],
+  ["PERSIST", "cz2"],
+  ["COPY", "cz", "cz2"],
+  ["COPY", "cz", "cz"],
+  ["SET", "cs", "v"],
+  ["COPY", "cs", "cz2", "REPLACE"],
+  ["TYPE", "cz2"],
+  ["GET", "cz2"],
 ];
 
 Deno.test({
   name:
-    "differential: fixed cases (float sum order, infinities, set inputs, bit searches) in RESP2 and RESP3",
+    "differential: fixed cases (float sum order, infinities, set inputs, bit searches, COPY) in RESP2 and RESP3",
   ignore: redis_bin === null,
   fn: () =>
     withBoth(async (eraft_port, redis_port) => {

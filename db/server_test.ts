@@ -85,7 +85,7 @@ Deno.test("server: requirepass gates commands with NOAUTH until AUTH", async () 
   });
 });
 
-Deno.test("server: HELLO 3 switches to RESP3 and returns a map; SELECT only allows 0", async () => {
+Deno.test("server: HELLO 3 switches to RESP3 and returns a map; SELECT and COPY only allow DB 0", async () => {
   await withServer({}, async (port) => {
     const c = await RespClient.connect(port);
     try {
@@ -95,6 +95,10 @@ Deno.test("server: HELLO 3 switches to RESP3 and returns a map; SELECT only allo
       assert.equal(await call(c, "GET", "nothing"), "_\r\n");
       assert.equal(await call(c, "SELECT", "0"), "+OK\r\n");
       assert.equal(await call(c, "SELECT", "1"), "-ERR DB index is out of range\r\n");
+      // One database: COPY to another is refused as SELECT is (redis-server has 16).
+      assert.equal(await call(c, "SET", "a", "1"), "+OK\r\n");
+      assert.equal(await call(c, "COPY", "a", "b", "DB", "1"), "-ERR DB index is out of range\r\n");
+      assert.equal(await call(c, "COPY", "a", "b", "DB", "0"), ":1\r\n");
       assert.equal(await call(c, "HELLO", "4"), "-NOPROTO unsupported protocol version\r\n");
       assert.match(await call(c, "INFO"), /^=\d+\r\ntxt:[^]*loading:0/);
     } finally {

@@ -3,7 +3,7 @@
  * RANDOMKEY.
  * @module
  */
-import { str } from "../encoding/bytes.ts";
+import { equal, str } from "../encoding/bytes.ts";
 import { dataKey, dataPrefix, decodeRawKey, rangeEnd, scorePrefix } from "../encoding/keys.ts";
 import { isExpired, nextVersion, RedisType, typeName } from "../encoding/metadata.ts";
 import { INT64 } from "../resp/int.ts";
@@ -191,13 +191,36 @@ async function rename(c: Call, nx: boolean): Promise<Reply> {
   return await runWrite(c.db, [src, dst], async (t) => {
     const [ms, md] = await t.metaMany([src, dst]);
     if (!ms) fail(Errors.noSuchKey);
-    if (str(src) === str(dst) && src.length === dst.length && src.every((b, i) => b === dst[i])) {
-      return nx ? int(0) : OK;
-    }
+    if (equal(src, dst)) return nx ? int(0) : OK;
     if (nx && md) return int(0);
     await copyKey(t, src, dst);
     t.deleteKey(src);
     return nx ? int(1) : OK;
+  });
+}
+
+/**
+ * COPY source destination [DB 0] [REPLACE], as Redis 7.0 checks it. eraft has
+ * one database: any other DB index is out of range, as for SELECT.
+ */
+async function copy(c: Call): Promise<Reply> {
+  const [, src, dst] = c.args;
+  let replace = false;
+  for (let j = 3; j < c.args.length; j++) {
+    const a = lower(c.args[j]);
+    if (a === "replace") replace = true;
+    else if (a === "db" && j + 1 < c.args.length) {
+      const index = intArg(c.args[++j]);
+      if (index < -(2n ** 31n) || index >= 2n ** 31n) fail(Errors.notInteger);
+      if (index !== 0n) return err("ERR DB index is out of range");
+    } else return err(Errors.syntax);
+  }
+  if (equal(src, dst)) return err("ERR source and destination objects are the same");
+  return await runWrite(c.db, [src, dst], async (t) => {
+    const [ms, md] = await t.metaMany([src, dst]);
+    if (!ms || (md && !replace)) return int(0);
+    await copyKey(t, src, dst);
+    return int(1);
   });
 }
 
@@ -219,6 +242,7 @@ async function randomKey(c: Call): Promise<Reply> {
 export const KEY_COMMANDS: CommandSpec[] = [
   spec("del", -2, "write", [1, -1, 1], "generic", "Delete keys", del),
   spec("unlink", -2, "write fast", [1, -1, 1], "generic", "Delete keys (O(1) here too)", del),
+  spec("copy", -3, "write denyoom", [1, 2, 1], "generic", "Copy a key", copy),
   spec("exists", -2, "readonly fast", [1, -1, 1], "generic", "Count existing keys", exists),
   // Redis's TOUCH updates access times (for LRU eviction, which eraft has
   // not) and answers what EXISTS answers.

@@ -157,6 +157,16 @@ function keyCmd(g: Gen): GenCommand {
     () => ({ args: ["KEYS", g.pick(["*", "s*", "?0", "[hl]*", "nomatch"])], compare: "unordered" }),
     () => ({ args: ["RENAME", k, key(g, any())], compare: "exact" }),
     () => ({ args: ["RENAMENX", k, key(g, any())], compare: "exact" }),
+    // COPY to another DB succeeds on redis-server (16 DBs); eraft has one, so DB 0 only.
+    () => ({
+      args: [
+        "COPY",
+        k,
+        key(g, any()),
+        ...g.pick([[], ["REPLACE"], ["DB", "0"], ["DB", "x"], ["replace", "DB", "0"], ["FOO"]]),
+      ],
+      compare: "exact",
+    }),
     () => ({ args: ["DBSIZE"], compare: "exact" }),
     () => ({ args: ["RANDOMKEY"], compare: "shape" }),
   ];
