@@ -18,7 +18,7 @@ const COMMANDS_PER_SEED = Number(Deno.env.get("DIFF_COMMANDS") ?? "400");
 const ONLY_SEED = Deno.env.get("DIFF_SEED");
 /** Seeds divisible by this run in RESP3 (0 = never). */
 const RESP3_EVERY = Number(Deno.env.get("DIFF_RESP3_EVERY") ?? "3");
-const FAMILIES = (Deno.env.get("DIFF_FAMILIES") ?? "string,key,hash,list,set,zset").split(
+const FAMILIES = (Deno.env.get("DIFF_FAMILIES") ?? "string,key,hash,list,set,zset,txn").split(
   ",",
 ) as Family[];
 
@@ -33,6 +33,13 @@ function show(b: Uint8Array): string {
 
 function keyOf(f: Frame): string {
   return new TextDecoder().decode(encodeFrame(f));
+}
+
+/** EXEC's reply: each element compared the way its queued command is. */
+function normaliseExec(f: Frame, queued: GenCommand[]): string {
+  if (!f.items || f.items.length !== queued.length) return keyOf(f);
+  return `${f.t}${f.items.length}|` +
+    f.items.map((item, i) => normalise(item, queued[i].compare, queued[i].args[0])).join("|");
 }
 
 /** Types and lengths of an aggregate, all the way down; no values (random picks). */
@@ -78,14 +85,22 @@ async function compareCommands(
       await a.call("HELLO", "3");
       await b.call("HELLO", "3");
     }
+    // Commands queued since MULTI: EXEC's reply holds theirs, each compared its own way.
+    let queued: GenCommand[] | null = null;
     for (let i = 0; i < cmds.length; i++) {
       const { args, compare } = cmds[i];
       await a.send(encodeCommand(args));
       await b.send(encodeCommand(args));
       const ra = (await a.readFrame())!;
       const rb = (await b.readFrame())!;
-      const na = normalise(ra.f, compare, args[0]);
-      const nb = normalise(rb.f, compare, args[0]);
+      const name = args[0].toUpperCase();
+      const exec = name === "EXEC" ? queued : null;
+      const norm = (f: Frame) => exec ? normaliseExec(f, exec) : normalise(f, compare, args[0]);
+      const na = norm(ra.f);
+      const nb = norm(rb.f);
+      if (name === "MULTI" && rb.f.t === "+") queued = [];
+      else if (name === "EXEC" || name === "DISCARD") queued = null;
+      else if (queued && rb.f.t === "+" && rb.f.line === "QUEUED") queued.push(cmds[i]);
       if (na !== nb) {
         const history = cmds.slice(Math.max(0, i - 12), i).map((c) => "  " + c.args.join(" ")).join(
           "\n",

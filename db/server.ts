@@ -162,6 +162,8 @@ async function serveConn(
     db_index: 0,
     created_ms: Date.now(),
     close_after_reply: false,
+    multi: null,
+    watched: [],
     last_command: "NULL",
   };
   try {
@@ -218,7 +220,8 @@ async function connLoop(
       // The only request received with nothing running (a client that waits
       // for each reply) runs as is, without the window's key bookkeeping.
       const lone = parser.buffered_bytes === 0 && window.idle;
-      const keys = cs.authed && !lone ? requestKeys(r.args) : null;
+      // Inside MULTI every request is queued in order, none runs beside another.
+      const keys = cs.authed && !lone && cs.multi === null ? requestKeys(r.args) : null;
       if (!window.idle && (keys === null || !window.admits(keys))) await window.drain(out, cs);
       if (keys !== null) {
         window.add(keys, run(r.args));

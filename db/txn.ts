@@ -79,6 +79,11 @@ export interface DbContext {
   now_ms(): number;
   /** Largest string value a command may create (proto-max-bulk-len). */
   max_bulk_bytes: number;
+  /**
+   * Set while EXEC runs a transaction's commands (db/multi.ts): runWrite,
+   * runRead and readMeta then run on this Txn, which EXEC commits once.
+   */
+  exec?: Txn;
 }
 
 /** Where a command of a group started, to undo its writes if it fails. */
@@ -108,6 +113,12 @@ export class Txn {
   reads = 0;
   /** Commands this Txn runs (a group commit's size): a hint for reading ahead. */
   group_size = 1;
+  /**
+   * Scans merge the writes buffered by earlier commands (EXEC's commands must
+   * see each other's writes: it cannot split into several batches as a group
+   * commit does).
+   */
+  merge_scans = false;
 
   constructor(readonly backend: Backend, readonly now_ms: number) {}
 
@@ -122,6 +133,28 @@ export class Txn {
     this.reads++;
     this.remember(id, mk, raw);
     return this.metas.get(id)!.live;
+  }
+
+  /**
+   * Requires `key`'s metadata record to still be `raw` (null: absent) when
+   * this Txn commits: WATCH. Call before any read (EXEC tells a WATCH abort
+   * by the failed precondition's index).
+   */
+  expectMeta(key: Uint8Array, raw: Uint8Array | null): void {
+    this.preconditions.push(metaPrecondition(metaKey(key), raw));
+  }
+
+  /**
+   * For a Txn that wrote nothing: reads every precondition's record again and
+   * returns the index of the first that no longer holds, or null.
+   */
+  async firstChangedRead(): Promise<number | null> {
+    if (this.preconditions.length === 0) return null;
+    const now = await this.backend.batchGet(CF_DEFAULT, this.preconditions.map((p) => p.key));
+    const i = this.preconditions.findIndex((p, i) =>
+      p.kind === PreconditionKind.NotExists ? now[i] !== null : !(now[i] && equal(now[i]!, p.value))
+    );
+    return i === -1 ? null : i;
   }
 
   /** Reads several keys' metadata with one batch get. */
@@ -139,11 +172,7 @@ export class Txn {
   private remember(id: string, mk: Uint8Array, raw: Uint8Array | null): void {
     if (this.metas.has(id)) return;
     this.metas.set(id, { raw, live: liveMetadata(raw, this.now_ms) });
-    this.preconditions.push(
-      raw
-        ? { kind: PreconditionKind.ValueEquals, cf: CF_DEFAULT, key: mk, value: raw }
-        : { kind: PreconditionKind.NotExists, cf: CF_DEFAULT, key: mk, value: EMPTY_BYTES },
-    );
+    this.preconditions.push(metaPrecondition(mk, raw));
   }
 
   /** Live metadata that must be of `type` (WRONGTYPE otherwise), or null. */
@@ -201,9 +230,41 @@ export class Txn {
     limit: number,
     reverse = false,
   ): Promise<RawPair[]> {
+    if (this.merge_scans) return await this.#mergedScan(start, end, limit, reverse);
     this.#checkScanIsClean(start, end);
     this.reads++;
     return await this.backend.scan(CF_DEFAULT, start, end, limit, reverse);
+  }
+
+  /**
+   * One page of the store's records in [start, end) with this Txn's buffered
+   * writes applied. The store is asked for enough records to make up for
+   * buffered deletes; when its page is full, buffered writes past its last
+   * key are left to the next page, which starts after the last key returned.
+   */
+  async #mergedScan(
+    start: Uint8Array,
+    end: Uint8Array,
+    limit: number,
+    reverse: boolean,
+  ): Promise<RawPair[]> {
+    const inside = (raw: Uint8Array) =>
+      compare(raw, start) >= 0 && (end.length === 0 || compare(raw, end) < 0);
+    const writes = [...this.#overlay.values()].filter((w) => inside(w.raw));
+    const deletes = writes.filter((w) => w.value === null).length;
+    const asked = limit + deletes;
+    this.reads++;
+    const page = await this.backend.scan(CF_DEFAULT, start, end, asked, reverse);
+    const last = page.length === asked ? page[page.length - 1].key : null;
+    const merged = new Map(page.map((p) => [latin1(p.key), p]));
+    for (const w of writes) {
+      if (last && (reverse ? compare(w.raw, last) < 0 : compare(w.raw, last) > 0)) continue;
+      if (w.value === null) merged.delete(latin1(w.raw));
+      else merged.set(latin1(w.raw), { key: w.raw, value: w.value });
+    }
+    const out = [...merged.values()].sort((a, b) => compare(a.key, b.key));
+    if (reverse) out.reverse();
+    return out.slice(0, limit);
   }
 
   /**
@@ -368,6 +429,23 @@ export class Txn {
   }
 }
 
+/** The precondition that metadata record `mk` is still `raw` (null: absent). */
+function metaPrecondition(mk: Uint8Array, raw: Uint8Array | null): Precondition {
+  return raw
+    ? { kind: PreconditionKind.ValueEquals, cf: CF_DEFAULT, key: mk, value: raw }
+    : { kind: PreconditionKind.NotExists, cf: CF_DEFAULT, key: mk, value: EMPTY_BYTES };
+}
+
+/** One command of an EXEC on the transaction's Txn: no latch, no commit (EXEC does both). */
+async function runOnExec(t: Txn, fn: (t: Txn) => Promise<Reply>): Promise<Reply> {
+  try {
+    return await fn(t);
+  } catch (e) {
+    if (e instanceof CommandError) return e.reply;
+    throw e;
+  }
+}
+
 async function yieldBriefly(attempt: number): Promise<void> {
   // Back off a little so a racing writer in another process can finish.
   await new Promise((r) => setTimeout(r, Math.min(attempt, 10)));
@@ -386,6 +464,7 @@ export async function runWrite(
   keys: Uint8Array[],
   fn: (t: Txn) => Promise<Reply>,
 ): Promise<Reply> {
+  if (db.exec) return await runOnExec(db.exec, fn);
   if (keys.length === 1 || keys.every((k) => equal(k, keys[0]))) {
     return await enqueueSingleKeyWrite(db, keys[0], fn);
   }
@@ -516,6 +595,7 @@ async function runGroup(db: DbContext, group: QueuedWrite[]): Promise<boolean> {
  * as a Txn does.
  */
 export async function readMeta(db: DbContext, key: Uint8Array): Promise<Metadata | null> {
+  if (db.exec) return await db.exec.meta(key);
   const now_ms = db.now_ms();
   return liveMetadata(await db.backend.get(CF_DEFAULT, metaKey(key)), now_ms);
 }
@@ -533,6 +613,7 @@ function liveMetadata(raw: Uint8Array | null, now_ms: number): Metadata | null {
  * changes metadata) makes it run again, so it never returns a torn view.
  */
 export async function runRead(db: DbContext, fn: (t: Txn) => Promise<Reply>): Promise<Reply> {
+  if (db.exec) return await runOnExec(db.exec, fn);
   for (let attempt = 0; attempt < MAX_TXN_ATTEMPTS; attempt++) {
     const t = new Txn(db.backend, db.now_ms());
     let reply: Reply;

@@ -67,6 +67,23 @@ Deno.test({
       });
 
       await t.step(
+        "ioredis: MULTI/EXEC applies all at once; WATCH aborts on a change",
+        async () => {
+          await withIoredis(port, async (r) => {
+            const res = await r.multi().set("tx:m1", "1").incr("tx:m1").rpush("tx:ml", "a", "b")
+              .lrange("tx:ml", 0, -1).exec();
+            assert.deepEqual(res, [[null, "OK"], [null, 2], [null, 2], [null, ["a", "b"]]]);
+            await r.watch("tx:m1");
+            await withIoredis(port, async (other) => {
+              assert.equal(await other.set("tx:m1", "theirs"), "OK");
+            });
+            assert.equal(await r.multi().set("tx:m1", "mine").exec(), null);
+            assert.equal(await r.get("tx:m1"), "theirs");
+          });
+        },
+      );
+
+      await t.step(
         "pipelined plain SETs and GETs share merged RawBatches and RawBatchGets",
         async () => {
           await withIoredis(port, async (r) => {

@@ -29,6 +29,7 @@ import { SET_COMMANDS } from "./sets.ts";
 import { ZSET_COMMANDS } from "./zsets.ts";
 import { GRAPH_COMMANDS } from "./graph.ts";
 import { type Call, type CommandSpec, spec } from "./types.ts";
+import { multiCommands, queueCommand, queuesInMulti, refuseInMulti } from "../multi.ts";
 
 /** Every command, by lowercase name. */
 export const COMMANDS: Map<string, CommandSpec> = new Map();
@@ -91,6 +92,7 @@ for (
     ...SET_COMMANDS,
     ...ZSET_COMMANDS,
     ...GRAPH_COMMANDS,
+    ...multiCommands({ dispatch: (c) => dispatch(c), requestKeys: (args) => requestKeys(args) }),
     spec("command", -1, "loading stale", [0, 0, 0], "server", "Command introspection", command),
   ]
 ) {
@@ -127,19 +129,30 @@ export function requestKeys(args: Uint8Array[]): string[] | null {
   return keys.length > 0 ? keys : null;
 }
 
-/** Runs one request. Never throws for bad input; handler bugs become an error reply. */
-export async function dispatch(c: Call): Promise<Reply> {
-  const name = lower(c.args[0]);
-  const cmd = COMMANDS.get(name);
+/** Why a request cannot run (unknown command, wrong argument count, no AUTH), or null. */
+function checkCommand(c: Call, cmd: CommandSpec | undefined): Reply | null {
   if (!cmd) return unknownCommand(c.args);
   const n = c.args.length;
   if ((cmd.arity > 0 && n !== cmd.arity) || n < -cmd.arity) return arityError(cmd.name);
   if (c.server.requirepass !== null && !c.conn.authed && !cmd.flags.includes("no-auth")) {
     return err(Errors.noAuth);
   }
-  c.conn.last_command = cmd.name;
+  return null;
+}
+
+/** Runs one request. Never throws for bad input; handler bugs become an error reply. */
+export async function dispatch(c: Call): Promise<Reply> {
+  const name = lower(c.args[0]);
+  const cmd = COMMANDS.get(name);
+  const refusal = checkCommand(c, cmd);
+  if (refusal !== null) {
+    refuseInMulti(c.conn); // a refused command aborts the transaction it was sent in
+    return refusal;
+  }
+  if (queuesInMulti(c.conn, name)) return queueCommand(c, name);
+  c.conn.last_command = cmd!.name;
   try {
-    return await cmd.handler(c);
+    return await cmd!.handler(c);
   } catch (e) {
     if (e instanceof CommandError) return e.reply;
     throw e;

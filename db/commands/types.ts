@@ -6,6 +6,7 @@
 import type { RespVersion } from "../resp/writer.ts";
 import type { Reply } from "../resp/reply.ts";
 import type { DbContext } from "../txn.ts";
+import type { QueuedTransaction, WatchedKey } from "../multi.ts";
 
 /** State of one client connection. */
 export interface ConnState {
@@ -19,6 +20,10 @@ export interface ConnState {
   /** Set by QUIT: reply, then close. */
   close_after_reply: boolean;
   last_command: string;
+  /** The commands queued since MULTI (null: not in a transaction). */
+  multi: QueuedTransaction | null;
+  /** Keys WATCHed for the next EXEC. */
+  watched: WatchedKey[];
 }
 
 /** Server-wide state visible to commands. */

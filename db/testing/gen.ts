@@ -25,7 +25,7 @@ export interface GenCommand {
 }
 
 /** Command families the generator can draw from. */
-export type Family = "string" | "key" | "hash" | "list" | "set" | "zset";
+export type Family = "string" | "key" | "hash" | "list" | "set" | "zset" | "txn";
 
 class Gen {
   constructor(readonly r: () => number) {}
@@ -397,7 +397,7 @@ function zsetCmd(g: Gen): GenCommand {
   return { args: g.pick(cmds)(), compare: "exact" };
 }
 
-const FAMILIES: Record<Family, (g: Gen) => GenCommand> = {
+const DATA_FAMILIES: Record<Exclude<Family, "txn">, (g: Gen) => GenCommand> = {
   string: stringCmd,
   key: keyCmd,
   hash: hashCmd,
@@ -406,10 +406,49 @@ const FAMILIES: Record<Family, (g: Gen) => GenCommand> = {
   zset: zsetCmd,
 };
 
+/** Commands eraft refuses inside MULTI (db/multi.ts): they walk the whole keyspace. */
+const NOT_QUEUEABLE = new Set(["KEYS", "SCAN", "RANDOMKEY", "DBSIZE", "FLUSHALL", "FLUSHDB"]);
+
+/** A command of a random data family that may be queued inside MULTI. */
+function queueable(g: Gen): GenCommand {
+  const families = Object.values(DATA_FAMILIES);
+  for (let tries = 0; tries < 20; tries++) {
+    const c = g.pick(families)(g);
+    if (!NOT_QUEUEABLE.has(c.args[0].toUpperCase())) return c;
+  }
+  return { args: ["PING"], compare: "exact" };
+}
+
+/**
+ * MULTI, up to five queued commands, then EXEC (or DISCARD); sometimes after
+ * WATCH of a key that a command between WATCH and MULTI may change (EXEC then
+ * answers nil), sometimes with a misspelt command that aborts the EXEC.
+ */
+function txnBlock(g: Gen): GenCommand[] {
+  const exact = (...args: string[]): GenCommand => ({ args, compare: "exact" });
+  const out: GenCommand[] = [];
+  if (g.chance(0.4)) out.push(exact("WATCH", key(g, g.pick(["s", "h", "l", "S", "z"]))));
+  if (g.chance(0.3)) out.push(queueable(g));
+  out.push(exact("MULTI"));
+  const n = g.int(0, 5);
+  for (let i = 0; i < n; i++) out.push(g.chance(0.05) ? exact("NOSUCH", "x") : queueable(g));
+  out.push(exact(g.chance(0.85) ? "EXEC" : "DISCARD"));
+  if (g.chance(0.2)) out.push(exact("UNWATCH"));
+  return out;
+}
+
+const FAMILIES: Record<Family, (g: Gen) => GenCommand | GenCommand[]> = {
+  ...DATA_FAMILIES,
+  txn: txnBlock,
+};
+
 /** `count` commands from `seed`, drawn from `families`. */
 export function generate(seed: number, count: number, families: Family[]): GenCommand[] {
   const g = new Gen(prng(seed));
   const out: GenCommand[] = [];
-  for (let i = 0; i < count; i++) out.push(FAMILIES[g.pick(families)](g));
-  return out;
+  while (out.length < count) {
+    const made = FAMILIES[g.pick(families)](g);
+    out.push(...(Array.isArray(made) ? made : [made]));
+  }
+  return out.slice(0, count);
 }

@@ -33,6 +33,8 @@ export function testConn(): ConnState {
     db_index: 0,
     created_ms: 0,
     close_after_reply: false,
+    multi: null,
+    watched: [],
     last_command: "",
   };
 }
