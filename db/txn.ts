@@ -238,9 +238,10 @@ export class Txn {
 
   /**
    * One page of the store's records in [start, end) with this Txn's buffered
-   * writes applied. The store is asked for enough records to make up for
-   * buffered deletes; when its page is full, buffered writes past its last
-   * key are left to the next page, which starts after the last key returned.
+   * writes applied. The store is asked for `limit` more records than there
+   * are buffered deletes in the range, so a full page still holds `limit`
+   * records up to its last key after the deletes: buffered puts past that key
+   * sort after them and fall off the page, to come in a later one.
    */
   async #mergedScan(
     start: Uint8Array,
@@ -255,10 +256,8 @@ export class Txn {
     const asked = limit + deletes;
     this.reads++;
     const page = await this.backend.scan(CF_DEFAULT, start, end, asked, reverse);
-    const last = page.length === asked ? page[page.length - 1].key : null;
     const merged = new Map(page.map((p) => [latin1(p.key), p]));
     for (const w of writes) {
-      if (last && (reverse ? compare(w.raw, last) < 0 : compare(w.raw, last) > 0)) continue;
       if (w.value === null) merged.delete(latin1(w.raw));
       else merged.set(latin1(w.raw), { key: w.raw, value: w.value });
     }

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { utf8 } from "./encoding/bytes.ts";
+import { concat, str, utf8 } from "./encoding/bytes.ts";
 import { metaKey } from "./encoding/keys.ts";
 import { encodeMetadata, newMetadata, RedisType } from "./encoding/metadata.ts";
-import { CF_DEFAULT, MutationOp } from "./backend.ts";
+import { CF_DEFAULT, MutationOp, type RawPair } from "./backend.ts";
 import { Latches } from "./latch.ts";
 import { MemoryBackend } from "./memory_backend.ts";
 import { COMMANDS } from "./commands/table.ts";
 import { type GenCommand, generate } from "./testing/gen.ts";
-import type { DbContext } from "./txn.ts";
+import { type DbContext, Txn } from "./txn.ts";
 import { runCommand } from "./testing/run_command.ts";
 
 function ctx(backend: MemoryBackend, now_ms: () => number = () => Date.now()): DbContext {
@@ -191,4 +191,45 @@ Deno.test("SCAN and HSCAN cursors fit in 64 bits (redis-cli parses them with str
     assert.equal(seen.size, scan[0] === "SCAN" ? 301 : 300, `${scan[0]} saw every item once`);
   }
   assert.equal(await run(db, "SCAN", "18446744073709551615"), "-ERR invalid cursor\r\n");
+});
+
+Deno.test("txn: with merge_scans, scans page through stored records and buffered writes alike, both ways", async () => {
+  const backend = new MemoryBackend();
+  const stored = ["k1", "k3", "k5", "k7", "k9"];
+  await backend.batch(
+    stored.map((k) => ({
+      op: MutationOp.Put,
+      cf: CF_DEFAULT,
+      key: utf8(k),
+      value: utf8("old"),
+      type: 0,
+      end_key: new Uint8Array(0),
+    })),
+    [],
+  );
+  const t = new Txn(backend, Date.now());
+  t.merge_scans = true;
+  t.beginCommand();
+  t.del(utf8("k3"));
+  t.put(utf8("k4"), utf8("new"));
+  t.put(utf8("k9"), utf8("new"));
+  t.del(utf8("k1"));
+  t.put(utf8("k0"), utf8("new"));
+  t.beginCommand(); // a later command sees them (a group commit would have to flush first)
+  const expected = [["k0", "new"], ["k4", "new"], ["k5", "old"], ["k7", "old"], ["k9", "new"]];
+  const show = (ps: RawPair[]) => ps.map((p) => [str(p.key), str(p.value)]);
+  for (const reverse of [false, true]) {
+    // Pages of two, each starting past the last key of the one before.
+    const seen: string[][] = [];
+    let [lo, hi] = [utf8("k"), utf8("l")];
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await t.scan(lo, hi, 2, reverse);
+      seen.push(...show(page));
+      if (page.length < 2) break;
+      const last = page[page.length - 1].key;
+      if (reverse) hi = last;
+      else lo = concat(last, Uint8Array.of(0));
+    }
+    assert.deepEqual(seen, reverse ? [...expected].reverse() : expected, `reverse ${reverse}`);
+  }
 });
