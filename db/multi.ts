@@ -37,6 +37,9 @@ export interface WatchedKey {
 /** Commands that run at once even inside MULTI. */
 const RUN_AT_ONCE = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);
 
+/** Most commands one transaction may queue (a bound on a connection's memory). */
+export const MAX_QUEUED_COMMANDS = 65_536;
+
 /** Commands that cannot be queued (see the module comment). */
 const NOT_IN_MULTI = new Set(["keys", "scan", "randomkey", "dbsize", "flushall", "flushdb"]);
 
@@ -51,6 +54,10 @@ export function queueCommand(c: Call, name: string): Reply {
   if (NOT_IN_MULTI.has(name) || name.startsWith("graph.")) {
     multi.dirty = true;
     return err("ERR Command not allowed inside a transaction");
+  }
+  if (multi.commands.length >= MAX_QUEUED_COMMANDS) {
+    multi.dirty = true;
+    return err(`ERR a transaction queues at most ${MAX_QUEUED_COMMANDS} commands`);
   }
   multi.commands.push(c.args);
   return simple("QUEUED");

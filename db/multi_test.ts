@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { concat, utf8 } from "./encoding/bytes.ts";
 import { metaKey } from "./encoding/keys.ts";
 import { MemoryBackend } from "./memory_backend.ts";
+import { MAX_QUEUED_COMMANDS } from "./multi.ts";
 import { startDbServer } from "./server.ts";
 import { encodeCommand, RespClient } from "./testing/resp_client.ts";
 
@@ -126,5 +127,21 @@ Deno.test("multi: queued commands see earlier queued writes, also through scans 
       exec[4].items!.map((x) => new TextDecoder().decode(x.bulk!)),
       ["f2", "b", "f3", "c"],
     );
+  });
+});
+
+Deno.test("multi: the queue is bounded; one command past the bound aborts the EXEC", async () => {
+  await withServer(new MemoryBackend(), async (connect) => {
+    const c = await connect();
+    const commands = [["MULTI"], ...Array(MAX_QUEUED_COMMANDS + 1).fill(["INCR", "n"]), ["EXEC"]];
+    await c.send(concat(...commands.map((args) => encodeCommand(args))));
+    const last_two = [];
+    for (let i = 0; i < commands.length; i++) {
+      const r = (await c.readFrame())!;
+      if (i >= commands.length - 2) last_two.push(new TextDecoder().decode(r.raw));
+    }
+    assert.match(last_two[0], /^-ERR a transaction queues at most \d+ commands/);
+    assert.match(last_two[1], /^-EXECABORT/);
+    assert.equal(await call(c, "GET", "n"), "$-1\r\n");
   });
 });
