@@ -17,16 +17,23 @@ export async function loadZset(t: Txn, key: Uint8Array, m: Metadata | null): Pro
   return sortEntries(recs.map(([member, v]) => ({ member, score: decodeF64(v) })));
 }
 
-/** Writes a member's score (replacing `old` in the index). */
+/**
+ * Writes a member's score (replacing `old` in the index). A -0 is stored as
+ * 0, as redis-server stores it in a small sorted set (listpack; only a
+ * skiplist-encoded one, past 128 members, keeps the sign): `ZUNIONSTORE u 1 t
+ * WEIGHTS -1` over a score of 0 then reads back as 0, while replies computed
+ * on the way (ZUNION, ZINCRBY's answer) still say -0.
+ */
 export function putMember(
   t: Txn,
   key: Uint8Array,
   m: Metadata,
   member: Uint8Array,
   old: number | null,
-  score: number,
+  raw_score: number,
 ): void {
-  if (Number.isNaN(score)) throw new Error("NaN score reached the writer");
+  if (Number.isNaN(raw_score)) throw new Error("NaN score reached the writer");
+  const score = raw_score === 0 ? 0 : raw_score;
   if (old !== null) t.del(scoreKey(key, m.version, old, member));
   t.put(scoreKey(key, m.version, score, member), new Uint8Array(0));
   t.put(subKey(key, m, member), encodeF64(score));

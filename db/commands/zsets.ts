@@ -82,10 +82,11 @@ function zadd(c: Call): Promise<Reply> {
         }
         if ((f.lt && score >= old) || (f.gt && score <= old)) continue;
         last = score;
-        if (score !== old || Object.is(score, -0) !== Object.is(old, -0)) {
+        // Stored scores are never -0 (putMember): ZADD -0 over 0 changes nothing, as in Redis.
+        if (score !== old) {
           putMember(t, key, m, member, old, score);
           cur.set(id, score);
-          if (score !== old) updated++;
+          updated++;
         }
       } else if (!f.xx) {
         putMember(t, key, m, member, null, score);
@@ -108,7 +109,8 @@ function zincrby(c: Call): Promise<Reply> {
     const m = { ...(await openCollection(t, key, Z)) };
     const raw = m.size > 0 ? await t.get(subKey(key, m, member)) : null;
     const old = raw ? decodeF64(raw) : null;
-    const score = (old ?? 0) + by;
+    // A new member takes the increment itself (Redis's zsetAdd): -0 stays -0 in the reply.
+    const score = old === null ? by : old + by;
     if (Number.isNaN(score)) fail("ERR resulting score is not a number (NaN)");
     putMember(t, key, m, member, old, score);
     if (old === null) m.size++;
