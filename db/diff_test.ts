@@ -200,6 +200,13 @@ const FIXED_CASES: string[][] = [
   ["ZSCORE", "incr0", "m"],
   ["ZADD", "add0", "-0", "m"],
   ["ZRANGE", "add0", "0", "-1", "WITHSCORES"],
+  // A command that changes nothing does not trip a WATCH (SPOP k 0 writes nothing).
+  ["SADD", "ws", "a"],
+  ["WATCH", "ws"],
+  ["SPOP", "ws", "0"],
+  ["MULTI"],
+  ["SCARD", "ws"],
+  ["EXEC"],
   ["SET", "cs", "v"],
   ["COPY", "cs", "cz2", "REPLACE"],
   ["TYPE", "cz2"],

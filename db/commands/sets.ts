@@ -76,8 +76,11 @@ function spop(c: Call): Promise<Reply> | Reply {
     const m = await t.metaOf(key, S);
     if (!m) return count === null ? NULL : set([]);
     const picked = shuffle((await allData(t, key, m)).map(([s]) => s)).slice(0, count ?? 1);
-    for (const x of picked) t.del(subKey(key, m, x));
-    saveCollection(t, key, { ...m, size: m.size - picked.length });
+    // SPOP k 0 changes nothing, so it must not write (a WATCH of k would see a change).
+    if (picked.length > 0) {
+      for (const x of picked) t.del(subKey(key, m, x));
+      saveCollection(t, key, { ...m, size: m.size - picked.length });
+    }
     return count === null ? bulk(picked[0]) : set(picked.map((x) => bulk(x)));
   });
 }
