@@ -40,15 +40,6 @@ export async function allData(
   return recs.map((r) => [r.key.subarray(prefix.length), r.value]);
 }
 
-/** Fisher-Yates, in place; returns `xs`. */
-export function shuffle<T>(xs: T[]): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [xs[i], xs[j]] = [xs[j], xs[i]];
-  }
-  return xs;
-}
-
 /** Most items a negative count (repeats allowed) makes a reply hold. */
 const MAX_RANDOM_REPEATS = 10_000_000;
 
@@ -59,7 +50,16 @@ const MAX_RANDOM_REPEATS = 10_000_000;
  */
 export function pickRandom<T>(xs: readonly T[], count: number): T[] {
   if (xs.length === 0 || count === 0) return [];
-  if (count > 0) return shuffle([...xs]).slice(0, count);
+  if (count > 0) {
+    // Fisher-Yates stopped after `count` draws: the first `count` places are the pick.
+    const out = [...xs];
+    const n = Math.min(count, out.length);
+    for (let i = 0; i < n; i++) {
+      const j = i + Math.floor(Math.random() * (out.length - i));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out.slice(0, n);
+  }
   const n = Math.min(-count, MAX_RANDOM_REPEATS);
   return Array.from({ length: n }, () => xs[Math.floor(Math.random() * xs.length)]);
 }

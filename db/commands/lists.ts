@@ -80,15 +80,26 @@ function push(c: Call, left: boolean, only_existing: boolean): Promise<Reply> {
     const found = await t.metaOf(key, L);
     if (only_existing && !found) return int(0);
     const m = { ...(found ?? await openCollection(t, key, L)) };
-    for (const v of c.args.slice(2)) {
-      if (left) t.put(itemKey(key, m, --m.head), v);
-      else t.put(itemKey(key, m, m.tail++), v);
-      m.size++;
-    }
-    if (m.head < 0 || m.tail > 2 * LIST_INITIAL_INDEX) fail("ERR list index space exhausted");
+    pushItems(t, key, m, left, c.args.slice(2));
     saveCollection(t, key, m);
     return int(m.size);
   });
+}
+
+/** Puts `items` one after another onto one end of the list `m` (a copy the caller saves). */
+function pushItems(
+  t: Txn,
+  key: Uint8Array,
+  m: Metadata,
+  left: boolean,
+  items: Uint8Array[],
+): void {
+  for (const v of items) {
+    if (left) t.put(itemKey(key, m, --m.head), v);
+    else t.put(itemKey(key, m, m.tail++), v);
+    m.size++;
+  }
+  if (m.head < 0 || m.tail > 2 * LIST_INITIAL_INDEX) fail("ERR list index space exhausted");
 }
 
 function pop(c: Call, left: boolean): Promise<Reply> | Reply {
@@ -149,21 +160,11 @@ function lmove(c: Call, from_left: boolean, to_left: boolean): Promise<Reply> {
   return runWrite(c.db, [src, dst], async (t) => {
     const found = await t.metaOf(src, L);
     if (!found) return NULL;
-    const same = equal(src, dst);
-    const dst_found = same ? found : await t.metaOf(dst, L);
-    const sm = { ...found };
-    const at = from_left ? 0 : sm.size - 1;
-    const [item] = await readRange(t, src, sm, at, at);
-    t.del(itemKey(src, sm, sm.head + at));
-    if (from_left) sm.head++;
-    else sm.tail--;
-    sm.size--;
-    const dm = same ? sm : { ...(dst_found ?? await openCollection(t, dst, L)) };
-    if (to_left) t.put(itemKey(dst, dm, --dm.head), item);
-    else t.put(itemKey(dst, dm, dm.tail++), item);
-    dm.size++;
-    if (dm.head < 0 || dm.tail > 2 * LIST_INITIAL_INDEX) fail("ERR list index space exhausted");
-    if (!same) saveCollection(t, src, sm);
+    await t.metaOf(dst, L); // WRONGTYPE before anything moves
+    const [item] = await popItems(t, src, found, from_left, 1);
+    // Read after the pop: a list moved onto itself continues from what the pop left.
+    const dm = { ...(await openCollection(t, dst, L)) };
+    pushItems(t, dst, dm, to_left, [item]);
     saveCollection(t, dst, dm);
     return bulk(item);
   });

@@ -14,7 +14,6 @@ import {
   pickRandom,
   positiveArg,
   saveCollection,
-  shuffle,
   subKey,
   subScan,
   uniqueSubs,
@@ -75,7 +74,7 @@ function spop(c: Call): Promise<Reply> | Reply {
   return runWrite(c.db, [key], async (t) => {
     const m = await t.metaOf(key, S);
     if (!m) return count === null ? NULL : set([]);
-    const picked = shuffle((await allData(t, key, m)).map(([s]) => s)).slice(0, count ?? 1);
+    const picked = pickRandom((await allData(t, key, m)).map(([s]) => s), count ?? 1);
     // SPOP k 0 changes nothing, so it must not write (a WATCH of k would see a change).
     if (picked.length > 0) {
       for (const x of picked) t.del(subKey(key, m, x));

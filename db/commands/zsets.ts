@@ -189,10 +189,9 @@ function zpop(c: Call, max: boolean): Promise<Reply> | Reply {
     const found = await t.metaOf(key, Z);
     if (!found || count === 0) return array([]);
     const take = await popMembers(t, key, found, max, count ?? 1);
-    if (c.conn.resp === 3 && count !== null) {
-      return array(take.map((e) => array([bulk(e.member), scoreReply(e.score)])));
-    }
-    return array(take.flatMap((e) => [bulk(e.member), scoreReply(e.score)]));
+    const pairs: Array<[Reply, Reply]> = take.map((e) => [bulk(e.member), scoreReply(e.score)]);
+    // Without a count Redis answers flat pairs in RESP3 too.
+    return count === null ? array(pairs.flat()) : pairsReply(c, pairs);
   });
 }
 
