@@ -146,7 +146,8 @@ export class Txn {
 
   /**
    * For a Txn that wrote nothing: reads every precondition's record again and
-   * returns the index of the first that no longer holds, or null.
+   * returns the index of the first that no longer holds, or null (a read-only
+   * command's or EXEC's check that what it read was one state).
    */
   async firstChangedRead(): Promise<number | null> {
     if (this.preconditions.length === 0) return null;
@@ -624,14 +625,7 @@ export async function runRead(db: DbContext, fn: (t: Txn) => Promise<Reply>): Pr
     }
     if (t.mutations.length !== 0) throw new Error("read-only command buffered writes");
     if (t.reads <= 1) return reply; // one read is a snapshot by itself
-    const reads = t.readSet();
-    if (reads.length === 0) return reply;
-    const now = await db.backend.batchGet(CF_DEFAULT, reads.map((r) => r.key));
-    const same = reads.every((r, i) => {
-      const cur = now[i];
-      return r.raw === null ? cur === null : cur !== null && equal(cur, r.raw);
-    });
-    if (same) return reply;
+    if ((await t.firstChangedRead()) === null) return reply;
     await yieldBriefly(attempt);
   }
   return err("ERR too much contention on the keys of this command, try again");

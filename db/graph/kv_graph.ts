@@ -16,7 +16,7 @@ import * as btree_module from "sorted-btree";
 import { concat, equal, fromLatin1, latin1, prefixEnd } from "../encoding/bytes.ts";
 import { dataPrefix, metaKey } from "../encoding/keys.ts";
 import { type Metadata, newMetadata, nextVersion, RedisType } from "../encoding/metadata.ts";
-import { type Backend, CF_DEFAULT, type RawPair } from "../backend.ts";
+import type { Backend, RawPair } from "../backend.ts";
 import { err } from "../resp/reply.ts";
 import { CommandError, type DbContext, MAX_TXN_ATTEMPTS, Txn } from "../txn.ts";
 import {
@@ -951,13 +951,8 @@ export async function runGraph<T>(
       const result = await fn(store);
       store?.flush();
       if (t.mutations.length === 0) {
-        const reads = t.readSet();
-        if (t.reads <= 1 || reads.length === 0) return result;
-        const now = await db.backend.batchGet(CF_DEFAULT, reads.map((r) => r.key));
-        const same = reads.every((r, i) =>
-          r.raw === null ? now[i] === null : now[i] !== null && equal(now[i]!, r.raw)
-        );
-        if (same) {
+        if (t.reads <= 1 || t.preconditions.length === 0) return result;
+        if ((await t.firstChangedRead()) === null) {
           // The metadata did not change while the query read: its reads are
           // all of that one state, which later queries may reuse.
           await store?.publish();
