@@ -7,6 +7,8 @@
  * notes") can abort a gRPC server process inside nghttp2 — exit 134, 139 or
  * `free(): invalid pointer` — where no JavaScript can catch it. Data is safe
  * (the node recovers from disk and catches up), so the cure is a restart.
+ * `shared/grpc/http2_guard.ts` now defuses that bug's known trigger; the
+ * supervisor stays for whatever else kills a node.
  *
  * - The child is `Deno.execPath()` with the same arguments (plus `run -A
  *   <main module>` when not a compiled binary) and the environment marker

@@ -1,8 +1,11 @@
 /**
- * Regression test for the Deno/grpc-js server abort (DESIGN.md §10): a client
- * makes 500 calls on one connection and closes it, 20 times; the server runs
- * in a child process so an abort shows up as a failed assertion, not a dead
- * test runner.
+ * Regression tests for the Deno http2 abort (denoland/deno#36788, DESIGN.md
+ * §10, http2_guard.ts): a client makes many calls on one connection and
+ * closes it, round after round; the server runs in a child process so an
+ * abort shows up as a failed assertion, not a dead test runner. Before the
+ * guard, a connection closed after 200-300 calls killed the server in most
+ * runs; the per-connection call limit made that rare, and the guard removes
+ * the cause.
  */
 import assert from "node:assert/strict";
 import { spawnDeno } from "../testing/child.ts";
@@ -11,17 +14,26 @@ import { MAX_CALLS_PER_CONNECTION_DEFAULT } from "./server.ts";
 
 const SERVER = new URL("./testdata/echo_server.ts", import.meta.url).pathname;
 const ROUNDS = 20;
-const CALLS_PER_CONNECTION = 500;
 
-Deno.test("grpc server survives clients closing connections after many calls", async () => {
-  const child = spawnDeno("echo_server", SERVER, [String(MAX_CALLS_PER_CONNECTION_DEFAULT)]);
+/** The guard's counters the echo server printed on SIGTERM. */
+interface GuardStats {
+  destroys_deferred: number;
+  nested_sends_refused: number;
+}
+
+/**
+ * `rounds` clients each make `calls` calls and close; asserts the server
+ * served them all, still answers, and exited cleanly; returns its guard stats.
+ */
+async function churn(max_calls_per_connection: number, calls: number): Promise<GuardStats> {
+  const child = spawnDeno("echo_server", SERVER, [String(max_calls_per_connection)]);
   try {
     const port = Number((await child.waitFor(/listening (\d+)/))[1]);
     const addr = `127.0.0.1:${port}`;
     for (let round = 0; round < ROUNDS; round++) {
       const client = new ServiceClient("storepb.Store", addr);
       try {
-        for (let i = 0; i < CALLS_PER_CONNECTION; i++) {
+        for (let i = 0; i < calls; i++) {
           const key = new Uint8Array([round, i & 0xff]);
           const res = await client.unary<{ value: Uint8Array }>("RawGet", { key });
           assert.deepEqual([...res.value], [...key]);
@@ -42,4 +54,18 @@ Deno.test("grpc server survives clients closing connections after many calls", a
     const status = await child.stop("SIGTERM");
     assert.equal(status.signal ?? null, null, `server was killed by a signal:\n${child.output()}`);
   }
+  const line = child.stdout.match(/^guard (\{.*\})$/m);
+  assert.ok(line, `no guard stats in the server's output:\n${child.output()}`);
+  return JSON.parse(line[1]) as GuardStats;
+}
+
+Deno.test("grpc server survives clients closing connections after many calls", async () => {
+  await churn(MAX_CALLS_PER_CONNECTION_DEFAULT, 500);
+});
+
+Deno.test("http2 guard alone keeps the server alive when clients close long connections", async () => {
+  // No call limit: every connection carries 300 calls, the size that used to abort.
+  const stats = await churn(0, 300);
+  // The crashing path was taken and defused: a destroy arrived inside nghttp2.
+  assert.ok(stats.destroys_deferred > 0, `guard never engaged: ${JSON.stringify(stats)}`);
 });

@@ -4,7 +4,11 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
+import { installHttp2Guard } from "./http2_guard.ts";
 import { serviceDefinition } from "./service.ts";
+
+// Before this process opens its first HTTP/2 connection (http2_guard.ts: denoland/deno#36788).
+installHttp2Guard();
 
 /** A failed call: the gRPC status plus where it went. */
 export class RpcError extends Error {

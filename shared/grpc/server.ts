@@ -1,7 +1,10 @@
 /**
  * Starting and stopping a grpc-js server under Deno.
  *
- * Deno quirk (DESIGN.md §10, denoland/deno#36788): the grpc-js server aborts
+ * Deno quirk (DESIGN.md §10, denoland/deno#36788): its cause — the native
+ * http2 handle destroying the nghttp2 session inside `receive()` — is defused
+ * by `http2_guard.ts`, installed below. What follows is the defence from before
+ * the cause was found, kept because it costs little: the grpc-js server aborts
  * the whole process (nghttp2's `find_stream_on_goaway` assertion, or
  * `free(): invalid pointer`) when a client gracefully closes a connection that
  * carried more than about 150 calls. Measured here: closing after 100 calls
@@ -27,7 +30,11 @@
 import * as grpc from "@grpc/grpc-js";
 import * as http2 from "node:http2";
 import { splitHostPort } from "../net.ts";
+import { installHttp2Guard } from "./http2_guard.ts";
 import { serviceDefinition } from "./service.ts";
+
+// Before this process opens its first HTTP/2 connection (http2_guard.ts: denoland/deno#36788).
+installHttp2Guard();
 
 /** Calls after which the server recycles a connection (see module doc). */
 export const MAX_CALLS_PER_CONNECTION_DEFAULT = 64;

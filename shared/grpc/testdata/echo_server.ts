@@ -1,9 +1,11 @@
 /**
  * A minimal storepb.Store server for gRPC plumbing tests and the gRPC
- * microbenchmark: RawGet answers with the key as value. Prints `listening PORT`.
+ * microbenchmark: RawGet answers with the key as value. Prints `listening PORT`,
+ * and on SIGTERM the http2 guard's counters (`guard {...}`) before it exits.
  * Usage: deno run -A echo_server.ts [max_calls_per_connection]
  */
 import type { ServerDuplexStream } from "@grpc/grpc-js";
+import { HTTP2_GUARD_STATS } from "../http2_guard.ts";
 import { startGrpcServer } from "../server.ts";
 
 type Batch = { requests: Array<{ raw_get?: { key: Uint8Array } }>; request_ids: number[] };
@@ -34,5 +36,6 @@ const server = await startGrpcServer({
 console.log(`listening ${server.port}`);
 Deno.addSignalListener("SIGTERM", async () => {
   await server.shutdown(500);
+  console.log(`guard ${JSON.stringify(HTTP2_GUARD_STATS)}`);
   Deno.exit(0);
 });
