@@ -3,7 +3,8 @@
  * server (on a MemoryBackend) and to a real redis-server; replies must be
  * byte-identical (order-free replies are compared sorted, TTLs by sign, random
  * picks by shape — see testing/gen.ts). A failing seed prints itself; replay it
- * with `DIFF_SEED=<seed> ./denow test -A db/diff_test.ts`.
+ * with `DIFF_SEED=<seed> ./denow test -A db/diff_test.ts`. Longer runs:
+ * `DIFF_SEEDS=<count>` seeds from `DIFF_SEED_FROM` (default 1).
  * @module
  */
 import assert from "node:assert/strict";
@@ -14,6 +15,8 @@ import { findRedisServer, startRedis } from "./testing/redis_server.ts";
 import { encodeCommand, encodeFrame, type Frame, RespClient } from "./testing/resp_client.ts";
 
 const SEEDS = Number(Deno.env.get("DIFF_SEEDS") ?? "24");
+/** First seed of the run: seeds already run clean are skipped with DIFF_SEED_FROM=N+1. */
+const SEED_FROM = Number(Deno.env.get("DIFF_SEED_FROM") ?? "1");
 const COMMANDS_PER_SEED = Number(Deno.env.get("DIFF_COMMANDS") ?? "400");
 const ONLY_SEED = Deno.env.get("DIFF_SEED");
 /** Seeds divisible by this run in RESP3 (0 = never). */
@@ -142,7 +145,7 @@ Deno.test({
     withBoth(async (eraft_port, redis_port) => {
       const seeds = ONLY_SEED
         ? [Number(ONLY_SEED)]
-        : Array.from({ length: SEEDS }, (_, i) => i + 1);
+        : Array.from({ length: SEEDS }, (_, i) => SEED_FROM + i);
       for (const seed of seeds) {
         // Every few seeds run in RESP3 (the HELLO replies differ in id/version).
         const resp3 = RESP3_EVERY > 0 && seed % RESP3_EVERY === 0;

@@ -1,21 +1,22 @@
 /**
  * Starting and stopping a grpc-js server under Deno.
  *
- * Deno quirk (DESIGN.md §10, denoland/deno#36788): its cause — the native
- * http2 handle destroying the nghttp2 session inside `receive()` — is defused
- * by `http2_guard.ts`, installed below. What follows is the defence from before
- * the cause was found, kept because it costs little: the grpc-js server aborts
- * the whole process (nghttp2's `find_stream_on_goaway` assertion, or
- * `free(): invalid pointer`) when a client gracefully closes a connection that
- * carried more than about 150 calls. Measured here: closing after 100 calls
- * never crashed, after 200 always did. A connection-age limit (the first
- * workaround tried, 1000 ms) only helps when the client is slow: a client doing
- * 2k calls/s passes 200 calls well inside a second. So the server counts the
- * calls of every connection and, at `max_calls_per_connection` (64 by
- * default), sends GOAWAY itself — in-flight calls finish, the client reconnects
- * transparently, and no connection ever reaches the crashing size.
- * Long-lived streams are one call each, so they are unaffected.
- * `shared/grpc/churn_test.ts` guards this.
+ * Deno quirk (DESIGN.md §10, denoland/deno#36788): Deno's http2 handle can
+ * free the nghttp2 session inside `receive()` when a GOAWAY arrives, which
+ * aborts the process (nghttp2's `find_stream_on_goaway` assertion, SIGSEGV,
+ * or `free(): invalid pointer`) on a connection close. `http2_guard.ts`,
+ * installed below, defuses that at its cause.
+ *
+ * Only if the guard cannot install (Deno's internals changed) does the server
+ * fall back on the defence from before the cause was found: it counts the
+ * calls of every connection and, at `MAX_CALLS_PER_CONNECTION_FALLBACK`,
+ * sends GOAWAY itself, since the abort's odds grew with the calls a closing
+ * connection had carried (after 100 calls rare, after 200 almost certain). It
+ * is off otherwise because it costs callers: under load a recycled connection
+ * failed about 1 call in 1,000 with a non-retryable `INTERNAL: Received
+ * RST_STREAM ... write EPIPE` (180 of 185,518 in a 45 s churn stress; 0 of
+ * 410,000 without the limit). Long-lived streams are one call each either way.
+ * `shared/grpc/churn_test.ts` runs both.
  *
  * The same assertion fires when a GOAWAY naming the last stream the server
  * processed (what `Http2Session.close()` sends) meets a client stream opened
@@ -36,8 +37,8 @@ import { serviceDefinition } from "./service.ts";
 // Before this process opens its first HTTP/2 connection (http2_guard.ts: denoland/deno#36788).
 installHttp2Guard();
 
-/** Calls after which the server recycles a connection (see module doc). */
-export const MAX_CALLS_PER_CONNECTION_DEFAULT = 64;
+/** Calls after which the server recycles a connection when the http2 guard is off (module doc). */
+export const MAX_CALLS_PER_CONNECTION_FALLBACK = 64;
 /** From the GOAWAY notice to the final GOAWAY of a connection the server recycles. */
 const NOTICE_MS = 1000;
 /** The same at shutdown, where the process waits for it (clients here are a loopback away). */
@@ -55,7 +56,7 @@ export interface GrpcServerOptions {
   /** `host:port`; port 0 picks a free port. */
   addr: string;
   services: ServiceBinding[];
-  /** Calls per connection before GOAWAY; 0 turns it off (unsafe under Deno, for tests). */
+  /** Calls per connection before GOAWAY; 0 is none. Default: none, or the fallback without the guard. */
   max_calls_per_connection?: number;
   /** Optional age limit per connection; 0 (default) means none. */
   max_connection_age_ms?: number;
@@ -105,7 +106,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const { hostname: host, port: wanted_port } = splitHostPort(opts.addr);
   const bind_addr = `${host}:${wanted_port}`;
   const age_ms = opts.max_connection_age_ms ?? 0;
-  const max_calls = opts.max_calls_per_connection ?? MAX_CALLS_PER_CONNECTION_DEFAULT;
+  const max_calls = opts.max_calls_per_connection ??
+    (installHttp2Guard() ? 0 : MAX_CALLS_PER_CONNECTION_FALLBACK);
   const max_bytes = opts.max_message_bytes ?? 64 * 1024 * 1024;
   const options: grpc.ServerOptions = {
     "grpc.max_receive_message_length": max_bytes,
