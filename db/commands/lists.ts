@@ -122,7 +122,7 @@ function lmpop(c: Call): Promise<Reply> {
   });
 }
 
-/** Pops up to `count` items from one end of a live list, in pop order. */
+/** Pops up to `count` items from one end of a live list, in pop order, and saves it. */
 async function popItems(
   t: Txn,
   key: Uint8Array,
@@ -130,7 +130,21 @@ async function popItems(
   left: boolean,
   count: number,
 ): Promise<Uint8Array[]> {
+  if (count === 0) return []; // writes nothing, so a WATCH of the key holds (as in Redis)
   const m = { ...found };
+  const items = await takeItems(t, key, m, left, count);
+  saveCollection(t, key, m);
+  return items;
+}
+
+/** Takes up to `count` items from one end of the list `m` (a copy the caller saves). */
+async function takeItems(
+  t: Txn,
+  key: Uint8Array,
+  m: Metadata,
+  left: boolean,
+  count: number,
+): Promise<Uint8Array[]> {
   const n = Math.min(count, m.size);
   const from = left ? 0 : m.size - n;
   // Pops in one group commit take item after item from the same end: read
@@ -145,7 +159,6 @@ async function popItems(
   if (left) m.head += n;
   else m.tail -= n;
   m.size -= n;
-  saveCollection(t, key, m);
   if (!left) items.reverse();
   return items;
 }
@@ -161,8 +174,16 @@ function lmove(c: Call, from_left: boolean, to_left: boolean): Promise<Reply> {
     const found = await t.metaOf(src, L);
     if (!found) return NULL;
     await t.metaOf(dst, L); // WRONGTYPE before anything moves
+    if (equal(src, dst)) {
+      // A rotation: Redis pushes before it deletes an emptied source, so a
+      // one-item list (and its TTL) stays.
+      const m = { ...found };
+      const items = await takeItems(t, src, m, from_left, 1);
+      pushItems(t, src, m, to_left, items);
+      saveCollection(t, src, m);
+      return bulk(items[0]);
+    }
     const [item] = await popItems(t, src, found, from_left, 1);
-    // Read after the pop: a list moved onto itself continues from what the pop left.
     const dm = { ...(await openCollection(t, dst, L)) };
     pushItems(t, dst, dm, to_left, [item]);
     saveCollection(t, dst, dm);
