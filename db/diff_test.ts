@@ -156,6 +156,44 @@ Deno.test({
     }),
 });
 
+/**
+ * A command after WATCH of its key: redis-server signals a modification only
+ * for some (LTRIM and HINCRBY by 0 always, SADD of a member already there or
+ * PERSIST of a key without TTL never), and an EXEC after it runs or answers nil
+ * accordingly. Each entry: a setup command on the key, then the command watched.
+ */
+const NO_OP_WRITES: Array<[setup: string[], watched: string[]]> = [
+  [["SADD", "n1", "a"], ["SADD", "n1", "a"]],
+  [["SADD", "n2", "a"], ["SREM", "n2", "zz"]],
+  [["HSET", "n3", "f", "v"], ["HDEL", "n3", "missing"]],
+  [["ZADD", "n4", "1", "m"], ["ZREM", "n4", "missing"]],
+  [["RPUSH", "n5", "a"], ["LREM", "n5", "0", "nomatch"]],
+  [["SET", "n6", "v"], ["PERSIST", "n6"]],
+  [["HSET", "n7", "f", "v"], ["HSETNX", "n7", "f", "w"]],
+  [["SET", "n8", "v"], ["SETNX", "n8", "w"]],
+  [["SET", "n9", "v"], ["SET", "n9", "w", "NX"]],
+  [["SADD", "n10", "a"], ["SMOVE", "n10", "n10b", "zz"]],
+  [["ZADD", "n11", "1", "m"], ["ZREMRANGEBYSCORE", "n11", "5", "6"]],
+  [["RPUSH", "n12", "a"], ["LINSERT", "n12", "BEFORE", "nopivot", "x"]],
+  [["ZADD", "n13", "1", "m"], ["ZADD", "n13", "XX", "2", "missing"]],
+  [["SET", "n14", "v", "EX", "100"], ["EXPIRE", "n14", "50", "NX"]],
+  [["SET", "n15", "v"], ["GETEX", "n15"]],
+  [["SET", "n16", "v"], ["SETRANGE", "n16", "0", ""]],
+  [["SET", "n17", "v"], ["RENAME", "n17", "n17"]],
+  [["SET", "n18", "v"], ["MSETNX", "n18", "w", "n18b", "x"]],
+  [["SET", "n19", "v"], ["COPY", "n18b", "n19"]],
+  [["SET", "n20", "v", "EX", "100"], ["PEXPIRE", "n20", "1000", "GT"]],
+  [["ZADD", "n21", "1", "m"], ["ZREMRANGEBYRANK", "n21", "5", "6"]],
+  [["ZADD", "n22", "1", "m"], ["ZREMRANGEBYLEX", "n22", "[x", "[y"]],
+  [["RPUSH", "n23", "a", "b"], ["LTRIM", "n23", "0", "-1"]],
+  [["HSET", "n24", "f", "v"], ["HINCRBY", "n24", "g", "0"]],
+];
+
+function watchedNoOp([setup, watched]: [string[], string[]]): string[][] {
+  const key = setup[1];
+  return [setup, ["WATCH", key], watched, ["MULTI"], ["EXISTS", key], ["EXEC"]];
+}
+
 /** Fixed cases random sequences are unlikely to hit. */
 const FIXED_CASES: string[][] = [
   // Sums whose value depends on the order of the additions: Redis adds the
@@ -210,6 +248,15 @@ const FIXED_CASES: string[][] = [
   ["MULTI"],
   ["SCARD", "ws"],
   ["EXEC"],
+  ["ZADD", "wz", "1", "m", "0", "n"],
+  ["WATCH", "wz"],
+  ["ZINCRBY", "wz", "0", "m"],
+  ["ZINCRBY", "wz", "-0", "n"],
+  ["ZADD", "wz", "1", "m"],
+  ["MULTI"],
+  ["ZCARD", "wz"],
+  ["EXEC"],
+  ...NO_OP_WRITES.flatMap(watchedNoOp),
   ["RPUSH", "wl", "a"],
   ["WATCH", "wl"],
   ["RPOP", "wl", "0"],

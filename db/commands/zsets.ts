@@ -112,6 +112,8 @@ function zincrby(c: Call): Promise<Reply> {
     // A new member takes the increment itself (Redis's zsetAdd): -0 stays -0 in the reply.
     const score = old === null ? by : old + by;
     if (Number.isNaN(score)) fail("ERR resulting score is not a number (NaN)");
+    // An unchanged score writes nothing, so a WATCH of the key holds (Redis's zsetAdd).
+    if (score === old) return scoreReply(score);
     putMember(t, key, m, member, old, score);
     if (old === null) m.size++;
     saveCollection(t, key, m);
