@@ -571,9 +571,13 @@ export class Raft {
       // A stale leader (e.g. behind a partition) learns our term and steps
       // down; without this, check-quorum/pre-vote could leave it stuck.
       this.send(newMessage({ msg_type: MessageType.MsgAppendResponse, to: m.from }));
-    } else if (t === MessageType.MsgRequestPreVote) {
+    } else if (t === MessageType.MsgRequestPreVote || t === MessageType.MsgRequestVote) {
+      // §5.1: a stale candidate is refused with our term "for candidate to
+      // update itself". Ignoring it (etcd does, without pre-vote) can leave
+      // it a term behind for good: a voter campaigning with a stale
+      // configuration never messages it, and it never wins (sim seed 527357).
       this.send(newMessage({
-        msg_type: MessageType.MsgRequestPreVoteResponse,
+        msg_type: voteRespMsgType(t),
         to: m.from,
         term: this.term,
         reject: true,

@@ -69,6 +69,26 @@ Deno.test("§5.1 a request with a stale term is rejected (ignored)", () => {
   expectEq(r.lead, NONE, "the stale sender is not recognised as leader");
 });
 
+Deno.test("§5.1 a stale vote request is refused with the current term, and its candidate adopts it", () => {
+  const s = peers3();
+  s.setHardState({ term: 5, vote: 0, commit: 0 });
+  const voter = newTestRaft(1, 10, 1, s);
+  voter.step(newMessage({ msg_type: MsgRequestVote, from: 2, to: 1, term: 3 }));
+  const replies = readMessages(voter);
+  expectEq(replies.length, 1, "one reply");
+  expectEq(replies[0].msg_type, MsgRequestVoteResponse, "reply type");
+  expectEq(replies[0].reject, true, "vote refused");
+  expectEq(replies[0].term, 5, "the reply carries the voter's term");
+  expectEq(voter.term, 5, "the voter's term is unchanged");
+  expectEq(voter.vote, NONE, "no vote cast");
+
+  const candidate = newTestRaft(2, 10, 1, peers3());
+  candidate.becomeCandidate();
+  candidate.step(replies[0]);
+  expectEq(candidate.term, 5, "the candidate learns the newer term");
+  expectEq(candidate.state, StateType.Follower, "and steps down");
+});
+
 Deno.test("§5.2 a server starts as a follower", () => {
   const r = newTestRaft(1, 10, 1, peers3());
   expectEq(r.state, StateType.Follower, "state");

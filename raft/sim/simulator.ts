@@ -86,6 +86,14 @@ export class SimFailure extends Error {
 
 /** One logical clock tick every this many steps. */
 export const TICK_EVERY_STEPS = 4;
+/**
+ * Chance per step that a pending sync completes once the run settles, at
+ * least: the disk heals with the network. Raft's liveness needs broadcast
+ * time well below the election timeout (thesis §3.4 / paper §5.6); a sync
+ * slower than the timeout's random spread livelocked seed 502765 (pre-vote
+ * off: two candidates tied in every term, 4,000 settle steps long).
+ */
+const SETTLE_SYNC_PROBABILITY = 0.5;
 const ELECTION_TIMEOUT_TICKS = 10;
 const MAX_READIES_PER_STEP = 64;
 const MAX_EXTRA_NODES = 16;
@@ -120,6 +128,8 @@ export class Simulation {
   private readonly checker = new SafetyChecker();
   private readonly nodes = new Map<number, SimNode>();
   private readonly knobs: Knobs;
+  /** The knob's sync chance, raised when the run settles. */
+  private sync_probability: number;
   private readonly proposer_of = new Map<number, number>();
   private readonly acked = new Set<number>();
   private readonly pending_reads = new Map<string, number>();
@@ -139,6 +149,7 @@ export class Simulation {
     assert(options.nodes >= 1 && options.nodes <= 9, "sim nodes must be in [1, 9]");
     this.rng = new Prng(options.seed);
     this.knobs = randomKnobs(this.rng);
+    this.sync_probability = this.knobs.sync_probability;
     this.net = new SimNetwork(this.rng, {
       drop_probability: this.rng.nextFloat() * 0.15,
       duplicate_probability: this.rng.nextFloat() * 0.05,
@@ -324,7 +335,7 @@ export class Simulation {
    */
   private completeSyncs(): void {
     for (const n of this.live()) {
-      if (!n.unsynced || !this.rng.chance(this.knobs.sync_probability)) continue;
+      if (!n.unsynced || !this.rng.chance(this.sync_probability)) continue;
       const last = n.storage.lastIndex();
       n.unsynced = false;
       n.raw!.persisted(last, n.storage.term(last));
@@ -603,6 +614,7 @@ export class Simulation {
   private settle(): void {
     this.net.heal();
     this.net.faults = { drop_probability: 0, duplicate_probability: 0, max_delay_steps: 3 };
+    this.sync_probability = Math.max(this.sync_probability, SETTLE_SYNC_PROBABILITY);
     for (const n of this.nodes.values()) if (n.raw === null && !n.destroyed) this.start(n);
     const limit = this.options.settle_steps ?? 4000;
     for (let i = 0; i < limit; i++) {
