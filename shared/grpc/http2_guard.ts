@@ -56,8 +56,12 @@ let installed: boolean | undefined;
  */
 export function installHttp2Guard(): boolean {
   if (installed !== undefined) return installed;
-  const proto = sessionHandlePrototype();
-  installed = proto !== undefined && patch(proto);
+  try {
+    const proto = sessionHandlePrototype();
+    installed = proto !== undefined && patch(proto);
+  } catch {
+    installed = false; // a Deno whose http2 no longer works this way: run unguarded
+  }
   if (!installed) {
     console.error(
       "http2 guard: Deno's http2 session internals changed; the guard is off " +
