@@ -17,8 +17,11 @@ import { encodeCommand, encodeFrame, type Frame, RespClient } from "./testing/re
 const SEEDS = Number(Deno.env.get("DIFF_SEEDS") ?? "24");
 /** First seed of the run: seeds already run clean are skipped with DIFF_SEED_FROM=N+1. */
 const SEED_FROM = Number(Deno.env.get("DIFF_SEED_FROM") ?? "1");
-/** Commands per seed; a replay of a longer run names its length. */
-const COMMANDS_PER_SEED = Number(Deno.env.get("DIFF_COMMANDS") ?? "400");
+/** Commands per seed; a replay of a run of another length names it. */
+const COMMANDS_PER_SEED_DEFAULT = 400;
+const COMMANDS_PER_SEED = Number(
+  Deno.env.get("DIFF_COMMANDS") ?? String(COMMANDS_PER_SEED_DEFAULT),
+);
 const ONLY_SEED = Deno.env.get("DIFF_SEED");
 /** Seeds divisible by this run in RESP3 (0 = never). */
 const RESP3_EVERY = Number(Deno.env.get("DIFF_RESP3_EVERY") ?? "3");
@@ -151,7 +154,9 @@ Deno.test({
         // Every few seeds run in RESP3 (the HELLO replies differ in id/version).
         const resp3 = RESP3_EVERY > 0 && seed % RESP3_EVERY === 0;
         const cmds = generate(seed, COMMANDS_PER_SEED, FAMILIES);
-        const length = COMMANDS_PER_SEED === 400 ? "" : `DIFF_COMMANDS=${COMMANDS_PER_SEED} `;
+        const length = COMMANDS_PER_SEED === COMMANDS_PER_SEED_DEFAULT
+          ? ""
+          : `DIFF_COMMANDS=${COMMANDS_PER_SEED} `;
         const replay = `${length}DIFF_SEED=${seed} ./denow test -A db/diff_test.ts`;
         await compareCommands(cmds, eraft_port, redis_port, resp3, replay);
       }

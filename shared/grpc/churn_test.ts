@@ -22,7 +22,7 @@ interface GuardStats {
 }
 
 /**
- * `rounds` clients each make `calls` calls and close; asserts the server
+ * ROUNDS clients one after another each make `calls` calls and close; asserts the server
  * served them all, still answers, and exited cleanly; returns its guard stats.
  */
 async function churn(max_calls_per_connection: number, calls: number): Promise<GuardStats> {
