@@ -1,10 +1,14 @@
 /**
  * Differential test: the same seeded random command sequences go to eraft's db
- * server (on a MemoryBackend) and to a real redis-server; replies must be
- * byte-identical (order-free replies are compared sorted, TTLs by sign, random
- * picks by shape — see testing/gen.ts). A failing seed prints itself; replay it
- * with `DIFF_SEED=<seed> ./denow test -A db/diff_test.ts`. Longer runs:
- * `DIFF_SEEDS=<count>` seeds from `DIFF_SEED_FROM` (default 1).
+ * server and to a real redis-server; replies must be byte-identical
+ * (order-free replies are compared sorted, TTLs by sign, random picks by shape
+ * — see testing/gen.ts). The db runs on a MemoryBackend (fast: the command
+ * layer), and in one test on a real cluster of 1 meta and 3 stores (the
+ * encoding over Raft, store preconditions, merged batches). A failing seed
+ * prints its replay line, e.g. `DIFF_SEED=<seed> ./denow test -A
+ * db/diff_test.ts`. Longer runs: `DIFF_SEEDS=<count>` seeds from
+ * `DIFF_SEED_FROM` (default 1), `DIFF_BACKEND=cluster` to run them on a
+ * cluster.
  * @module
  */
 import assert from "node:assert/strict";
@@ -12,6 +16,7 @@ import { MemoryBackend } from "./memory_backend.ts";
 import { startDbServer } from "./server.ts";
 import { type Compare, type Family, type GenCommand, generate } from "./testing/gen.ts";
 import { findRedisServer, startRedis } from "./testing/redis_server.ts";
+import { type Proc, startEraftCluster, stopProc } from "./testing/procs.ts";
 import { encodeCommand, encodeFrame, type Frame, RespClient } from "./testing/resp_client.ts";
 
 const SEEDS = Number(Deno.env.get("DIFF_SEEDS") ?? "24");
@@ -126,8 +131,22 @@ async function compareCommands(
   }
 }
 
+/** Where eraft's replies come from: a db on a MemoryBackend, or a real cluster's db. */
+type Eraft = "memory" | "cluster";
+
+/** The backend of the seeded and fixed-case tests (`DIFF_BACKEND=cluster` for long cluster runs). */
+const BACKEND: Eraft = Deno.env.get("DIFF_BACKEND") === "cluster" ? "cluster" : "memory";
+
+/** Runs `fn` against eraft (as `eraft` says) and a real redis-server. */
+function withBoth(
+  eraft: Eraft,
+  fn: (eraft_port: number, redis_port: number) => Promise<void>,
+): Promise<void> {
+  return eraft === "cluster" ? withClusterBoth(fn) : withMemoryBoth(fn);
+}
+
 /** Runs `fn` against a db server on a MemoryBackend and a real redis-server. */
-async function withBoth(fn: (eraft_port: number, redis_port: number) => Promise<void>) {
+async function withMemoryBoth(fn: (eraft_port: number, redis_port: number) => Promise<void>) {
   const redis = await startRedis(redis_bin!);
   const server = await startDbServer({
     addr: "127.0.0.1:0",
@@ -142,25 +161,59 @@ async function withBoth(fn: (eraft_port: number, redis_port: number) => Promise<
   }
 }
 
+/** Runs `fn` against a real eraft cluster's db (1 meta, 3 stores) and a real redis-server. */
+async function withClusterBoth(fn: (eraft_port: number, redis_port: number) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "diff_cluster_" });
+  const procs: Proc[] = [];
+  const redis = await startRedis(redis_bin!);
+  try {
+    const port = await startEraftCluster(dir, procs);
+    await fn(port, redis.port);
+  } finally {
+    for (const p of procs.reverse()) await stopProc(p);
+    await redis.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Sends each seed's sequence to both servers; every few seeds in RESP3 (the
+ * HELLO replies differ in id/version). `replay_env` prefixes the replay line.
+ */
+async function compareSeeds(
+  seeds: number[],
+  eraft_port: number,
+  redis_port: number,
+  replay_env: string,
+): Promise<void> {
+  const length = COMMANDS_PER_SEED === COMMANDS_PER_SEED_DEFAULT
+    ? ""
+    : `DIFF_COMMANDS=${COMMANDS_PER_SEED} `;
+  for (const seed of seeds) {
+    const resp3 = RESP3_EVERY > 0 && seed % RESP3_EVERY === 0;
+    const cmds = generate(seed, COMMANDS_PER_SEED, FAMILIES);
+    const replay = `${replay_env}${length}DIFF_SEED=${seed} ./denow test -A db/diff_test.ts`;
+    await compareCommands(cmds, eraft_port, redis_port, resp3, replay);
+  }
+}
+
+/** `count` seeds from `from`, or only DIFF_SEED when set. */
+function seedRange(from: number, count: number): number[] {
+  return ONLY_SEED ? [Number(ONLY_SEED)] : Array.from({ length: count }, (_, i) => from + i);
+}
+
+/** The replay prefix that selects BACKEND. */
+const BACKEND_ENV = BACKEND === "cluster" ? "DIFF_BACKEND=cluster " : "";
+
 Deno.test({
   name: "differential: seeded random commands give byte-identical replies to redis-server",
   ignore: redis_bin === null,
   fn: () =>
-    withBoth(async (eraft_port, redis_port) => {
-      const seeds = ONLY_SEED
-        ? [Number(ONLY_SEED)]
-        : Array.from({ length: SEEDS }, (_, i) => SEED_FROM + i);
-      for (const seed of seeds) {
-        // Every few seeds run in RESP3 (the HELLO replies differ in id/version).
-        const resp3 = RESP3_EVERY > 0 && seed % RESP3_EVERY === 0;
-        const cmds = generate(seed, COMMANDS_PER_SEED, FAMILIES);
-        const length = COMMANDS_PER_SEED === COMMANDS_PER_SEED_DEFAULT
-          ? ""
-          : `DIFF_COMMANDS=${COMMANDS_PER_SEED} `;
-        const replay = `${length}DIFF_SEED=${seed} ./denow test -A db/diff_test.ts`;
-        await compareCommands(cmds, eraft_port, redis_port, resp3, replay);
-      }
-    }),
+    withBoth(
+      BACKEND,
+      (eraft_port, redis_port) =>
+        compareSeeds(seedRange(SEED_FROM, SEEDS), eraft_port, redis_port, BACKEND_ENV),
+    ),
 });
 
 /**
@@ -285,18 +338,44 @@ const FIXED_CASES: string[][] = [
   ["GET", "cz2"],
 ];
 
+/** The fixed cases, in RESP2 then RESP3. */
+async function compareFixedCases(
+  eraft_port: number,
+  redis_port: number,
+  replay_env: string,
+): Promise<void> {
+  const cmds = FIXED_CASES.map((args) => ({ args, compare: "exact" as const }));
+  for (const resp3 of [false, true]) {
+    const replay = `${replay_env}./denow test -A db/diff_test.ts --filter "fixed cases" (RESP${
+      resp3 ? 3 : 2
+    })`;
+    await compareCommands(cmds, eraft_port, redis_port, resp3, replay);
+  }
+}
+
 Deno.test({
   name:
     "differential: fixed cases (float sum order, infinities, set inputs, bit searches, COPY) in RESP2 and RESP3",
   ignore: redis_bin === null,
   fn: () =>
-    withBoth(async (eraft_port, redis_port) => {
-      const cmds = FIXED_CASES.map((args) => ({ args, compare: "exact" as const }));
-      for (const resp3 of [false, true]) {
-        const replay = `./denow test -A db/diff_test.ts --filter "fixed cases" (RESP${
-          resp3 ? 3 : 2
-        })`;
-        await compareCommands(cmds, eraft_port, redis_port, resp3, replay);
-      }
+    withBoth(
+      BACKEND,
+      (eraft_port, redis_port) => compareFixedCases(eraft_port, redis_port, BACKEND_ENV),
+    ),
+});
+
+/** Seeds the real-cluster test runs (its own range: the memory test covers 1..DIFF_SEEDS). */
+const CLUSTER_SEEDS = Number(Deno.env.get("DIFF_CLUSTER_SEEDS") ?? "8");
+const CLUSTER_SEED_FROM = 1_000_001;
+
+Deno.test({
+  name:
+    "differential on a real cluster (1 meta, 3 stores, db): seeded commands and the fixed cases match redis-server",
+  ignore: redis_bin === null,
+  fn: () =>
+    withBoth("cluster", async (eraft_port, redis_port) => {
+      const seeds = seedRange(CLUSTER_SEED_FROM, CLUSTER_SEEDS);
+      await compareSeeds(seeds, eraft_port, redis_port, "DIFF_BACKEND=cluster ");
+      await compareFixedCases(eraft_port, redis_port, "DIFF_BACKEND=cluster ");
     }),
 });
