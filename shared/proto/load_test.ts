@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeMessage, encodeMessage, encodeMessageOwned } from "./load.ts";
+import { decodeMessage, decodeMessageView, encodeMessage, encodeMessageOwned } from "./load.ts";
 
 interface Entry {
   entry_type: number;
@@ -44,4 +44,28 @@ Deno.test("encodeMessageOwned: the same bytes as encodeMessage, in a buffer of t
     assert.equal(owned.byteOffset, 0);
     assert.equal(owned.byteLength, owned.buffer.byteLength, "owns its whole buffer");
   }
+});
+
+Deno.test("decodeMessageView: an empty or unset bytes field reads as an empty Uint8Array", () => {
+  // proto3 does not encode an empty bytes field: the decoded message reads the prototype default.
+  const bytes = encodeMessage("kvrpcpb.RawGetResponse", { value: new Uint8Array(0) });
+  const view = decodeMessageView<{ value: Uint8Array }>("kvrpcpb.RawGetResponse", bytes);
+  assert(view.value instanceof Uint8Array, `value is ${JSON.stringify(view.value)}`);
+  assert.equal(view.value.length, 0);
+  assert.equal(new TextDecoder().decode(view.value), "");
+  // Nested messages and repeated fields of messages too; repeated fields stay arrays.
+  const pairs = encodeMessage("kvrpcpb.RawBatchGetResponse", {
+    pairs: [{ key: Uint8Array.of(1), value: new Uint8Array(0) }],
+  });
+  const got = decodeMessageView<{ pairs: Array<{ key: Uint8Array; value: Uint8Array }> }>(
+    "kvrpcpb.RawBatchGetResponse",
+    pairs,
+  );
+  assert(got.pairs[0].value instanceof Uint8Array);
+  assert.deepEqual(got.pairs[0].key, Uint8Array.of(1));
+  const none = decodeMessageView<{ pairs: unknown }>(
+    "kvrpcpb.RawBatchGetResponse",
+    new Uint8Array(0),
+  );
+  assert(Array.isArray(none.pairs));
 });
