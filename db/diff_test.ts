@@ -8,7 +8,7 @@
  * prints its replay line, e.g. `DIFF_SEED=<seed> ./denow test -A
  * db/diff_test.ts`. Longer runs: `DIFF_SEEDS=<count>` seeds from
  * `DIFF_SEED_FROM` (default 1), `DIFF_BACKEND=cluster` to run them on a
- * cluster.
+ * cluster, `DIFF_FAMILIES=...,big` to add collections of hundreds of elements.
  * @module
  */
 import assert from "node:assert/strict";
@@ -30,17 +30,21 @@ const COMMANDS_PER_SEED = Number(
 const ONLY_SEED = Deno.env.get("DIFF_SEED");
 /** Seeds divisible by this run in RESP3 (0 = never). */
 const RESP3_EVERY = Number(Deno.env.get("DIFF_RESP3_EVERY") ?? "3");
-const FAMILIES = (Deno.env.get("DIFF_FAMILIES") ?? "string,key,hash,list,set,zset,txn").split(
-  ",",
-) as Family[];
+const DEFAULT_FAMILIES = "string,key,hash,list,set,zset,txn";
+/** The command families of the seeded runs (testing/gen.ts; `big` is opt-in). */
+const FAMILIES = Deno.env.get("DIFF_FAMILIES") ?? DEFAULT_FAMILIES;
 
 const redis_bin = findRedisServer();
 if (!redis_bin) {
   console.warn("diff_test: IGNORED — redis-server not found in /usr/bin or /usr/local/bin");
 }
 
+/** Bytes of a reply a failure message shows (a big collection's reply runs to kilobytes). */
+const SHOWN_REPLY_BYTES = 400;
+
 function show(b: Uint8Array): string {
-  return JSON.stringify(new TextDecoder().decode(b));
+  const text = JSON.stringify(new TextDecoder().decode(b.subarray(0, SHOWN_REPLY_BYTES)));
+  return b.length > SHOWN_REPLY_BYTES ? `${text}… (${b.length} bytes)` : text;
 }
 
 function keyOf(f: Frame): string {
@@ -182,6 +186,7 @@ async function withClusterBoth(fn: (eraft_port: number, redis_port: number) => P
  */
 async function compareSeeds(
   seeds: number[],
+  families: string,
   eraft_port: number,
   redis_port: number,
   replay_env: string,
@@ -189,10 +194,12 @@ async function compareSeeds(
   const length = COMMANDS_PER_SEED === COMMANDS_PER_SEED_DEFAULT
     ? ""
     : `DIFF_COMMANDS=${COMMANDS_PER_SEED} `;
+  const named = families === DEFAULT_FAMILIES ? "" : `DIFF_FAMILIES=${families} `;
   for (const seed of seeds) {
     const resp3 = RESP3_EVERY > 0 && seed % RESP3_EVERY === 0;
-    const cmds = generate(seed, COMMANDS_PER_SEED, FAMILIES);
-    const replay = `${replay_env}${length}DIFF_SEED=${seed} ./denow test -A db/diff_test.ts`;
+    const cmds = generate(seed, COMMANDS_PER_SEED, families.split(",") as Family[]);
+    const replay =
+      `${replay_env}${named}${length}DIFF_SEED=${seed} ./denow test -A db/diff_test.ts`;
     await compareCommands(cmds, eraft_port, redis_port, resp3, replay);
   }
 }
@@ -212,7 +219,7 @@ Deno.test({
     withBoth(
       BACKEND,
       (eraft_port, redis_port) =>
-        compareSeeds(seedRange(SEED_FROM, SEEDS), eraft_port, redis_port, BACKEND_ENV),
+        compareSeeds(seedRange(SEED_FROM, SEEDS), FAMILIES, eraft_port, redis_port, BACKEND_ENV),
     ),
 });
 
@@ -382,15 +389,20 @@ Deno.test({
 /** Seeds the real-cluster test runs (its own range: the memory test covers 1..DIFF_SEEDS). */
 const CLUSTER_SEEDS = Number(Deno.env.get("DIFF_CLUSTER_SEEDS") ?? "8");
 const CLUSTER_SEED_FROM = 1_000_001;
+/** Seeds of big collections (hundreds of records per command) the real-cluster test also runs. */
+const CLUSTER_BIG_SEEDS = 3;
 
 Deno.test({
   name:
-    "differential on a real cluster (1 meta, 3 stores, db): seeded commands and the fixed cases match redis-server",
+    "differential on a real cluster (1 meta, 3 stores, db): seeded commands, big collections and the fixed cases match redis-server",
   ignore: redis_bin === null,
   fn: () =>
     withBoth("cluster", async (eraft_port, redis_port) => {
+      const env = "DIFF_BACKEND=cluster ";
       const seeds = seedRange(CLUSTER_SEED_FROM, CLUSTER_SEEDS);
-      await compareSeeds(seeds, eraft_port, redis_port, "DIFF_BACKEND=cluster ");
-      await compareFixedCases(eraft_port, redis_port, "DIFF_BACKEND=cluster ");
+      await compareSeeds(seeds, FAMILIES, eraft_port, redis_port, env);
+      const big = seedRange(CLUSTER_SEED_FROM, CLUSTER_BIG_SEEDS);
+      await compareSeeds(big, "big", eraft_port, redis_port, env);
+      await compareFixedCases(eraft_port, redis_port, env);
     }),
 });

@@ -25,7 +25,7 @@ export interface GenCommand {
 }
 
 /** Command families the generator can draw from. */
-export type Family = "string" | "key" | "hash" | "list" | "set" | "zset" | "txn";
+export type Family = "string" | "key" | "hash" | "list" | "set" | "zset" | "txn" | "big";
 
 class Gen {
   constructor(readonly r: () => number) {}
@@ -397,7 +397,8 @@ function zsetCmd(g: Gen): GenCommand {
   return { args: g.pick(cmds)(), compare: "exact" };
 }
 
-const DATA_FAMILIES: Record<Exclude<Family, "txn">, (g: Gen) => GenCommand> = {
+/** The families of small, shared keys (MULTI queues its commands from these). */
+const DATA_FAMILIES: Record<Exclude<Family, "txn" | "big">, (g: Gen) => GenCommand> = {
   string: stringCmd,
   key: keyCmd,
   hash: hashCmd,
@@ -437,9 +438,89 @@ function txnBlock(g: Gen): GenCommand[] {
   return out;
 }
 
+/** `count` consecutive numbers from `from`, each through `each`. */
+function run<T>(from: number, count: number, each: (n: number) => T): T[] {
+  return Array.from({ length: count }, (_, i) => each(from + i));
+}
+
+/**
+ * Collections of hundreds of elements (150-840): writes of hundreds of
+ * records in one batch, ranges, pops and removals over hundreds of records,
+ * whole-collection replies, set and sorted-set algebra, and DEL of a big
+ * collection (a version bump whose old records must never show again). Own
+ * keys (`bl0`, `bh1`, ...): replies this long would swamp the other
+ * families' sequences. Members and scores are distinct numbers, so every
+ * reply is deterministic.
+ */
+function bigCmd(g: Gen): GenCommand {
+  const exact = (args: string[]): GenCommand => ({ args, compare: "exact" });
+  const unordered = (args: string[]): GenCommand => ({ args, compare: "unordered" });
+  const size = () => g.int(150, 420);
+  const at = () => g.int(0, 300);
+  const [bl, bh, bs, bz] = ["bl", "bh", "bs", "bz"].map((p) => `${p}${g.int(0, 1)}`);
+  const value = () => `v${g.int(0, 60)}`;
+  const cmds: Array<() => GenCommand> = [
+    () => exact([g.pick(["RPUSH", "LPUSH"]), bl, ...run(at(), size(), (j) => `v${j % 61}`)]),
+    () => exact(["LRANGE", bl, g.pick(["0", "100", "250", "-300"]), g.pick(["-1", "299", "-100"])]),
+    () => exact(["LINDEX", bl, g.pick(["257", "300", "-257"])]),
+    () => exact(["LSET", bl, g.pick(["256", "300", "-1"]), "changed"]),
+    () => exact(["LREM", bl, g.pick(["0", "3", "-3"]), value()]),
+    () => exact(["LTRIM", bl, g.pick(["0", "10"]), g.pick(["-1", "-10", "300"])]),
+    () => exact(["LPOS", bl, value(), ...g.pick([[], ["COUNT", "0"], ["RANK", "-2"]])]),
+    () => exact(["LINSERT", bl, g.pick(["BEFORE", "AFTER"]), value(), "inserted"]),
+    () => exact([g.pick(["LPOP", "RPOP"]), bl, g.pick(["1", "100", "300"])]),
+    () => exact(["LMOVE", bl, `bl${g.int(0, 1)}`, "LEFT", "RIGHT"]),
+    () => exact(["HSET", bh, ...run(at(), size(), (j) => [`f${j}`, `v${j}`]).flat()]),
+    () => unordered([g.pick(["HGETALL", "HKEYS", "HVALS"]), bh]),
+    () => exact(["HDEL", bh, ...run(at(), g.int(50, 300), (j) => `f${j}`)]),
+    () => exact(["HMGET", bh, `f${g.int(0, 720)}`, `f${g.int(0, 720)}`]),
+    () => exact(["SADD", bs, ...run(at(), size(), (j) => `m${j}`)]),
+    () => unordered(["SMEMBERS", bs]),
+    () => unordered([g.pick(["SINTER", "SUNION", "SDIFF"]), "bs0", "bs1"]),
+    () => exact([g.pick(["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), bs, "bs0", "bs1"]),
+    () => exact(["SREM", bs, ...run(at(), g.int(50, 300), (j) => `m${j}`)]),
+    () => exact(["SINTERCARD", "2", "bs0", "bs1"]),
+    // A count past the size removes every member: the same set on both servers.
+    () => unordered(["SPOP", bs, "1000"]),
+    () => exact(["ZADD", bz, ...run(at(), size(), (j) => [String(j), `m${j}`]).flat()]),
+    () =>
+      exact([
+        "ZRANGE",
+        bz,
+        g.pick(["0", "200", "-300"]),
+        g.pick(["-1", "299"]),
+        ...(g.chance(0.3) ? ["REV"] : []),
+        ...(g.chance(0.5) ? ["WITHSCORES"] : []),
+      ]),
+    () =>
+      exact([
+        "ZRANGE",
+        bz,
+        g.pick(["(100", "-inf", "250"]),
+        g.pick(["400", "+inf", "(600"]),
+        "BYSCORE",
+        ...(g.chance(0.5) ? ["LIMIT", g.pick(["0", "150"]), g.pick(["-1", "200"])] : []),
+      ]),
+    () => exact(["ZCOUNT", bz, g.pick(["100", "(257"]), g.pick(["(500", "+inf"])]),
+    () => exact([g.pick(["ZRANK", "ZREVRANK", "ZSCORE"]), bz, `m${g.int(0, 720)}`]),
+    () => exact(["ZREMRANGEBYRANK", bz, "0", g.pick(["99", "299"])]),
+    () => exact(["ZREMRANGEBYSCORE", bz, "-inf", g.pick(["200", "(350"])]),
+    () => exact([g.pick(["ZPOPMIN", "ZPOPMAX"]), bz, g.pick(["1", "270", "1000"])]),
+    // Ties (an incremented score meeting another's) order by member on both servers.
+    () => exact(["ZINCRBY", bz, g.pick(["1", "0.5", "-2"]), `m${g.int(0, 720)}`]),
+    () => exact(["ZUNIONSTORE", bz, "2", "bz0", "bz1", ...g.pick([[], ["AGGREGATE", "MAX"]])]),
+    () => exact(g.pick([["LLEN", bl], ["HLEN", bh], ["SCARD", bs], ["ZCARD", bz], ["LLEN", bz]])),
+    () => exact(["DEL", g.pick([bl, bh, bs, bz])]),
+    () => exact(["RENAME", g.pick(["bl", "bh", "bs", "bz"]) + "0", `moved${g.int(0, 1)}`]),
+    () => unordered(["KEYS", g.pick(["b*", "moved*"])]),
+  ];
+  return g.pick(cmds)();
+}
+
 const FAMILIES: Record<Family, (g: Gen) => GenCommand | GenCommand[]> = {
   ...DATA_FAMILIES,
   txn: txnBlock,
+  big: bigCmd,
 };
 
 /** `count` commands from `seed`, drawn from `families`. */
