@@ -3,12 +3,14 @@
  * server and to a real redis-server; replies must be byte-identical
  * (order-free replies are compared sorted, TTLs by sign, random picks by shape
  * — see testing/gen.ts). The db runs on a MemoryBackend (fast: the command
- * layer), and in one test on a real cluster of 1 meta and 3 stores (the
- * encoding over Raft, store preconditions, merged batches). A failing seed
- * prints its replay line, e.g. `DIFF_SEED=<seed> ./denow test -A
- * db/diff_test.ts`. Longer runs: `DIFF_SEEDS=<count>` seeds from
+ * layer), and in one test on a real cluster of 1 meta, 3 stores and 2 dbs
+ * (the encoding over Raft, store preconditions, merged batches; consecutive
+ * commands outside transactions go to different dbs, which must agree). A
+ * failing seed prints its replay line, e.g. `DIFF_SEED=<seed> ./denow test
+ * -A db/diff_test.ts`. Longer runs: `DIFF_SEEDS=<count>` seeds from
  * `DIFF_SEED_FROM` (default 1), `DIFF_BACKEND=cluster` to run them on a
- * cluster, `DIFF_FAMILIES=...,big` to add collections of hundreds of elements.
+ * cluster, `DIFF_FAMILIES=...,big` to add collections of hundreds of
+ * elements.
  * @module
  */
 import assert from "node:assert/strict";
@@ -16,7 +18,7 @@ import { MemoryBackend } from "./memory_backend.ts";
 import { startDbServer } from "./server.ts";
 import { type Compare, type Family, type GenCommand, generate } from "./testing/gen.ts";
 import { findRedisServer, startRedis } from "./testing/redis_server.ts";
-import { type Proc, startEraftCluster, stopProc } from "./testing/procs.ts";
+import { type Proc, startEraftClusterDbs, stopProc } from "./testing/procs.ts";
 import { encodeCommand, encodeFrame, type Frame, RespClient } from "./testing/resp_client.ts";
 
 const SEEDS = Number(Deno.env.get("DIFF_SEEDS") ?? "24");
@@ -87,24 +89,28 @@ export function normalise(f: Frame, mode: Compare, cmd: string): string {
  */
 async function compareCommands(
   cmds: GenCommand[],
-  eraft_port: number,
+  eraft_ports: number[],
   redis_port: number,
   resp3: boolean,
   replay: string,
 ): Promise<void> {
-  const a = await RespClient.connect(eraft_port);
+  const eraft = await Promise.all(eraft_ports.map((port) => RespClient.connect(port)));
   const b = await RespClient.connect(redis_port);
   try {
-    await a.call("FLUSHALL");
+    await eraft[0].call("FLUSHALL");
     await b.call("FLUSHALL");
     if (resp3) {
-      await a.call("HELLO", "3");
+      for (const a of eraft) await a.call("HELLO", "3");
       await b.call("HELLO", "3");
     }
     // Commands queued since MULTI: EXEC's reply holds theirs, each compared its own way.
     let queued: GenCommand[] | null = null;
+    // A WATCH may be in force on the current connection (kept until surely gone).
+    let watching = false;
+    let at = 0; // the eraft connection of the next command
     for (let i = 0; i < cmds.length; i++) {
       const { args, compare } = cmds[i];
+      const a = eraft[at];
       await a.send(encodeCommand(args));
       await b.send(encodeCommand(args));
       const ra = (await a.readFrame())!;
@@ -117,6 +123,12 @@ async function compareCommands(
       if (name === "MULTI" && rb.f.t === "+") queued = [];
       else if (name === "EXEC" || name === "DISCARD") queued = null;
       else if (queued && rb.f.t === "+" && rb.f.line === "QUEUED") queued.push(cmds[i]);
+      if (name === "WATCH" && rb.f.t === "+") watching = true;
+      const unwatched = name === "EXEC" || name === "DISCARD" ? rb.f.t !== "-" : name === "UNWATCH";
+      if (unwatched) watching = false;
+      // The dbs are stateless: outside MULTI and WATCH (connection state), the next command
+      // goes to the next db, and must see everything the others wrote.
+      if (queued === null && !watching) at = (at + 1) % eraft.length;
       if (na !== nb) {
         const history = cmds.slice(Math.max(0, i - 12), i).map((c) => "  " + c.args.join(" ")).join(
           "\n",
@@ -130,7 +142,7 @@ async function compareCommands(
       }
     }
   } finally {
-    a.close();
+    for (const a of eraft) a.close();
     b.close();
   }
 }
@@ -144,13 +156,13 @@ const BACKEND: Eraft = Deno.env.get("DIFF_BACKEND") === "cluster" ? "cluster" : 
 /** Runs `fn` against eraft (as `eraft` says) and a real redis-server. */
 function withBoth(
   eraft: Eraft,
-  fn: (eraft_port: number, redis_port: number) => Promise<void>,
+  fn: (eraft_ports: number[], redis_port: number) => Promise<void>,
 ): Promise<void> {
   return eraft === "cluster" ? withClusterBoth(fn) : withMemoryBoth(fn);
 }
 
 /** Runs `fn` against a db server on a MemoryBackend and a real redis-server. */
-async function withMemoryBoth(fn: (eraft_port: number, redis_port: number) => Promise<void>) {
+async function withMemoryBoth(fn: (eraft_ports: number[], redis_port: number) => Promise<void>) {
   const redis = await startRedis(redis_bin!);
   const server = await startDbServer({
     addr: "127.0.0.1:0",
@@ -158,22 +170,24 @@ async function withMemoryBoth(fn: (eraft_port: number, redis_port: number) => Pr
     sweeper: null,
   });
   try {
-    await fn(server.port, redis.port);
+    await fn([server.port], redis.port);
   } finally {
     await server.close();
     await redis.stop();
   }
 }
 
-/** Runs `fn` against a real eraft cluster's db (1 meta, 3 stores) and a real redis-server. */
-async function withClusterBoth(fn: (eraft_port: number, redis_port: number) => Promise<void>) {
+/** Stateless db processes of a cluster run: the sequences alternate between them. */
+const CLUSTER_DBS = 2;
+
+/** Runs `fn` against a real eraft cluster (1 meta, 3 stores, CLUSTER_DBS dbs) and a real redis-server. */
+async function withClusterBoth(fn: (eraft_ports: number[], redis_port: number) => Promise<void>) {
   const redis = await startRedis(redis_bin!);
   const procs: Proc[] = [];
   let dir: string | null = null;
   try {
     dir = await Deno.makeTempDir({ prefix: "diff_cluster_" });
-    const port = await startEraftCluster(dir, procs);
-    await fn(port, redis.port);
+    await fn(await startEraftClusterDbs(dir, procs, CLUSTER_DBS), redis.port);
   } finally {
     for (const p of procs.reverse()) await stopProc(p);
     await redis.stop();
@@ -188,7 +202,7 @@ async function withClusterBoth(fn: (eraft_port: number, redis_port: number) => P
 async function compareSeeds(
   seeds: number[],
   families: string,
-  eraft_port: number,
+  eraft_ports: number[],
   redis_port: number,
   replay_env: string,
 ): Promise<void> {
@@ -201,7 +215,7 @@ async function compareSeeds(
     const cmds = generate(seed, COMMANDS_PER_SEED, families.split(",") as Family[]);
     const replay =
       `${replay_env}${named}${length}DIFF_SEED=${seed} ./denow test -A db/diff_test.ts`;
-    await compareCommands(cmds, eraft_port, redis_port, resp3, replay);
+    await compareCommands(cmds, eraft_ports, redis_port, resp3, replay);
   }
 }
 
@@ -219,8 +233,8 @@ Deno.test({
   fn: () =>
     withBoth(
       BACKEND,
-      (eraft_port, redis_port) =>
-        compareSeeds(seedRange(SEED_FROM, SEEDS), FAMILIES, eraft_port, redis_port, BACKEND_ENV),
+      (eraft_ports, redis_port) =>
+        compareSeeds(seedRange(SEED_FROM, SEEDS), FAMILIES, eraft_ports, redis_port, BACKEND_ENV),
     ),
 });
 
@@ -363,7 +377,7 @@ const FIXED_CASES: string[][] = [
 
 /** The fixed cases, in RESP2 then RESP3. */
 async function compareFixedCases(
-  eraft_port: number,
+  eraft_ports: number[],
   redis_port: number,
   replay_env: string,
 ): Promise<void> {
@@ -372,7 +386,7 @@ async function compareFixedCases(
     const replay = `${replay_env}./denow test -A db/diff_test.ts --filter "fixed cases" (RESP${
       resp3 ? 3 : 2
     })`;
-    await compareCommands(cmds, eraft_port, redis_port, resp3, replay);
+    await compareCommands(cmds, eraft_ports, redis_port, resp3, replay);
   }
 }
 
@@ -383,7 +397,7 @@ Deno.test({
   fn: () =>
     withBoth(
       BACKEND,
-      (eraft_port, redis_port) => compareFixedCases(eraft_port, redis_port, BACKEND_ENV),
+      (eraft_ports, redis_port) => compareFixedCases(eraft_ports, redis_port, BACKEND_ENV),
     ),
 });
 
@@ -395,15 +409,15 @@ const CLUSTER_BIG_SEEDS = 3;
 
 Deno.test({
   name:
-    "differential on a real cluster (1 meta, 3 stores, db): seeded commands, big collections and the fixed cases match redis-server",
+    "differential on a real cluster (1 meta, 3 stores, 2 dbs taking turns): seeded commands, big collections and the fixed cases match redis-server",
   ignore: redis_bin === null,
   fn: () =>
-    withBoth("cluster", async (eraft_port, redis_port) => {
+    withBoth("cluster", async (eraft_ports, redis_port) => {
       const env = "DIFF_BACKEND=cluster ";
       const seeds = seedRange(CLUSTER_SEED_FROM, CLUSTER_SEEDS);
-      await compareSeeds(seeds, FAMILIES, eraft_port, redis_port, env);
+      await compareSeeds(seeds, FAMILIES, eraft_ports, redis_port, env);
       const big = seedRange(CLUSTER_SEED_FROM, CLUSTER_BIG_SEEDS);
-      await compareSeeds(big, "big", eraft_port, redis_port, env);
-      await compareFixedCases(eraft_port, redis_port, env);
+      await compareSeeds(big, "big", eraft_ports, redis_port, env);
+      await compareFixedCases(eraft_ports, redis_port, env);
     }),
 });

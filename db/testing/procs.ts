@@ -1,7 +1,7 @@
 /**
  * Child processes for the db benchmarks: spawn with output kept (the last
  * 20,000 characters), wait for a line, stop with SIGTERM then SIGKILL, and
- * a whole local cluster (1 meta, 3 stores, 1 db) from this checkout.
+ * a whole local cluster (1 meta, 3 stores, one or more dbs) from this checkout.
  * @module
  */
 import { join } from "node:path";
@@ -70,6 +70,17 @@ export async function startEraftCluster(
   procs: Proc[],
   store_args: string[] = [],
 ): Promise<number> {
+  const [port] = await startEraftClusterDbs(dir, procs, 1, store_args);
+  return port;
+}
+
+/** Like {@link startEraftCluster}, with `dbs` stateless db processes; resolves with their ports. */
+export async function startEraftClusterDbs(
+  dir: string,
+  procs: Proc[],
+  dbs: number,
+  store_args: string[] = [],
+): Promise<number[]> {
   const meta = `127.0.0.1:${freePort()}`;
   const m = spawnEraft("meta", ["meta", "--addr", meta, "--data", join(dir, "meta")]);
   procs.push(m);
@@ -90,9 +101,19 @@ export async function startEraftCluster(
     procs.push(s);
     await waitOut(s, /listening on/);
   }
-  const port = freePort();
-  const db = spawnEraft("db", ["db", "--addr", `127.0.0.1:${port}`, "--meta", meta]);
-  procs.push(db);
-  await waitOut(db, /db listening on/);
-  return port;
+  const ports: number[] = [];
+  for (let i = 1; i <= dbs; i++) {
+    const port = freePort();
+    const db = spawnEraft(dbs === 1 ? "db" : `db${i}`, [
+      "db",
+      "--addr",
+      `127.0.0.1:${port}`,
+      "--meta",
+      meta,
+    ]);
+    procs.push(db);
+    await waitOut(db, /db listening on/);
+    ports.push(port);
+  }
+  return ports;
 }
