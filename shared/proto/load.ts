@@ -9,6 +9,7 @@
  */
 import protobuf from "protobufjs";
 import { PROTO_FILES } from "./files.ts";
+import { EMPTY_BYTES } from "../bytes.ts";
 import { installUint64Numbers } from "./uint64.ts";
 
 // Without a Long implementation protobufjs reads and writes uint64 as numbers.
@@ -32,15 +33,14 @@ function buildRoot(): protobuf.Root {
     root.files.push(name);
   }
   root.resolveAll();
+  setBytesDefaults(root);
   return root;
 }
 
-/** What an unset `bytes` field reads as (shared by every prototype, so frozen). */
-const EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
-
 /**
  * Sets the prototype default of every singular `bytes` field of `ns`'s
- * messages (nested ones too) to an empty Uint8Array. protobufjs puts a frozen
+ * messages (nested ones too) to the shared empty Uint8Array (its buffer is
+ * never transferred; nothing can be written into zero bytes). protobufjs puts a frozen
  * empty JS array there, so a message decoded without the plain-object copy
  * (decodeMessageView) read an unset or empty `bytes` field as `[]`: a value
  * that passes `?? fallback` and `.length` checks, then fails where a real
@@ -50,7 +50,6 @@ function setBytesDefaults(ns: protobuf.NamespaceBase): void {
   for (const nested of ns.nestedArray) {
     if (nested instanceof protobuf.Type) {
       for (const field of nested.fieldsArray) {
-        field.resolve();
         const singular = !field.repeated && !field.map;
         if (field.type === "bytes" && singular && Array.isArray(field.defaultValue)) {
           (nested.ctor.prototype as Record<string, unknown>)[field.name] = EMPTY_BYTES;
@@ -63,7 +62,6 @@ function setBytesDefaults(ns: protobuf.NamespaceBase): void {
 
 /** The one root holding every package of the contract. */
 export const protoRoot: protobuf.Root = buildRoot();
-setBytesDefaults(protoRoot);
 
 const typeCache = new Map<string, protobuf.Type>();
 
