@@ -116,3 +116,24 @@ export function busyBetween(
   const total = after.total - before.total;
   return total > 0 ? (after.busy - before.busy) / total : 0;
 }
+
+/**
+ * Context switches (voluntary + involuntary) the live threads of process
+ * `pid` have made so far: a voluntary one is a thread going to sleep to wait
+ * (for a socket, a futex, a disk), so their rate counts the wake-ups a
+ * request costs.
+ */
+export function contextSwitches(pid: number): number {
+  let n = 0;
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      const status = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/status`);
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) {
+        n += Number(m[1]);
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  }
+  return n;
+}

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   busyBetween,
+  contextSwitches,
   cpuDelta,
   groupByName,
   machineTicks,
@@ -64,4 +65,12 @@ Deno.test("processCpuMs adds up processes, grows as one burns CPU, and counts a 
 Deno.test("busyBetween is the busy share of the ticks between two readings, 0 over none", () => {
   assert.equal(busyBetween({ busy: 10, total: 100 }, { busy: 40, total: 200 }), 0.3);
   assert.equal(busyBetween({ busy: 10, total: 100 }, { busy: 10, total: 100 }), 0);
+});
+
+Deno.test("a thread that sleeps to wait counts a context switch", async () => {
+  const before = contextSwitches(Deno.pid);
+  // Each timer wait parks the main thread in epoll: a voluntary switch.
+  for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 5));
+  assert(contextSwitches(Deno.pid) > before, "three sleeps made no context switch");
+  assert.throws(() => contextSwitches(2 ** 22 + 1), Deno.errors.NotFound);
 });

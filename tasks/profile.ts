@@ -1,10 +1,14 @@
 /**
- * `deno task profile [--test set|get] [--clients N] [--requests N] [--phases]`:
+ * `deno task profile [--test set|get] [--clients N] [--pipeline N] [--requests N] [--phases]`:
  * where each operation's CPU goes. Starts a local cluster (1 meta, 3 stores
  * with one worker each, 1 db) in a temp dir, warms it with SETs, runs one
  * redis-benchmark, and prints CPU per operation for every process and thread
  * group (a store's `deno` main thread, its `worker-N`, V8's GC threads),
- * machine busy %, and each store's Raft proposals and fsyncs per operation.
+ * machine busy %, each process's context switches per operation (the
+ * wake-ups a request costs), and each store's Raft proposals, fsyncs, loop
+ * iterations and direct Raft messages. `--pipeline N` sends N commands per
+ * round trip (redis-benchmark -P): proposals then carry ~10x the operations,
+ * which shows what is fixed cost per proposal and what is per operation.
  * `--phases` starts the stores with `--phase-cpu` and also prints each
  * worker's CPU per operation by loop phase (store/worker/phases.ts).
  *
@@ -18,18 +22,27 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { type Proc, startEraftCluster, stopProc } from "../db/testing/procs.ts";
 import { redisBenchmark } from "../db/testing/redis_benchmark.ts";
-import { busyBetween, cpuDelta, machineTicks, type ThreadCpu, threadCpu } from "./cpu_stat.ts";
+import {
+  busyBetween,
+  contextSwitches,
+  cpuDelta,
+  machineTicks,
+  type ThreadCpu,
+  threadCpu,
+} from "./cpu_stat.ts";
 
 const RAFT_COUNTERS = [
   "eraft_raft_proposals_total",
   "eraft_engine_fsyncs_total",
   "eraft_worker_loop_iterations_total",
+  "eraft_raft_direct_messages_total",
 ] as const;
 const PHASE_COUNTER = "eraft_worker_phase_cpu_seconds_total";
 
 interface Options {
   test: "set" | "get";
   clients: number;
+  pipeline: number;
   requests: number;
   warm: number;
   phases: boolean;
@@ -41,6 +54,7 @@ function options(args: string[]): Options {
     options: {
       test: { type: "string", default: "set" },
       clients: { type: "string", default: "50" },
+      pipeline: { type: "string", default: "1" },
       requests: { type: "string", default: "20000" },
       warm: { type: "string", default: "20000" },
       phases: { type: "boolean", default: false },
@@ -49,7 +63,7 @@ function options(args: string[]): Options {
   });
   if (values.help) {
     console.log(
-      "usage: deno task profile [--test set|get] [--clients 50] [--requests 20000] [--warm 20000]" +
+      "usage: deno task profile [--test set|get] [--clients 50] [--pipeline 1] [--requests 20000] [--warm 20000]" +
         " [--phases]",
     );
     Deno.exit(0);
@@ -63,6 +77,7 @@ function options(args: string[]): Options {
   return {
     test: values.test,
     clients: count("clients", values.clients),
+    pipeline: count("pipeline", values.pipeline),
     requests: count("requests", values.requests),
     warm: count("warm", values.warm),
     phases: values.phases,
@@ -140,17 +155,22 @@ async function main(): Promise<number> {
     await settle();
     const counters_before = await raftCounters(procs);
     const cpu_before = procs.map((p) => threadCpu(p.child.pid));
+    const switches_before = procs.map((p) => contextSwitches(p.child.pid));
     const machine_before = machineTicks();
     const t0 = performance.now();
-    const load = { test: opts.test, clients: opts.clients, pipeline: 1 };
+    const load = { test: opts.test, clients: opts.clients, pipeline: opts.pipeline };
     const m = await redisBenchmark(port, load, opts.requests);
     const secs = (performance.now() - t0) / 1000;
     const machine_after = machineTicks();
     const cpu_after = procs.map((p) => threadCpu(p.child.pid));
+    const switches_after = procs.map((p) => contextSwitches(p.child.pid));
     await settle();
     const counters_after = await raftCounters(procs);
     const busy = busyBetween(machine_before, machine_after);
-    console.log(`\n${opts.test.toUpperCase()} c=${opts.clients}, ${opts.requests} requests`);
+    const pipelined = opts.pipeline > 1 ? ` P=${opts.pipeline}` : "";
+    console.log(
+      `\n${opts.test.toUpperCase()} c=${opts.clients}${pipelined}, ${opts.requests} requests`,
+    );
     console.log(
       `redis-benchmark: ${m.ops_per_s.toFixed(0)} op/s, p50 ${m.p50_ms} ms, p99 ${m.p99_ms} ms`,
     );
@@ -160,6 +180,10 @@ async function main(): Promise<number> {
     procs.forEach((p, i) =>
       report(p.name, cpuDelta(cpu_before[i], cpu_after[i]), opts.requests, secs)
     );
+    const switches = procs.map((p, i) =>
+      `${p.name} ${((switches_after[i] - switches_before[i]) / opts.requests).toFixed(2)}`
+    );
+    console.log(`context switches per op: ${switches.join(", ")}`);
     for (const [store, after] of counters_after) {
       const before = counters_before.get(store) ?? {};
       const proposals = (after.eraft_raft_proposals_total ?? 0) -
@@ -168,11 +192,13 @@ async function main(): Promise<number> {
         (before.eraft_engine_fsyncs_total ?? 0);
       const iterations = (after.eraft_worker_loop_iterations_total ?? 0) -
         (before.eraft_worker_loop_iterations_total ?? 0);
+      const direct = (after.eraft_raft_direct_messages_total ?? 0) -
+        (before.eraft_raft_direct_messages_total ?? 0);
       const per = proposals > 0
         ? `, ${(opts.requests / proposals).toFixed(1)} op per proposal`
         : "";
       console.log(
-        `${store}: ${proposals} proposals, ${fsyncs} fsyncs, ${iterations} loop iterations${per}`,
+        `${store}: ${proposals} proposals, ${fsyncs} fsyncs, ${iterations} loop iterations, ${direct} raft messages${per}`,
       );
       if (opts.phases) reportPhases(before, after, opts.requests);
     }
