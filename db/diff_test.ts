@@ -5,20 +5,27 @@
  * — see testing/gen.ts). The db runs on a MemoryBackend (fast: the command
  * layer), and in one test on a real cluster of 1 meta, 3 stores and 2 dbs
  * (the encoding over Raft, store preconditions, merged batches; consecutive
- * commands outside transactions go to different dbs, which must agree). A
- * failing seed prints its replay line, e.g. `DIFF_SEED=<seed> ./denow test
- * -A db/diff_test.ts`. Longer runs: `DIFF_SEEDS=<count>` seeds from
- * `DIFF_SEED_FROM` (default 1), `DIFF_BACKEND=cluster` to run them on a
- * cluster, `DIFF_FAMILIES=...,big` to add collections of hundreds of
- * elements.
+ * commands outside transactions go to different dbs, which must agree). In
+ * two more, the MemoryBackend, then a real cluster (`eraft ctl split
+ * --redis-key`), are cut into regions that split every family's keys: a write
+ * or EXEC whose keys span regions must answer CROSSREGION, name keys
+ * redis-server places in two regions or more, and write nothing (it is not
+ * sent to redis-server, so any write shows in a later reply). A failing seed
+ * prints its replay line, e.g. `DIFF_SEED=<seed> ./denow test -A
+ * db/diff_test.ts`. Longer runs: `DIFF_SEEDS=<count>` seeds from
+ * `DIFF_SEED_FROM` (default 1), `DIFF_BACKEND=cluster`, `regions` or
+ * `cluster-regions` to run them on a cluster, split, or both,
+ * `DIFF_FAMILIES=...,big` to add collections of hundreds of elements.
  * @module
  */
 import assert from "node:assert/strict";
+import { latin1 } from "./encoding/bytes.ts";
+import { metaKey } from "./encoding/keys.ts";
 import { MemoryBackend } from "./memory_backend.ts";
 import { startDbServer } from "./server.ts";
 import { type Compare, type Family, type GenCommand, generate } from "./testing/gen.ts";
 import { findRedisServer, startRedis } from "./testing/redis_server.ts";
-import { type Proc, startEraftClusterDbs, stopProc } from "./testing/procs.ts";
+import { type Proc, splitAtRedisKey, startEraftClusterDbs, stopProc } from "./testing/procs.ts";
 import { encodeCommand, encodeFrame, type Frame, RespClient } from "./testing/resp_client.ts";
 
 const SEEDS = Number(Deno.env.get("DIFF_SEEDS") ?? "24");
@@ -83,9 +90,94 @@ export function normalise(f: Frame, mode: Compare, cmd: string): string {
   return `${f.t}${f.line}|${units.sort().join("|")}`;
 }
 
+async function roundTrip(c: RespClient, args: string[]): Promise<{ raw: Uint8Array; f: Frame }> {
+  await c.send(encodeCommand(args));
+  return (await c.readFrame())!;
+}
+
 /**
- * Sends `cmds` to both servers (flushed first; RESP3 when asked) and fails at
- * the first reply that differs; `replay` says how to run the case again.
+ * Where eraft's db (on a MemoryBackend) starts a new region: at the metadata
+ * key of each user key here, so every family's keys (gen.ts: `<prefix>0`..`2`
+ * and a few shared ones) lie on both sides of one. Every record of a user key
+ * sorts after its metadata key (encoding/keys.ts): a key is never cut.
+ */
+const REGION_STARTS = ["S1", "h1", "l1", "s1", "z1"];
+
+/** The region model of a run with regions, and how many commands eraft refused across them. */
+interface Regions {
+  starts: string[];
+  refused: number;
+}
+
+/**
+ * The keys redis-server says `cmd` names (`COMMAND GETKEYS`: Redis's own key
+ * specs), asked on a connection of their own (the compared one may be inside
+ * MULTI); null when it names none or does not parse.
+ */
+async function keysOf(redis_port: number, cmd: string[]): Promise<Uint8Array[] | null> {
+  const c = await RespClient.connect(redis_port);
+  try {
+    const r = await roundTrip(c, ["COMMAND", "GETKEYS", ...cmd]);
+    return r.f.items?.map((k) => k.bulk!) ?? null;
+  } finally {
+    c.close();
+  }
+}
+
+function newRegions(): Regions {
+  return {
+    starts: REGION_STARTS.map((k) => latin1(metaKey(new TextEncoder().encode(k)))),
+    refused: 0,
+  };
+}
+
+/** The region of user key `key`: how many region starts sort at or below its metadata key. */
+function regionOf(regions: Regions, key: Uint8Array): number {
+  const m = latin1(metaKey(key));
+  return regions.starts.filter((start) => start <= m).length;
+}
+
+function isCrossRegion(f: Frame): boolean {
+  return f.t === "-" && f.line.startsWith("ERR CROSSREGION");
+}
+
+/**
+ * eraft refused a command, or an EXEC (`commands`: the queued ones and the
+ * watched keys), for spanning regions: fails unless the keys redis-server
+ * finds in them lie in two regions or more. An EXEC is DISCARDed on
+ * redis-server instead.
+ */
+async function expectCrossRegion(
+  redis: RespClient,
+  redis_port: number,
+  regions: Regions,
+  commands: string[][],
+  exec: boolean,
+  where: string,
+): Promise<void> {
+  const keys: Uint8Array[] = [];
+  for (const cmd of commands) {
+    const named = await keysOf(redis_port, cmd);
+    // A queued command may name no key (EXEC is refused for the others); a
+    // refused command itself must name keys as redis-server parses it.
+    if (named === null && !exec) {
+      assert.fail(`${where}: ${cmd.join(" ")}: CROSSREGION, but redis-server finds no keys`);
+    }
+    keys.push(...(named ?? []));
+  }
+  const touched = new Set(keys.map((k) => regionOf(regions, k)));
+  const what = exec ? "EXEC" : commands[0].join(" ");
+  assert(touched.size > 1, `${where}: ${what}: CROSSREGION for keys in one region`);
+  if (exec) {
+    assert.equal(new TextDecoder().decode((await roundTrip(redis, ["DISCARD"])).raw), "+OK\r\n");
+  }
+}
+
+/**
+ * Sends `cmds` to eraft then to redis-server (flushed first; RESP3 when asked)
+ * and fails at the first reply that differs; `replay` says how to run the case
+ * again. With `regions`, a command eraft refuses for spanning regions must
+ * span them and is not sent to redis-server.
  */
 async function compareCommands(
   cmds: GenCommand[],
@@ -93,6 +185,7 @@ async function compareCommands(
   redis_port: number,
   resp3: boolean,
   replay: string,
+  regions: Regions | null,
 ): Promise<void> {
   const eraft = await Promise.all(eraft_ports.map((port) => RespClient.connect(port)));
   const b = await RespClient.connect(redis_port);
@@ -107,15 +200,27 @@ async function compareCommands(
     let queued: GenCommand[] | null = null;
     // A WATCH may be in force on the current connection (kept until surely gone).
     let watching = false;
+    // The keys watched (EXEC checks them in the same atomic batch as its writes).
+    let watched: string[] = [];
     let at = 0; // the eraft connection of the next command
     for (let i = 0; i < cmds.length; i++) {
       const { args, compare } = cmds[i];
       const a = eraft[at];
-      await a.send(encodeCommand(args));
-      await b.send(encodeCommand(args));
-      const ra = (await a.readFrame())!;
-      const rb = (await b.readFrame())!;
       const name = args[0].toUpperCase();
+      const ra = await roundTrip(a, args);
+      if (regions !== null && isCrossRegion(ra.f)) {
+        // Refused whole: redis-server must not run it either, and what
+        // follows shows whether eraft wrote anything.
+        const where = `${replay} command #${i}`;
+        const exec = name === "EXEC"
+          ? [...(queued ?? []).map((c) => c.args), ["EXISTS", ...watched]]
+          : null;
+        await expectCrossRegion(b, redis_port, regions, exec ?? [args], exec !== null, where);
+        regions.refused++;
+        if (exec !== null) [queued, watching, watched] = [null, false, []];
+        continue;
+      }
+      const rb = await roundTrip(b, args);
       const exec = name === "EXEC" ? queued : null;
       const norm = (f: Frame) => exec ? normaliseExec(f, exec) : normalise(f, compare, args[0]);
       const na = norm(ra.f);
@@ -123,9 +228,11 @@ async function compareCommands(
       if (name === "MULTI" && rb.f.t === "+") queued = [];
       else if (name === "EXEC" || name === "DISCARD") queued = null;
       else if (queued && rb.f.t === "+" && rb.f.line === "QUEUED") queued.push(cmds[i]);
-      if (name === "WATCH" && rb.f.t === "+") watching = true;
+      if (name === "WATCH" && rb.f.t === "+") {
+        [watching, watched] = [true, [...watched, ...args.slice(1)]];
+      }
       const unwatched = name === "EXEC" || name === "DISCARD" ? rb.f.t !== "-" : name === "UNWATCH";
-      if (unwatched) watching = false;
+      if (unwatched) [watching, watched] = [false, []];
       // The dbs are stateless: outside MULTI and WATCH (connection state), the next command
       // goes to the next db, and must see everything the others wrote.
       if (queued === null && !watching) at = (at + 1) % eraft.length;
@@ -147,30 +254,45 @@ async function compareCommands(
   }
 }
 
-/** Where eraft's replies come from: a db on a MemoryBackend, or a real cluster's db. */
-type Eraft = "memory" | "cluster";
+/**
+ * Where eraft's replies come from: a db on a MemoryBackend (one region, or
+ * `regions` split at REGION_STARTS), or a real cluster's db.
+ */
+type Eraft = "memory" | "regions" | "cluster" | "cluster-regions";
 
-/** The backend of the seeded and fixed-case tests (`DIFF_BACKEND=cluster` for long cluster runs). */
-const BACKEND: Eraft = Deno.env.get("DIFF_BACKEND") === "cluster" ? "cluster" : "memory";
+/**
+ * The backend of the seeded and fixed-case tests (`DIFF_BACKEND=cluster` or
+ * `regions` for long runs).
+ */
+const BACKEND: Eraft =
+  (["cluster", "regions", "cluster-regions"] as const).find((b) =>
+    b === Deno.env.get("DIFF_BACKEND")
+  ) ?? "memory";
+
+/** What a comparison runs against: eraft's dbs, redis-server, and the region model (`regions`). */
+type BothFn = (eraft_ports: number[], redis_port: number, regions: Regions | null) => Promise<void>;
 
 /** Runs `fn` against eraft (as `eraft` says) and a real redis-server. */
-function withBoth(
-  eraft: Eraft,
-  fn: (eraft_ports: number[], redis_port: number) => Promise<void>,
-): Promise<void> {
-  return eraft === "cluster" ? withClusterBoth(fn) : withMemoryBoth(fn);
+function withBoth(eraft: Eraft, fn: BothFn): Promise<void> {
+  const split = eraft === "regions" || eraft === "cluster-regions";
+  return eraft.startsWith("cluster") ? withClusterBoth(fn, split) : withMemoryBoth(fn, split);
 }
 
-/** Runs `fn` against a db server on a MemoryBackend and a real redis-server. */
-async function withMemoryBoth(fn: (eraft_ports: number[], redis_port: number) => Promise<void>) {
+/** Runs `fn` against a db server on a MemoryBackend (split at REGION_STARTS or not) and a real redis-server. */
+async function withMemoryBoth(fn: BothFn, split: boolean) {
   const redis = await startRedis(redis_bin!);
+  const regions = split ? newRegions() : null;
   const server = await startDbServer({
     addr: "127.0.0.1:0",
-    backend: new MemoryBackend(),
+    backend: new MemoryBackend({
+      region_boundaries: split
+        ? REGION_STARTS.map((k) => metaKey(new TextEncoder().encode(k)).slice())
+        : [],
+    }),
     sweeper: null,
   });
   try {
-    await fn([server.port], redis.port);
+    await fn([server.port], redis.port, regions);
   } finally {
     await server.close();
     await redis.stop();
@@ -180,14 +302,19 @@ async function withMemoryBoth(fn: (eraft_ports: number[], redis_port: number) =>
 /** Stateless db processes of a cluster run: the sequences alternate between them. */
 const CLUSTER_DBS = 2;
 
-/** Runs `fn` against a real eraft cluster (1 meta, 3 stores, CLUSTER_DBS dbs) and a real redis-server. */
-async function withClusterBoth(fn: (eraft_ports: number[], redis_port: number) => Promise<void>) {
+/**
+ * Runs `fn` against a real eraft cluster (1 meta, 3 stores, CLUSTER_DBS dbs;
+ * its region split at REGION_STARTS or not) and a real redis-server.
+ */
+async function withClusterBoth(fn: BothFn, split: boolean) {
   const redis = await startRedis(redis_bin!);
   const procs: Proc[] = [];
   let dir: string | null = null;
   try {
     dir = await Deno.makeTempDir({ prefix: "diff_cluster_" });
-    await fn(await startEraftClusterDbs(dir, procs, CLUSTER_DBS), redis.port);
+    const ports = await startEraftClusterDbs(dir, procs, CLUSTER_DBS);
+    if (split) { for (const key of REGION_STARTS) await splitAtRedisKey(procs, key); }
+    await fn(ports, redis.port, split ? newRegions() : null);
   } finally {
     for (const p of procs.reverse()) await stopProc(p);
     await redis.stop();
@@ -205,6 +332,7 @@ async function compareSeeds(
   eraft_ports: number[],
   redis_port: number,
   replay_env: string,
+  regions: Regions | null,
 ): Promise<void> {
   const length = COMMANDS_PER_SEED === COMMANDS_PER_SEED_DEFAULT
     ? ""
@@ -215,7 +343,7 @@ async function compareSeeds(
     const cmds = generate(seed, COMMANDS_PER_SEED, families.split(",") as Family[]);
     const replay =
       `${replay_env}${named}${length}DIFF_SEED=${seed} ./denow test -A db/diff_test.ts`;
-    await compareCommands(cmds, eraft_ports, redis_port, resp3, replay);
+    await compareCommands(cmds, eraft_ports, redis_port, resp3, replay, regions);
   }
 }
 
@@ -225,17 +353,21 @@ function seedRange(from: number, count: number): number[] {
 }
 
 /** The replay prefix that selects BACKEND. */
-const BACKEND_ENV = BACKEND === "cluster" ? "DIFF_BACKEND=cluster " : "";
+const BACKEND_ENV = BACKEND === "memory" ? "" : `DIFF_BACKEND=${BACKEND} `;
 
 Deno.test({
   name: "differential: seeded random commands give byte-identical replies to redis-server",
   ignore: redis_bin === null,
   fn: () =>
-    withBoth(
-      BACKEND,
-      (eraft_ports, redis_port) =>
-        compareSeeds(seedRange(SEED_FROM, SEEDS), FAMILIES, eraft_ports, redis_port, BACKEND_ENV),
-    ),
+    withBoth(BACKEND, (eraft_ports, redis_port, regions) =>
+      compareSeeds(
+        seedRange(SEED_FROM, SEEDS),
+        FAMILIES,
+        eraft_ports,
+        redis_port,
+        BACKEND_ENV,
+        regions,
+      )),
 });
 
 /**
@@ -380,13 +512,14 @@ async function compareFixedCases(
   eraft_ports: number[],
   redis_port: number,
   replay_env: string,
+  regions: Regions | null,
 ): Promise<void> {
   const cmds = FIXED_CASES.map((args) => ({ args, compare: "exact" as const }));
   for (const resp3 of [false, true]) {
     const replay = `${replay_env}./denow test -A db/diff_test.ts --filter "fixed cases" (RESP${
       resp3 ? 3 : 2
     })`;
-    await compareCommands(cmds, eraft_ports, redis_port, resp3, replay);
+    await compareCommands(cmds, eraft_ports, redis_port, resp3, replay, regions);
   }
 }
 
@@ -397,7 +530,8 @@ Deno.test({
   fn: () =>
     withBoth(
       BACKEND,
-      (eraft_ports, redis_port) => compareFixedCases(eraft_ports, redis_port, BACKEND_ENV),
+      (eraft_ports, redis_port, regions) =>
+        compareFixedCases(eraft_ports, redis_port, BACKEND_ENV, regions),
     ),
 });
 
@@ -415,9 +549,42 @@ Deno.test({
     withBoth("cluster", async (eraft_ports, redis_port) => {
       const env = "DIFF_BACKEND=cluster ";
       const seeds = seedRange(CLUSTER_SEED_FROM, CLUSTER_SEEDS);
-      await compareSeeds(seeds, FAMILIES, eraft_ports, redis_port, env);
+      await compareSeeds(seeds, FAMILIES, eraft_ports, redis_port, env, null);
       const big = seedRange(CLUSTER_SEED_FROM, CLUSTER_BIG_SEEDS);
-      await compareSeeds(big, "big", eraft_ports, redis_port, env);
-      await compareFixedCases(eraft_ports, redis_port, env);
+      await compareSeeds(big, "big", eraft_ports, redis_port, env, null);
+      await compareFixedCases(eraft_ports, redis_port, env, null);
     }),
+});
+
+/**
+ * `count` seeds from `from` on eraft split into regions (`eraft`): they must
+ * match redis-server, and be refused across regions at least once a seed on
+ * average (~20 multi-key writes and EXECs a seed span regions), else the
+ * test proves nothing.
+ */
+function compareAcrossRegions(
+  eraft: "regions" | "cluster-regions",
+  from: number,
+  count: number,
+): Promise<void> {
+  return withBoth(eraft, async (eraft_ports, redis_port, regions) => {
+    const seeds = seedRange(from, count);
+    const env = `DIFF_BACKEND=${eraft} `;
+    await compareSeeds(seeds, FAMILIES, eraft_ports, redis_port, env, regions);
+    assert(regions!.refused >= seeds.length, `only ${regions!.refused} commands spanned regions`);
+  });
+}
+
+Deno.test({
+  name:
+    "differential across regions: a command or EXEC whose keys span regions answers CROSSREGION and writes nothing; the rest matches redis-server",
+  ignore: redis_bin === null,
+  fn: () => compareAcrossRegions("regions", 2_000_001, 24),
+});
+
+Deno.test({
+  name:
+    "differential across regions on a real cluster (split 5 times, 2 dbs): CROSSREGION writes change nothing, the rest matches redis-server",
+  ignore: redis_bin === null,
+  fn: () => compareAcrossRegions("cluster-regions", 3_000_001, 6),
 });

@@ -3,16 +3,21 @@
  * the stores' admin RPCs. Commands: stores, regions, region KEY, members,
  * split KEY, transfer-leader REGION STORE, add-peer REGION STORE,
  * remove-peer REGION STORE, decommission STORE. `--json` prints JSON.
+ *
+ * A KEY is a raw key in the form the tables print it (`\xNN` for a byte
+ * outside printable ASCII), or with `--redis-key` a Redis key: then the raw
+ * key is where that key's records start (M(K), shared/keyspace.ts), so
+ * `split --redis-key user:1000` puts `user:1000` and every key after it in
+ * the new right half.
  * @module
  */
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as mpb from "@eraft/proto/gen/metaservicepb.ts";
 import { type CommandSpec, type Flags, stringFlag, UsageError } from "@eraft/shared/cli";
-import { formatKey } from "@eraft/shared/bytes";
+import { formatKey, parseKey } from "@eraft/shared/bytes";
+import { userKeyPrefix } from "@eraft/shared/keyspace";
 import { ServiceClient } from "@eraft/shared/grpc";
 import { MetaClient } from "@eraft/store/meta_client";
-
-const te = new TextEncoder();
 
 function table(rows: Array<Record<string, unknown>>): string {
   if (rows.length === 0) return "(none)";
@@ -74,7 +79,19 @@ async function regionOf(meta: MetaClient, id: number) {
   return { region, leader, context };
 }
 
-async function run(meta: MetaClient, args: string[]): Promise<unknown> {
+/** The raw key a KEY argument names (see the module comment). */
+function keyArg(text: string | undefined, usage: string, redis_key: boolean): Uint8Array {
+  if (text === undefined) throw new UsageError(usage);
+  let key: Uint8Array;
+  try {
+    key = parseKey(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return redis_key ? userKeyPrefix(key) : key;
+}
+
+async function run(meta: MetaClient, args: string[], redis_key: boolean): Promise<unknown> {
   const [cmd, a, b] = args;
   switch (cmd) {
     case "stores":
@@ -93,24 +110,22 @@ async function run(meta: MetaClient, args: string[]): Promise<unknown> {
         leader_store: r.leader?.store_id ?? "",
         stores: r.region!.peers.map((p: metapb.Peer) => p.store_id).join(","),
       }));
-    case "region":
-      if (a === undefined) throw new UsageError("region KEY");
-      {
-        const r = await meta.getRegion(te.encode(a));
-        const region = r.region!;
-        const at = (p: metapb.Peer) => `${p.id}@${p.store_id}`;
-        return {
-          id: region.id,
-          start: formatKey(region.start_key, 256),
-          end: formatKey(region.end_key, 256),
-          conf_ver: region.region_epoch?.conf_ver ?? 0,
-          version: region.region_epoch?.version ?? 0,
-          leader_store: r.leader?.store_id ?? 0,
-          peers: region.peers.map(at).join(","),
-          leader: r.leader ? at(r.leader) : "",
-          slaves: (r.slaves ?? []).map(at).join(","),
-        };
-      }
+    case "region": {
+      const r = await meta.getRegion(keyArg(a, "region KEY", redis_key));
+      const region = r.region!;
+      const at = (p: metapb.Peer) => `${p.id}@${p.store_id}`;
+      return {
+        id: region.id,
+        start: formatKey(region.start_key, 256),
+        end: formatKey(region.end_key, 256),
+        conf_ver: region.region_epoch?.conf_ver ?? 0,
+        version: region.region_epoch?.version ?? 0,
+        leader_store: r.leader?.store_id ?? 0,
+        peers: region.peers.map(at).join(","),
+        leader: r.leader ? at(r.leader) : "",
+        slaves: (r.slaves ?? []).map(at).join(","),
+      };
+    }
     case "members": {
       const res = await meta.members();
       const leader = res.leader?.member_id;
@@ -122,8 +137,7 @@ async function run(meta: MetaClient, args: string[]): Promise<unknown> {
       }));
     }
     case "split": {
-      if (a === undefined) throw new UsageError("split KEY");
-      const key = te.encode(a);
+      const key = keyArg(a, "split KEY", redis_key);
       const { region, leader, context } = await regionOf(
         meta,
         (await meta.getRegion(key)).region!.id,
@@ -186,12 +200,16 @@ export const ctlCommand: CommandSpec = {
   flags: {
     meta: { type: "string", help: "meta address(es) host:port,...", default: "127.0.0.1:2379" },
     json: { type: "boolean", help: "print JSON instead of tables" },
+    "redis-key": {
+      type: "boolean",
+      help: "KEY is a Redis key (split or look up where its records start), not a raw key",
+    },
   },
   positionals: "COMMAND [ARGS]",
   run: async (flags: Flags, positionals: string[]) => {
     const meta = new MetaClient(stringFlag(flags, "meta").split(","), { call_timeout_ms: 10_000 });
     try {
-      const out = await run(meta, positionals);
+      const out = await run(meta, positionals, flags["redis-key"] === true);
       if (flags.json) console.log(JSON.stringify(jsonable(out), null, 2));
       else if (Array.isArray(out)) console.log(table(out as Array<Record<string, unknown>>));
       else console.log(fields(jsonable(out) as Record<string, unknown>));

@@ -42,6 +42,27 @@ export function formatKey(key: Uint8Array, max_chars = 64): string {
   return out;
 }
 
+/**
+ * The key `text` names in formatKey's form: `\xNN` is byte NN, every other
+ * character its own byte (a key printed whole reads back as itself). Throws
+ * on a character above U+00FF or a broken escape.
+ */
+export function parseKey(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c && text[i + 1] === "x") {
+      const hex = text.slice(i + 2, i + 4);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw new Error(`bad escape at ${i} in key ${text}`);
+      out.push(parseInt(hex, 16));
+      i += 3;
+    } else if (c > 0xff) {
+      throw new Error(`key ${text}: character ${text[i]} is not a byte (write \\xNN)`);
+    } else out.push(c);
+  }
+  return Uint8Array.from(out);
+}
+
 /** The bytes of `parts`, one after another, in one new array. */
 export function concatBytes(parts: Uint8Array[]): Uint8Array {
   let n = 0;

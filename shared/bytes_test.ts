@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import protobuf from "protobufjs";
-import { ByteArena, BytePool, lenFieldBytes, putLenField, readU64BE, writeU64BE } from "./bytes.ts";
+import {
+  ByteArena,
+  BytePool,
+  formatKey,
+  lenFieldBytes,
+  parseKey,
+  putLenField,
+  readU64BE,
+  writeU64BE,
+} from "./bytes.ts";
+import fc from "fast-check";
 
 Deno.test("writeU64BE/readU64BE agree with DataView's big-endian u64 up to 2^53", () => {
   for (const n of [0, 1, 255, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 12345, Number.MAX_SAFE_INTEGER]) {
@@ -98,4 +108,22 @@ Deno.test("putLenField writes tag, varint length and payload in lenFieldBytes by
     w.uint32(0x0a).bytes(payload);
     assert.deepEqual([...out.subarray(1, end)], [...w.finish()]);
   }
+});
+
+Deno.test("parseKey reads back every key formatKey prints, and refuses broken escapes and non-bytes", () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 24 }), (k) => {
+    assert.deepEqual(parseKey(formatKey(k, 1024)), k, formatKey(k));
+  }));
+  assert.deepEqual(
+    parseKey(formatKey(Uint8Array.of(0x5c, 0x78, 0x34, 0x31))),
+    Uint8Array.of(0x5c, 0x78, 0x34, 0x31),
+  );
+  assert.deepEqual(
+    parseKey("k\\x00\\x00\\x00\\x02S1"),
+    Uint8Array.of(0x6b, 0, 0, 0, 2, 0x53, 0x31),
+  );
+  assert.deepEqual(parseKey("\\X0"), new TextEncoder().encode("\\X0"), "only \\x escapes");
+  assert.throws(() => parseKey("a\\x4"), /bad escape at 1/);
+  assert.throws(() => parseKey("\\xzz"), /bad escape at 0/);
+  assert.throws(() => parseKey("ключ"), /not a byte/);
 });

@@ -12,6 +12,7 @@ import {
   userKeyBoundary,
 } from "./keys.ts";
 import { decodeMetadata, encodeMetadata, newMetadata, RedisType } from "./metadata.ts";
+import { userKeyPrefix } from "@eraft/shared/keyspace";
 
 const bytes = fc.uint8Array({ maxLength: 12 });
 const score = fc.double({ noNaN: true });
@@ -112,4 +113,13 @@ Deno.test("metaKey is the namespace byte, the key's u32 big-endian length, then 
     const key = new Uint8Array(n).map((_, i) => (i * 31) & 0xff);
     assert.deepEqual(metaKey(key), concat(new Uint8Array([NS_USER]), u32(n), key), `length ${n}`);
   }
+});
+
+Deno.test("userKeyPrefix is M(K): metaKey's bytes, and the cut point of every record of K", () => {
+  fc.assert(fc.property(bytes, fc.nat(), bytes, (k, version, sub) => {
+    const m = userKeyPrefix(k);
+    assert.deepEqual(m, metaKey(k).slice());
+    assert.deepEqual(userKeyBoundary(dataKey(k, version, sub)), m);
+    assert.deepEqual(userKeyBoundary(ttlKey(k)), m);
+  }));
 });

@@ -21,6 +21,7 @@ import { encodeOrderedFloat } from "./float.ts";
 import {
   META_HEADER_BYTES as SHARED_META_HEADER_BYTES,
   NS_USER as SHARED_NS_USER,
+  writeUserKeyPrefix,
 } from "@eraft/shared/keyspace";
 
 /** Namespace byte of user-key records. */
@@ -46,14 +47,7 @@ export function metaKey(user_key: Uint8Array): Uint8Array {
   const n = user_key.length;
   if (n > MAX_USER_KEY_BYTES) throw new Error("user key too long");
   // Built in place: every command makes one or more of these.
-  const out = requestBytes.alloc(META_HEADER_BYTES + n);
-  out[0] = NS_USER;
-  out[1] = n >>> 24;
-  out[2] = (n >>> 16) & 0xff;
-  out[3] = (n >>> 8) & 0xff;
-  out[4] = n & 0xff;
-  out.set(user_key, META_HEADER_BYTES);
-  return out;
+  return writeUserKeyPrefix(user_key, requestBytes.alloc(META_HEADER_BYTES + n));
 }
 
 /** Prefix of all data records of one generation. */

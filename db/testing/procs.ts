@@ -117,3 +117,28 @@ export async function startEraftClusterDbs(
   }
   return ports;
 }
+
+/** The address of the meta a cluster of `procs` (as startEraftClusterDbs started it) listens on. */
+export function metaAddr(procs: Proc[]): string {
+  const addr = procs.find((p) => p.name === "meta")?.out.match(/listening on (\S+)/)?.[1];
+  if (addr === undefined) throw new Error("no meta among the processes, or it is not listening");
+  return addr;
+}
+
+/**
+ * Splits the region holding Redis key `key` where that key's records start
+ * (`eraft ctl split --redis-key`), retrying while the region it lies in has
+ * no leader yet (a split just before). Resolves once meta knows the split.
+ */
+export async function splitAtRedisKey(procs: Proc[], key: string): Promise<void> {
+  const args = ["ctl", "--meta", metaAddr(procs), "split", "--redis-key", key];
+  let last = "";
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const ctl = spawnEraft("ctl", args);
+    const status = await ctl.child.status;
+    if (status.success) return;
+    last = ctl.out;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`split at ${key} kept failing: ${last}`);
+}
