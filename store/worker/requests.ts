@@ -55,7 +55,11 @@ export function checkRequest(
   }
   const current = peer.region.region_epoch!;
   const epoch = context?.region_epoch;
-  const conf_matters = req.op === "change_peer" || req.op === "transfer_leader";
+  // A split names a new peer id per current peer, so a request built for
+  // other peers (a caller behind a conf change) is stale as a whole (TiKV
+  // checks conf_ver for splits too).
+  const conf_matters = req.op === "change_peer" || req.op === "transfer_leader" ||
+    req.op === "split";
   if (
     epoch && (epoch.version !== 0 || epoch.conf_ver !== 0) &&
     (epoch.version !== current.version || (conf_matters && epoch.conf_ver !== current.conf_ver))

@@ -9,6 +9,7 @@ import { MutationOp, PreconditionKind } from "@eraft/proto/gen/kvrpcpb.ts";
 import type { WorkerRequest } from "../protocol.ts";
 import { bucketOf, DEDUP_MAX_AHEAD_MS, DEDUP_RETENTION_MS, readFloor, recordKey } from "./dedup.ts";
 import { LocalCluster } from "./testing.ts";
+import { checkRequest } from "./requests.ts";
 import { encodeRaftBatch, encodeRaftMessage } from "../raft_wire.ts";
 import { decodeKvPairs } from "../kv_pairs_wire.ts";
 
@@ -555,5 +556,28 @@ Deno.test("worker: Raft messages from its own listener are stepped and teach the
     assert.deepEqual(elsewhere.map((m) => m.region_id), [99], "region 99 is the store's to place");
     assert.equal(w.peer_frame_addrs.get(leader), "127.0.0.1:9");
     assert.equal(w.peers.has(99), false, "no peer created outside the store's placement");
+  });
+});
+
+Deno.test("worker: a split built for other peers (conf_ver behind) is EpochNotMatch before it is proposed", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    const leader = c.leaderOf(1)!;
+    const peer = c.workers.get(leader)!.peers.get(1)!;
+    const split: WorkerRequest = {
+      op: "split",
+      split_key: enc("m"),
+      new_region_id: 100,
+      new_peer_ids: [101, 102],
+    };
+    const at = (conf_ver: number) => ({
+      region_id: 1,
+      region_epoch: { conf_ver, version: 1 },
+      peer: null,
+      term: 0,
+    });
+    const behind = checkRequest(peer, leader, at(0), split);
+    assert.ok(behind?.epoch_not_match, "a stale conf_ver is a region error the caller retries");
+    assert.match(behind!.message, /conf_ver 1, version 1\), request has \(0, 1\)/);
+    assert.equal(checkRequest(peer, leader, at(1), split), null);
   });
 });
