@@ -561,6 +561,7 @@ Deno.test("worker: Raft messages from its own listener are stepped and teach the
 
 Deno.test("worker: a split built for other peers (conf_ver behind) is EpochNotMatch before it is proposed", async () => {
   await withCluster([1, 2, 3], async (c) => {
+    await c.leaderRequest(1, put("apple", "1")); // a leader that has committed in its term
     const leader = c.leaderOf(1)!;
     const peer = c.workers.get(leader)!.peers.get(1)!;
     const split: WorkerRequest = {
