@@ -68,17 +68,22 @@ export function cpuDelta(before: ThreadCpu, after: ThreadCpu): ThreadCpu {
   return out;
 }
 
-/** The threads of process `pid` now, by name (threads that exit while read are skipped). */
-export function threadCpu(pid: number | "self"): ThreadCpu {
-  const lines: StatLine[] = [];
+/** `/proc/<pid>/task/<tid>/<file>` of every thread of process `pid` (threads that exit while read are skipped). */
+function taskFiles(pid: number | "self", file: string): string[] {
+  const texts: string[] = [];
   for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
     try {
-      lines.push(parseStat(Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/stat`)));
+      texts.push(Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/${file}`));
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
   }
-  return groupByName(lines);
+  return texts;
+}
+
+/** The threads of process `pid` now, by name (threads that exit while read are skipped). */
+export function threadCpu(pid: number | "self"): ThreadCpu {
+  return groupByName(taskFiles(pid, "stat").map(parseStat));
 }
 
 /**
@@ -125,14 +130,9 @@ export function busyBetween(
  */
 export function contextSwitches(pid: number): number {
   let n = 0;
-  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
-    try {
-      const status = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/status`);
-      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) {
-        n += Number(m[1]);
-      }
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+  for (const status of taskFiles(pid, "status")) {
+    for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) {
+      n += Number(m[1]);
     }
   }
   return n;
