@@ -127,24 +127,20 @@ interface Regions {
 
 /**
  * The keys redis-server says `cmd` names (`COMMAND GETKEYS`: Redis's own key
- * specs), asked on a connection of their own (the compared one may be inside
- * MULTI); null when it names none or does not parse.
+ * specs); null when it names none or does not parse.
  */
-async function keysOf(redis_port: number, cmd: string[]): Promise<Uint8Array[] | null> {
-  const c = await RespClient.connect(redis_port);
-  try {
-    const r = await roundTrip(c, ["COMMAND", "GETKEYS", ...cmd]);
-    return r.f.items?.map((k) => k.bulk!) ?? null;
-  } finally {
-    c.close();
-  }
+async function keysOf(redis: RespClient, cmd: string[]): Promise<Uint8Array[] | null> {
+  const r = await roundTrip(redis, ["COMMAND", "GETKEYS", ...cmd]);
+  return r.f.items?.map((k) => k.bulk!) ?? null;
+}
+
+/** The raw keys where the regions after the first start (the metadata keys of REGION_STARTS). */
+function regionStartKeys(): Uint8Array[] {
+  return REGION_STARTS.map((k) => metaKey(new TextEncoder().encode(k)).slice());
 }
 
 function newRegions(): Regions {
-  return {
-    starts: REGION_STARTS.map((k) => latin1(metaKey(new TextEncoder().encode(k)))),
-    refused: 0,
-  };
+  return { starts: regionStartKeys().map(latin1), refused: 0 };
 }
 
 /** The region of user key `key`: how many region starts sort at or below its metadata key. */
@@ -172,14 +168,20 @@ async function expectCrossRegion(
   where: string,
 ): Promise<void> {
   const keys: Uint8Array[] = [];
-  for (const cmd of commands) {
-    const named = await keysOf(redis_port, cmd);
-    // A queued command may name no key (EXEC is refused for the others); a
-    // refused command itself must name keys as redis-server parses it.
-    if (named === null && !exec) {
-      assert.fail(`${where}: ${cmd.join(" ")}: CROSSREGION, but redis-server finds no keys`);
+  // A connection of its own: the compared one may be inside MULTI.
+  const keys_conn = await RespClient.connect(redis_port);
+  try {
+    for (const cmd of commands) {
+      const named = await keysOf(keys_conn, cmd);
+      // A queued command may name no key (EXEC is refused for the others); a
+      // refused command itself must name keys as redis-server parses it.
+      if (named === null && !exec) {
+        assert.fail(`${where}: ${cmd.join(" ")}: CROSSREGION, but redis-server finds no keys`);
+      }
+      keys.push(...(named ?? []));
     }
-    keys.push(...(named ?? []));
+  } finally {
+    keys_conn.close();
   }
   const touched = new Set(keys.map((k) => regionOf(regions, k)));
   const what = exec ? "EXEC" : commands[0].join(" ");
@@ -278,8 +280,8 @@ async function compareCommands(
 type Eraft = "memory" | "regions" | "cluster" | "cluster-regions";
 
 /**
- * The backend of the seeded and fixed-case tests (`DIFF_BACKEND=cluster` or
- * `regions` for long runs).
+ * The backend of the seeded and fixed-case tests (`DIFF_BACKEND=cluster`,
+ * `regions` or `cluster-regions` for long runs).
  */
 const BACKEND: Eraft =
   (["cluster", "regions", "cluster-regions"] as const).find((b) =>
@@ -302,9 +304,7 @@ async function withMemoryBoth(fn: BothFn, split: boolean) {
   const server = await startDbServer({
     addr: "127.0.0.1:0",
     backend: new MemoryBackend({
-      region_boundaries: split
-        ? REGION_STARTS.map((k) => metaKey(new TextEncoder().encode(k)).slice())
-        : [],
+      region_boundaries: split ? regionStartKeys() : [],
     }),
     sweeper: null,
   });
