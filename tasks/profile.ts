@@ -36,6 +36,7 @@ const RAFT_COUNTERS = [
   "eraft_engine_fsyncs_total",
   "eraft_worker_loop_iterations_total",
   "eraft_raft_direct_messages_total",
+  "eraft_engine_fsync_duration_seconds_sum",
 ] as const;
 const PHASE_COUNTER = "eraft_worker_phase_cpu_seconds_total";
 
@@ -194,11 +195,17 @@ async function main(): Promise<number> {
         (before.eraft_worker_loop_iterations_total ?? 0);
       const direct = (after.eraft_raft_direct_messages_total ?? 0) -
         (before.eraft_raft_direct_messages_total ?? 0);
+      const fsync_s = (after.eraft_engine_fsync_duration_seconds_sum ?? 0) -
+        (before.eraft_engine_fsync_duration_seconds_sum ?? 0);
       const per = proposals > 0
         ? `, ${(opts.requests / proposals).toFixed(1)} op per proposal`
         : "";
       console.log(
         `${store}: ${proposals} proposals, ${fsyncs} fsyncs, ${iterations} loop iterations, ${direct} raft messages${per}`,
+      );
+      console.log(
+        `  fsync wall: ${(fsync_s * 1000 / Math.max(1, fsyncs)).toFixed(2)} ms each, ` +
+          `${(fsync_s * 100 / secs).toFixed(0)}% of the run`,
       );
       if (opts.phases) reportPhases(before, after, opts.requests);
     }
