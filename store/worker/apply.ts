@@ -14,7 +14,7 @@ import { MutationOp, PreconditionKind } from "@eraft/proto/gen/kvrpcpb.ts";
 import type * as metapb from "@eraft/proto/gen/metapb.ts";
 import type * as raft_cmdpb from "@eraft/proto/gen/raft_cmdpb.ts";
 import { decodeConfChange } from "@eraft/raft";
-import { ByteArena, compareBytes } from "@eraft/shared/bytes";
+import { compareBytes } from "@eraft/shared/bytes";
 import type { WriteBatch } from "../engine/mod.ts";
 import type { WorkerEngines } from "../engine/engines.ts";
 import type { WorkerResponse } from "../protocol.ts";
@@ -32,12 +32,13 @@ import {
 } from "./codec.ts";
 import {
   type AppliedIds,
+  bucketOf,
+  copyAcrossSplit,
   DedupTable,
   encodeFloor,
   mutationsDigest,
   readFloor,
-  recordBytes,
-  requestKey,
+  type RecordMember,
 } from "./dedup.ts";
 import { type Peer, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from "./peer.ts";
 import { epochNotMatch, keyNotInRegion, staleCommand } from "./region_errors.ts";
@@ -148,17 +149,16 @@ function applyWrite(
   if (members.length > 0) return applyMembers(peer, cmd, dedup, index);
   const request_id = header?.request_id ?? 0;
   const issued_at_ms = header?.issued_at_ms ?? 0;
-  let key: Uint8Array | null = null;
-  let arena: ByteArena | undefined;
-  let digest = 0;
+  let request: RecordMember | null = null;
   if (request_id !== 0) {
     const refusal = dedup.refusal(issued_at_ms);
     if (refusal !== null) return { error: refusal };
-    const first_key = cmd.mutations[0]?.key ?? EMPTY;
-    arena = new ByteArena(recordBytes(first_key));
-    key = requestKey(issued_at_ms, first_key, request_id, arena);
-    digest = mutationsDigest(cmd.mutations, 0, cmd.mutations.length);
-    if (dedup.applied(key, digest)) {
+    request = {
+      id: request_id,
+      first_key: cmd.mutations[0]?.key ?? EMPTY,
+      digest: mutationsDigest(cmd.mutations, 0, cmd.mutations.length),
+    };
+    if (dedup.applied(bucketOf(issued_at_ms), request)) {
       return {}; // a retry of a request already applied: answer as the first time
     }
   }
@@ -167,7 +167,7 @@ function applyWrite(
   }
   const values = TaggedValues.forPuts(cmd.mutations);
   for (const m of cmd.mutations) addMutation(peer, m, batch, values);
-  if (key !== null) dedup.record(key, index, digest, arena);
+  if (request !== null) dedup.record(bucketOf(issued_at_ms), [request], index);
   return {};
 }
 
@@ -189,32 +189,29 @@ function applyMembers(
     if (refusal !== null) return { error: refusal };
   }
   const values = TaggedValues.forPuts(cmd.mutations);
-  const arena = new ByteArena(membersRecordBytes(cmd));
+  // The members applied, by bucket: one record per bucket (nearly always one).
+  const recorded = new Map<number, RecordMember[]>();
   let at = 0;
   for (const member of cmd.members) {
     const end = at + member.mutation_count;
     if (!(end <= cmd.mutations.length)) assert.fail("batch members cover more than the mutations");
-    const digest = mutationsDigest(cmd.mutations, at, end);
-    const key = requestKey(member.issued_at_ms, cmd.mutations[at].key, member.id, arena);
-    if (!dedup.applied(key, digest)) {
+    const request: RecordMember = {
+      id: member.id,
+      first_key: cmd.mutations[at]?.key ?? EMPTY,
+      digest: mutationsDigest(cmd.mutations, at, end),
+    };
+    const bucket = bucketOf(member.issued_at_ms);
+    if (!dedup.applied(bucket, request)) {
       for (let i = at; i < end; i++) addMutation(peer, cmd.mutations[i], dedup.batch, values);
-      dedup.record(key, index, digest, arena);
+      const members = recorded.get(bucket);
+      if (members === undefined) recorded.set(bucket, [request]);
+      else members.push(request);
     }
     at = end;
   }
   assert.equal(at, cmd.mutations.length, "batch members cover fewer than the mutations");
+  for (const [bucket, members] of recorded) dedup.record(bucket, members, index);
   return {};
-}
-
-/** Arena bytes for every member's record (members past the mutations count nothing). */
-function membersRecordBytes(cmd: raft_cmdpb.RaftCmdRequest): number {
-  let size_bytes = 0;
-  let at = 0;
-  for (const member of cmd.members) {
-    if (at < cmd.mutations.length) size_bytes += recordBytes(cmd.mutations[at].key);
-    at += member.mutation_count;
-  }
-  return size_bytes;
 }
 
 function preconditionHolds(host: ApplyHost, p: kvrpcpb.Precondition): boolean {
@@ -319,13 +316,12 @@ function applySplit(
   peer.invalidateSnapshotCache();
   batch.put("raft", regionStateKey(left.id), encodeRegionState({ state: 0, region: left }));
   batch.put("raft", regionStateKey(right.id), encodeRegionState({ state: 0, region: right }));
-  // The right half holds the records of its keys already (they are keyed by
-  // first key) and must refuse what the parent would refuse.
-  batch.put(
-    "raft",
-    dedupFloorKey(right.id),
-    encodeFloor(readFloor(host.engines.kv, peer.region_id)),
-  );
+  // Each half gets a record of every request of its keys (the parent's
+  // records are keyed by first key; a merged batch's other keys are copied)
+  // and must refuse what the parent would refuse.
+  const floor = readFloor(host.engines.kv, peer.region_id);
+  copyAcrossSplit(host.engines.kv, batch, region, key, floor, host.applied_ids ?? null);
+  batch.put("raft", dedupFloorKey(right.id), encodeFloor(floor));
   const init = { index: RAFT_INIT_LOG_INDEX, term: RAFT_INIT_LOG_TERM };
   batch.put(
     "raft",

@@ -5,19 +5,25 @@
  *
  * Layout, in cf `raft`:
  *
- * - a record per applied request: `D | u32be bucket | memcmp(first key) |
- *   u64be id` -> `u64be apply index | u32be digest of the mutations`, where
- *   `bucket` is the request's `issued_at_ms / DEDUP_BUCKET_MS` (the client's
- *   clock at its first attempt, repeated on every retry) and `first key` is
- *   the request's first mutation key.
+ * - a record per bucket of the requests one Raft entry applied (a merged
+ *   batch's members; most often one bucket): `D | u32be bucket |
+ *   memcmp(first key) | u64be id` of its first request -> the apply index and
+ *   each request's id, first key and digest of its mutations
+ *   ({@link encodeRecordValue}), where `bucket` is the request's
+ *   `issued_at_ms / DEDUP_BUCKET_MS` (the client's clock at its first attempt,
+ *   repeated on every retry) and `first key` is the request's first mutation
+ *   key. One record per entry, not per request: a record's write (index
+ *   insert, encoding, append) was half of a replica's apply of a SET.
  * - a region's floor: `r | u64be region_id | g` -> `u32be bucket`: every
  *   record of the region below the floor is gone.
  *
- * Keying by the first mutation key puts each record in the key range of the
- * region that applied it, so the table follows its keys: a split leaves each
- * record with the half its retry will reach, and a region's snapshot,
- * destruction and collection are one range per bucket (memcmp keeps the
- * ranges exact: it is order-preserving and prefix-free).
+ * Keying by a first mutation key puts each record in the key range of the
+ * region that applied it, so the table follows its keys: a region's
+ * snapshot, destruction and collection are one range per bucket (memcmp
+ * keeps the ranges exact: it is order-preserving and prefix-free). A split
+ * leaves a record with one half; its requests whose keys went to the other
+ * half are copied there ({@link copyAcrossSplit}), so each region holds, in
+ * its own range, a record of every request its keys were written by.
  *
  * Time is the proposing leader's `proposed_at_ms`, carried in the entry, so
  * every replica collects the same records at the same index. The floor never
@@ -28,9 +34,8 @@
  */
 import assert from "node:assert/strict";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
-import { type ByteArena, writeU32BE, writeU64BE } from "@eraft/shared/bytes";
+import { compareBytes, readU64BE, writeU32BE, writeU64BE } from "@eraft/shared/bytes";
 import type { Cf, KvPair, WriteBatch } from "../engine/mod.ts";
-import { keyToBytes } from "../engine/bytes.ts";
 import { dedupFloorKey, legacyDedupRange } from "./codec.ts";
 
 /** Width of a time bucket: records are collected a bucket at a time. */
@@ -96,52 +101,130 @@ function memcmpEncodeInto(key: Uint8Array, out: Uint8Array, at: number): void {
   }
 }
 
-/** `5 + extra` bytes starting with the bucket's prefix; from `arena` when given. */
-function bucketPrefix(bucket: number, extra: number, arena?: ByteArena): Uint8Array {
-  const out = arena ? arena.take(5 + extra) : new Uint8Array(5 + extra);
+/** `5 + extra` bytes starting with the bucket's prefix. */
+function bucketPrefix(bucket: number, extra: number): Uint8Array {
+  const out = new Uint8Array(5 + extra);
   out[0] = PREFIX;
   writeU32BE(out, 1, bucket);
   return out;
 }
 
-function withKey(bucket: number, key: Uint8Array, extra: number, arena?: ByteArena): Uint8Array {
-  const out = bucketPrefix(bucket, memcmpLength(key) + extra, arena);
+function withKey(bucket: number, key: Uint8Array, extra: number): Uint8Array {
+  const out = bucketPrefix(bucket, memcmpLength(key) + extra);
   memcmpEncodeInto(key, out, 5);
   return out;
 }
 
 /**
- * The record key of request `id` issued in `bucket` whose first mutation key
- * is `first_key`, built in `arena` when given (see {@link recordBytes}).
+ * The key of the record headed by request `id` of `bucket` whose first
+ * mutation key is `first_key`.
  */
-export function recordKey(
-  bucket: number,
-  first_key: Uint8Array,
-  id: number,
-  arena?: ByteArena,
-): Uint8Array {
-  const out = withKey(bucket, first_key, 8, arena);
+export function recordKey(bucket: number, first_key: Uint8Array, id: number): Uint8Array {
+  const out = withKey(bucket, first_key, 8);
   writeU64BE(out, out.length - 8, id);
   return out;
 }
 
 /** The record key of request `id` issued at `issued_at_ms` with first mutation key `first_key`. */
-export function requestKey(
-  issued_at_ms: number,
-  first_key: Uint8Array,
-  id: number,
-  arena?: ByteArena,
-): Uint8Array {
-  return recordKey(bucketOf(issued_at_ms), first_key, id, arena);
+export function requestKey(issued_at_ms: number, first_key: Uint8Array, id: number): Uint8Array {
+  return recordKey(bucketOf(issued_at_ms), first_key, id);
 }
 
+/** One request a record holds: what its retry must match. */
+export interface RecordMember {
+  /** The client's request id. */
+  id: number;
+  /** The request's first mutation key: its retry goes to the region holding it. */
+  first_key: Uint8Array;
+  /** {@link mutationsDigest} of the request's mutations. */
+  digest: number;
+}
+
+/** A record's content. */
+export interface DedupRecord {
+  /** The log index that applied the requests (copies keep the original's). */
+  index: number;
+  members: RecordMember[];
+}
+
+const V2_TAG = 2;
+const V2_HEAD_BYTES = 1 + 8 + 4;
+const V2_MEMBER_BYTES = 8 + 4 + 4;
+
 /**
- * Arena bytes one request's record takes (key and value) when its first
- * mutation key is `first_key`. Apply builds every record of an entry in one
- * arena: a typed array costs ~1 µs to allocate here, two per request.
+ * The value of a record of `members` (applied at log `index`), keyed by
+ * `members[0]` (see {@link recordKey}). One member: `u64be index | u32be
+ * digest` (the layout of earlier versions; the key names the request). More:
+ * `0x02 | u64be index | u32be count`, then per member `u64be id | u32be digest
+ * | u32be first key length | first key`.
  */
-export function recordBytes(first_key: Uint8Array): number {
-  return 5 + memcmpLength(first_key) + 8 + RECORD_BYTES;
+export function encodeRecordValue(index: number, members: readonly RecordMember[]): Uint8Array {
+  assert(members.length > 0, "a dedup record holds at least one request");
+  if (members.length === 1) {
+    const out = new Uint8Array(RECORD_BYTES);
+    writeU64BE(out, 0, index);
+    writeU32BE(out, 8, members[0].digest);
+    return out;
+  }
+  let size_bytes = V2_HEAD_BYTES;
+  for (const m of members) size_bytes += V2_MEMBER_BYTES + m.first_key.length;
+  const out = new Uint8Array(size_bytes);
+  out[0] = V2_TAG;
+  writeU64BE(out, 1, index);
+  writeU32BE(out, 9, members.length);
+  let at = V2_HEAD_BYTES;
+  for (const m of members) {
+    writeU64BE(out, at, m.id);
+    writeU32BE(out, at + 8, m.digest);
+    writeU32BE(out, at + 12, m.first_key.length);
+    out.set(m.first_key, at + V2_MEMBER_BYTES);
+    at += V2_MEMBER_BYTES + m.first_key.length;
+  }
+  return out;
+}
+
+/** The requests record `key` with value `value` holds; throws on a malformed record. */
+export function decodeRecord(key: Uint8Array, value: Uint8Array): DedupRecord {
+  if (key[0] !== PREFIX || key.length < MIN_RECORD_KEY_BYTES) assert.fail("not a dedup record key");
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  if (value.length === RECORD_BYTES) {
+    const first_key = memcmpDecode(key.subarray(5, key.length - 8));
+    const member = { id: readU64BE(key, key.length - 8), first_key, digest: view.getUint32(8) };
+    return { index: readU64BE(value, 0), members: [member] };
+  }
+  if (value.length < V2_HEAD_BYTES || value[0] !== V2_TAG) assert.fail("bad dedup record value");
+  const count = view.getUint32(9);
+  const members: RecordMember[] = [];
+  let at = V2_HEAD_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (at + V2_MEMBER_BYTES > value.length) assert.fail("truncated dedup record");
+    const key_bytes = view.getUint32(at + 12);
+    const end = at + V2_MEMBER_BYTES + key_bytes;
+    if (end > value.length) assert.fail("truncated dedup record key");
+    members.push({
+      id: readU64BE(value, at),
+      digest: view.getUint32(at + 8),
+      first_key: value.slice(at + V2_MEMBER_BYTES, end),
+    });
+    at = end;
+  }
+  if (at !== value.length || count < 2) assert.fail("bad dedup record length");
+  return { index: readU64BE(value, 1), members };
+}
+
+/** The key `memcmpEncode` encoded (`enc` is exactly one encoding). */
+export function memcmpDecode(enc: Uint8Array): Uint8Array {
+  if (enc.length === 0 || enc.length % (GROUP + 1) !== 0) assert.fail("bad memcmp encoding");
+  const out: number[] = [];
+  for (let base = 0; base < enc.length; base += GROUP + 1) {
+    const n = GROUP - (0xff - enc[base + GROUP]);
+    if (n < 0 || n > GROUP) assert.fail("bad memcmp group marker");
+    for (let i = 0; i < n; i++) out.push(enc[base + i]);
+    if (n < GROUP && base + GROUP + 1 !== enc.length) {
+      assert.fail("memcmp bytes after the last group");
+    }
+  }
+  return Uint8Array.from(out);
 }
 
 /** [lo, hi) of the records of `bucket` whose first key lies in `range`. */
@@ -151,6 +234,39 @@ export function bucketRange(bucket: number, range: KeyRange): [Uint8Array, Uint8
     ? bucketPrefix(bucket + 1, 0)
     : withKey(bucket, range.end_key, 0);
   return [lo, hi];
+}
+
+/** True when `key` lies in `range`. */
+function inRange(key: Uint8Array, range: KeyRange): boolean {
+  return compareBytes(key, range.start_key) >= 0 &&
+    (range.end_key.length === 0 || compareBytes(key, range.end_key) < 0);
+}
+
+/** Records read per scan step. */
+const SCAN_PAGE = 1024;
+
+/** Calls `fn` on every pair of cf `raft` in [lo, hi), a page at a time. */
+function forEachPair(
+  kv: KvReader,
+  lo: Uint8Array,
+  hi: Uint8Array,
+  fn: (key: Uint8Array, value: Uint8Array) => void,
+): void {
+  let from = lo;
+  // Each page moves `from` past its last key: at most one pass over the range.
+  for (;;) {
+    const page = kv.scan("raft", from, hi, SCAN_PAGE);
+    for (const [k, v] of page) fn(k, v);
+    if (page.length < SCAN_PAGE) return;
+    const last = page[page.length - 1][0];
+    from = new Uint8Array(last.length + 1);
+    from.set(last);
+  }
+}
+
+/** Calls `fn` on every record of cf `raft` (start-up, tests, the apply bench). */
+export function forEachRecord(kv: KvReader, fn: (key: Uint8Array, value: Uint8Array) => void) {
+  forEachPair(kv, Uint8Array.of(PREFIX), Uint8Array.of(PREFIX + 1), fn);
 }
 
 /** The region's floor bucket (0 when it never collected). */
@@ -199,67 +315,141 @@ export function clearRecords(kv: KvReader, batch: WriteBatch, range: KeyRange): 
   for (const [lo, hi] of regionRanges(kv, range, 0)) batch.deleteRange("raft", lo, hi);
 }
 
+/**
+ * A split of `range` at `split_key`: a record lies on one side, and requests
+ * it holds whose first key lies on the other (a merged batch's members) are
+ * copied, into `batch`, to a record on their side, so that each half holds a
+ * record of every request of its keys — in its own key range, which is what
+ * its checks, snapshots and collection read. Members outside `range` (left
+ * by an earlier split, held by a copy there) are not copied again. Records
+ * below `floor` are about to be collected and are skipped. Returns the copies
+ * written.
+ */
+export function copyAcrossSplit(
+  kv: KvReader,
+  batch: WriteBatch,
+  range: KeyRange,
+  split_key: Uint8Array,
+  floor: number,
+  ids: AppliedIds | null,
+): number {
+  const copies = new Map<string, { key: Uint8Array; bucket: number; record: DedupRecord }>();
+  for (const bucket of bucketsPresent(kv, floor, MAX_BUCKET)) {
+    const [lo, hi] = bucketRange(bucket, range);
+    const right_from = withKey(bucket, split_key, 0);
+    forEachPair(kv, lo, hi, (key, value) => {
+      if (value.length === RECORD_BYTES) return; // one request: on its own key's side
+      const record = decodeRecord(key, value);
+      const on_right = compareBytes(key, right_from) >= 0;
+      const moved = record.members.filter((m) =>
+        inRange(m.first_key, range) && (compareBytes(m.first_key, split_key) >= 0) !== on_right
+      );
+      if (moved.length === 0) return;
+      const copy_key = recordKey(bucket, moved[0].first_key, moved[0].id);
+      const id = latin1(copy_key);
+      const existing = copies.get(id)?.record ?? existingRecord(kv, copy_key);
+      const members = existing ? unionMembers(existing.members, moved) : moved;
+      copies.set(id, { key: copy_key, bucket, record: { index: record.index, members } });
+    });
+  }
+  for (const { key, bucket, record } of copies.values()) {
+    batch.put("raft", key, encodeRecordValue(record.index, record.members));
+    ids?.addMembers(key, bucket, record.members);
+  }
+  return copies.size;
+}
+
+function existingRecord(kv: KvReader, key: Uint8Array): DedupRecord | null {
+  const value = kv.get("raft", key);
+  return value === undefined ? null : decodeRecord(key, value);
+}
+
+/** Same id, first key and mutations: a retry of the same request. */
+function sameRequest(a: RecordMember, b: RecordMember): boolean {
+  return a.id === b.id && a.digest === b.digest && compareBytes(a.first_key, b.first_key) === 0;
+}
+
+/** `a` plus the members of `b` it lacks, in order. */
+function unionMembers(a: RecordMember[], b: RecordMember[]): RecordMember[] {
+  return [...a, ...b.filter((m) => !a.some((x) => sameRequest(x, m)))];
+}
+
+function latin1(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  return s;
+}
+
 /** Bytes of the shortest record key: prefix, bucket, memcmp of an empty key, id. */
 const MIN_RECORD_KEY_BYTES = 5 + GROUP + 1 + 8;
 
+/** Record keys holding one id hash: one key, or several (hash collisions, copies). */
+type Holders = Uint8Array | Uint8Array[];
+
 /**
- * The records a worker holds, as sets of request ids per bucket, so that the
- * check of a first attempt — nearly every request — skips the engine's
- * ordered index (a B-tree walk of ~5 µs, measured: about a sixth of a
- * follower's apply). Exact in one direction only: a miss means no record; a
- * hit (a retry, or two ids sharing their low 30 bits) is decided by the
- * engine. Every record a worker writes passes `add`: at apply, from a
- * snapshot, and at start-up (`load`). Records deleted later stay here as
- * harmless hits.
+ * Where the records of a worker's requests are: per bucket, the low 30 bits
+ * of each request id -> the keys of the records that may hold it. A request's
+ * check reads only those records — nearly every request is a first attempt
+ * and reads none — instead of walking the engine's ordered index. Never
+ * misses a record it was given (at apply, from a snapshot, a split's copy, at
+ * start-up); records deleted since stay as candidates that no longer read.
  */
 export class AppliedIds {
-  readonly #buckets = new Map<number, Set<number>>();
-  /** Buckets below this were pruned: their checks go to the engine. */
+  readonly #buckets = new Map<number, Map<number, Holders>>();
+  /** Buckets below this were pruned: their checks scan the engine. */
   #exact_below = 0;
 
-  /** The ids of every record in `kv`. */
-  static load(kv: KvSnapshotSource): AppliedIds {
+  /** The requests of every record in `kv`. */
+  static load(kv: KvReader): AppliedIds {
     const ids = new AppliedIds();
-    const snap = kv.snapshot();
-    try {
-      const from = Uint8Array.of(PREFIX);
-      const to = Uint8Array.of(PREFIX + 1);
-      for (const [k] of snap.locations("raft", from, to)) ids.add(keyToBytes(k));
-    } finally {
-      snap.close();
-    }
+    forEachRecord(kv, (key, value) => ids.add(key, value));
     return ids;
   }
 
-  /** Ids held (tests, stats). */
+  /** Request ids held (tests, stats). */
   get size(): number {
     let n = 0;
-    for (const set of this.#buckets.values()) n += set.size;
+    for (const map of this.#buckets.values()) {
+      for (const h of map.values()) n += h instanceof Uint8Array ? 1 : h.length;
+    }
     return n;
   }
 
-  /** Notes the record of record key `key`; any other key of cf `raft` is ignored. */
-  add(key: Uint8Array): void {
+  /** Notes record `key` holding `value`; any other key of cf `raft` is ignored. */
+  add(key: Uint8Array, value: Uint8Array): void {
     if (!(key[0] === PREFIX && key.length >= MIN_RECORD_KEY_BYTES)) return;
-    const bucket = recordBucket(key);
+    this.addMembers(key, recordBucket(key), decodeRecord(key, value).members);
+  }
+
+  /** Notes record `key` of `bucket` holding `members`. */
+  addMembers(key: Uint8Array, bucket: number, members: readonly RecordMember[]): void {
     if (bucket < this.#exact_below) return;
-    let set = this.#buckets.get(bucket);
-    if (set === undefined) {
-      set = new Set();
-      this.#buckets.set(bucket, set);
+    let map = this.#buckets.get(bucket);
+    if (map === undefined) {
+      map = new Map();
+      this.#buckets.set(bucket, map);
     }
-    set.add(idHash(key));
+    for (const m of members) {
+      const h = idHash(m.id);
+      const held = map.get(h);
+      if (held === undefined) map.set(h, key);
+      else if (held instanceof Uint8Array) map.set(h, [held, key]);
+      else held.push(key);
+    }
   }
 
-  /** True when no record of record key `key` can exist. */
-  lacks(key: Uint8Array): boolean {
-    const bucket = recordBucket(key);
-    if (bucket < this.#exact_below) return false;
-    const set = this.#buckets.get(bucket);
-    return set === undefined || !set.has(idHash(key));
+  /**
+   * Keys of the records that may hold request `id` of `bucket` (none: no
+   * record does), or null when the bucket was pruned (scan the engine).
+   */
+  candidates(bucket: number, id: number): readonly Uint8Array[] | null {
+    if (bucket < this.#exact_below) return null;
+    const held = this.#buckets.get(bucket)?.get(idHash(id));
+    if (held === undefined) return NONE;
+    return held instanceof Uint8Array ? [held] : held;
   }
 
-  /** Forgets the buckets below `bucket` (their checks go to the engine from now on). */
+  /** Forgets the buckets below `bucket` (their checks scan the engine from now on). */
   prune(bucket: number): void {
     if (bucket <= this.#exact_below) return;
     for (const b of this.#buckets.keys()) if (b < bucket) this.#buckets.delete(b);
@@ -267,22 +457,15 @@ export class AppliedIds {
   }
 }
 
-/** What AppliedIds.load reads: KvEngine fits. */
-export interface KvSnapshotSource {
-  snapshot(): {
-    locations(cf: Cf, start: Uint8Array, end: Uint8Array): Iterable<[string, number]>;
-    close(): void;
-  };
-}
+const NONE: readonly Uint8Array[] = [];
 
 function recordBucket(key: Uint8Array): number {
   return (key[1] << 24 | key[2] << 16 | key[3] << 8 | key[4]) >>> 0;
 }
 
-/** The low 30 bits of a record key's id: a small integer, which V8 stores unboxed. */
-function idHash(key: Uint8Array): number {
-  const n = key.length;
-  return ((key[n - 4] & 0x3f) << 24 | key[n - 3] << 16 | key[n - 2] << 8 | key[n - 1]) >>> 0;
+/** The low 30 bits of a request id: a small integer, which V8 stores unboxed. */
+function idHash(id: number): number {
+  return id % 0x4000_0000;
 }
 
 /** The apply-time view of one region's table for one Raft entry. */
@@ -300,7 +483,7 @@ export class DedupTable {
     readonly region_id: number,
     readonly range: KeyRange,
     readonly proposed_at_ms: number,
-    /** The worker's record ids; null: every check asks the engine. */
+    /** The worker's record index; null: every check scans the engine. */
     readonly ids: AppliedIds | null = null,
     /** The region's floor as last read or written (null: read it from the engine). */
     known_floor: number | null = null,
@@ -340,29 +523,49 @@ export class DedupTable {
   }
 
   /**
-   * True when the request of record key `key` (see {@link requestKey}) with
-   * these mutations (`digest`) was applied before. The same id with another
-   * digest is a different request whose random id collided: it applies.
+   * True when request `req` of `bucket` was applied before: a record of this
+   * region's range holds its id and first key with the same digest. The same
+   * id with another digest is a different request whose random id collided:
+   * it applies. Only records in the region's range count: every replica of
+   * the region holds exactly those (other regions' come and go per store).
    */
-  applied(key: Uint8Array, digest: number): boolean {
-    if (this.ids?.lacks(key)) return false;
-    const rec = this.kv.get("raft", key);
-    if (rec === undefined) return false;
-    assert.equal(rec.length, RECORD_BYTES, "bad dedup record");
-    return new DataView(rec.buffer, rec.byteOffset, RECORD_BYTES).getUint32(8) === digest;
+  applied(bucket: number, req: RecordMember): boolean {
+    const keys = this.ids?.candidates(bucket, req.id) ?? null;
+    if (keys !== null && keys.length === 0) return false;
+    const [lo, hi] = bucketRange(bucket, this.range);
+    let found = false;
+    const look = (key: Uint8Array, value: Uint8Array) => {
+      found ||= decodeRecord(key, value).members.some((m) => sameRequest(m, req));
+    };
+    if (keys === null) forEachPair(this.kv, lo, hi, look);
+    else {
+      for (const key of keys) {
+        if (compareBytes(key, lo) < 0 || compareBytes(key, hi) >= 0) continue;
+        const value = this.kv.get("raft", key);
+        if (value !== undefined) look(key, value);
+      }
+    }
+    return found;
   }
 
   /**
-   * Records the request of record key `key` as applied at log `index`; the
-   * value is built in `arena` when given.
+   * Records `members` (requests of `bucket`, applied at log `index`) in one
+   * record keyed by the first: one engine write per bucket of an entry, not
+   * one per request.
    */
-  record(key: Uint8Array, index: number, digest: number, arena?: ByteArena): void {
-    const rec = arena ? arena.take(RECORD_BYTES) : new Uint8Array(RECORD_BYTES);
-    writeU64BE(rec, 0, index);
-    writeU32BE(rec, 8, digest);
-    // The lookup in `applied` found no record: one index walk, not two.
-    this.batch.putNew("raft", key, rec);
-    this.ids?.add(key);
+  record(bucket: number, members: RecordMember[], index: number): void {
+    const key = recordKey(bucket, members[0].first_key, members[0].id);
+    // A record under this key exists only if members[0]'s id and first key
+    // were recorded before with other mutations (a colliding random id): keep
+    // the requests it holds. The index says when that is possible at all.
+    const held = this.ids?.candidates(bucket, members[0].id) ?? null;
+    const existing = held === null || held.length > 0 ? existingRecord(this.kv, key) : null;
+    if (existing === null) this.batch.putNew("raft", key, encodeRecordValue(index, members));
+    else {
+      const all = unionMembers(existing.members, members);
+      this.batch.put("raft", key, encodeRecordValue(index, all));
+    }
+    this.ids?.addMembers(key, bucket, members);
   }
 }
 

@@ -8,18 +8,22 @@ import {
   bucketOf,
   bucketRange,
   clearRecords,
+  copyAcrossSplit,
   crc32cUpdate,
+  decodeRecord,
   DEDUP_BUCKET_MS,
   DEDUP_MAX_AHEAD_MS,
   DEDUP_RETENTION_MS,
   DedupTable,
+  encodeRecordValue,
   type KeyRange,
+  memcmpDecode,
   memcmpEncode,
   mutationsDigest,
   readFloor,
   recordKey,
+  type RecordMember,
   regionRanges,
-  requestKey,
 } from "./dedup.ts";
 import { legacyDedupKey } from "./codec.ts";
 import { crc32c } from "@node-rs/crc32";
@@ -43,6 +47,11 @@ function applyAt<T>(
   const out = fn(table);
   if (batch.count > 0) kv.write(batch);
   return out;
+}
+
+/** Records request `id` (first key `first`, `digest`) issued at `at_ms`, alone, applied at `index`. */
+function recordAt(t: DedupTable, at_ms: number, first: string, id: number, index = 1, digest = 1) {
+  t.record(bucketOf(at_ms), [{ id, first_key: b(first), digest }], index);
 }
 
 const arbKey = fc.uint8Array({ maxLength: 20 });
@@ -112,13 +121,41 @@ for (const with_ids of [false, true]) {
       const kv = KvEngine.open(dir);
       const ids = with_ids ? new AppliedIds() : null;
       try {
-        const key = requestKey(T0_MS, b("k"), 77);
-        applyAt(kv, 1, WHOLE, T0_MS, (t) => t.record(key, 10, 0xabc), ids);
+        const bucket = bucketOf(T0_MS);
+        const req = (id: number, first: string, digest: number) => ({
+          id,
+          first_key: b(first),
+          digest,
+        });
+        applyAt(kv, 1, WHOLE, T0_MS, (t) => t.record(bucket, [req(77, "k", 0xabc)], 10), ids);
+        // A merged batch's members share one record, keyed by the first.
+        applyAt(kv, 1, WHOLE, T0_MS, (t) => {
+          t.record(bucket, [req(80, "m", 1), req(81, "a", 2), req(82, "z", 3)], 11);
+        }, ids);
         applyAt(kv, 1, WHOLE, T0_MS + 1000, (t) => {
-          assert.equal(t.applied(key, 0xabc), true, "the retry");
-          assert.equal(t.applied(key, 0xabd), false, "other mutations");
-          assert.equal(t.applied(requestKey(T0_MS, b("k"), 78), 0xabc), false, "other id");
-          assert.equal(t.applied(requestKey(T0_MS, b("j"), 77), 0xabc), false, "other first key");
+          assert.equal(t.applied(bucket, req(77, "k", 0xabc)), true, "the retry");
+          assert.equal(t.applied(bucket, req(77, "k", 0xabd)), false, "other mutations");
+          assert.equal(t.applied(bucket, req(78, "k", 0xabc)), false, "other id");
+          assert.equal(t.applied(bucket, req(77, "j", 0xabc)), false, "other first key");
+          assert.equal(t.applied(bucket + 1, req(77, "k", 0xabc)), false, "other bucket");
+          for (const [id, first, digest] of [[80, "m", 1], [81, "a", 2], [82, "z", 3]] as const) {
+            assert.equal(t.applied(bucket, req(id, first, digest)), true, `member ${id}`);
+          }
+          assert.equal(t.applied(bucket, req(81, "m", 2)), false, "a member's id, another key");
+        }, ids);
+        const records = kv.scan("raft", b("D"), b("E"), 10);
+        assert.equal(records.length, 2, "one record per entry");
+        // A colliding id with the same first key heads a record under the
+        // same key: both requests (and the new one's companion) stay held.
+        applyAt(kv, 1, WHOLE, T0_MS, (t) => {
+          t.record(bucket, [req(77, "k", 0xdef), req(90, "q", 5)], 12);
+        }, ids);
+        applyAt(kv, 1, WHOLE, T0_MS + 1000, (t) => {
+          for (
+            const [id, first, digest] of [[77, "k", 0xabc], [77, "k", 0xdef], [90, "q", 5]] as const
+          ) {
+            assert.equal(t.applied(bucket, req(id, first, digest)), true, `${id} ${digest}`);
+          }
         }, ids);
       } finally {
         kv.close();
@@ -127,51 +164,101 @@ for (const with_ids of [false, true]) {
   });
 }
 
-Deno.test("AppliedIds: never lacks a record it was given, before or after pruning; lacks fresh ids", () => {
+const arbMember = fc.record({
+  id: fc.nat(2 ** 53 - 1),
+  first_key: fc.uint8Array({ maxLength: 30 }),
+  digest: fc.nat(2 ** 32 - 1),
+});
+
+Deno.test("record values: one request keeps the earlier layout; several round-trip; garbage is refused", () => {
+  fc.assert(
+    fc.property(
+      fc.nat(2 ** 32 - 1),
+      fc.array(arbMember, { minLength: 1, maxLength: 8 }),
+      fc.nat(2 ** 53 - 1),
+      (bucket, members, index) => {
+        const key = recordKey(bucket, members[0].first_key, members[0].id);
+        const value = encodeRecordValue(index, members);
+        if (members.length === 1) {
+          // Earlier versions wrote `u64be index | u32be digest`: still read the same.
+          const v1 = new Uint8Array(12);
+          new DataView(v1.buffer).setBigUint64(0, BigInt(index));
+          new DataView(v1.buffer).setUint32(8, members[0].digest);
+          assert.deepEqual(value, v1);
+        }
+        assert.deepEqual(decodeRecord(key, value), {
+          index,
+          members: members.map((m) => ({ ...m })),
+        });
+        assert.throws(() => decodeRecord(key, value.subarray(0, value.length - 1)));
+      },
+    ),
+    { seed: 909, numRuns: 1000 },
+  );
+  assert.throws(() => decodeRecord(b("r-not-a-record-key-at-all"), new Uint8Array(12)));
+});
+
+Deno.test("memcmpDecode reads back every memcmpEncode and refuses what it never writes", () => {
+  fc.assert(
+    fc.property(arbKey, (k) => assert.deepEqual(memcmpDecode(memcmpEncode(k)), k)),
+    { seed: 31, numRuns: 2000 },
+  );
+  assert.throws(() => memcmpDecode(new Uint8Array(0)));
+  assert.throws(() => memcmpDecode(new Uint8Array(9).fill(0)), /marker/);
+  const two = new Uint8Array([...memcmpEncode(b("a")), ...memcmpEncode(b("b"))]);
+  assert.throws(() => memcmpDecode(two), /after the last group/);
+});
+
+Deno.test("AppliedIds: never loses a request it was given, before or after pruning; knows fresh ids are absent", () => {
   const arbRecord = fc.record({
     bucket: fc.integer({ min: 100, max: 110 }),
-    first: fc.uint8Array({ maxLength: 12 }),
-    id: fc.nat(2 ** 53 - 1),
+    members: fc.array(arbMember, { minLength: 1, maxLength: 4 }),
   });
   fc.assert(
     fc.property(
-      fc.array(arbRecord, { maxLength: 60 }),
+      fc.array(arbRecord, { maxLength: 40 }),
       fc.array(fc.integer({ min: 95, max: 112 }), { maxLength: 4 }),
       (records, prunes) => {
         const ids = new AppliedIds();
-        const keys = records.map((r) => recordKey(r.bucket, r.first, r.id));
+        const keys = records.map((r) =>
+          recordKey(r.bucket, r.members[0].first_key, r.members[0].id)
+        );
         keys.forEach((k, i) => {
-          ids.add(k);
+          ids.add(k, encodeRecordValue(1, records[i].members));
           if (i % 15 === 14 && prunes.length > 0) ids.prune(prunes[i % prunes.length]);
         });
-        for (const k of keys) assert.equal(ids.lacks(k), false);
+        records.forEach((r, i) => {
+          for (const m of r.members) {
+            const held = ids.candidates(r.bucket, m.id);
+            assert.ok(held === null || held.some((k) => compareBytes(k, keys[i]) === 0));
+          }
+        });
         // A fresh id (its low 30 bits unlike every id given) in a bucket no
         // prune reached is known to be absent.
-        const low30 = new Set(records.map((r) => r.id % 2 ** 30));
-        const fresh = [...Array(64).keys()].map((n) => 2 ** 31 + n).find((id) =>
+        const low30 = new Set(records.flatMap((r) => r.members.map((m) => m.id % 2 ** 30)));
+        const fresh = [...Array(200).keys()].map((n) => 2 ** 31 + n).find((id) =>
           !low30.has(id % 2 ** 30)
         )!;
-        const top = Math.max(...prunes, 0);
-        if (top <= 120) assert.equal(ids.lacks(recordKey(120, b("x"), fresh)), true);
+        if (Math.max(...prunes, 0) <= 105) assert.deepEqual(ids.candidates(105, fresh), []);
       },
     ),
     { seed: 2026, numRuns: 500 },
   );
 });
 
-Deno.test("AppliedIds: ignores other raft keys; load finds every record of a reopened engine", () => {
+Deno.test("AppliedIds: ignores other raft keys; load finds every request of a reopened engine", () => {
   withTempDir((dir) => {
-    const records = [1, 2, 3].map((i) =>
-      requestKey(T0_MS + i * DEDUP_BUCKET_MS, b(`k${i}`), 50 + i)
-    );
+    const members = [1, 2, 3].map((i) => ({ id: 50 + i, first_key: b(`k${i}`), digest: i }));
+    const bucket = bucketOf(T0_MS);
     let kv = KvEngine.open(dir);
     try {
       const batch = kv.newBatch();
-      for (const k of records) batch.putNew("raft", k, new Uint8Array(12));
+      batch.putNew("raft", recordKey(bucket, b("k1"), 51), encodeRecordValue(9, members));
+      batch.putNew("raft", recordKey(bucket + 1, b("x"), 60), encodeRecordValue(9, [members[0]]));
       batch.put("raft", b("r-not-a-record"), b("v"));
       kv.write(batch);
       const ids = new AppliedIds();
-      ids.add(b("r-not-a-record"));
+      ids.add(b("r-not-a-record"), b("v"));
       assert.equal(ids.size, 0);
     } finally {
       kv.close();
@@ -179,14 +266,111 @@ Deno.test("AppliedIds: ignores other raft keys; load finds every record of a reo
     kv = KvEngine.open(dir);
     try {
       const ids = AppliedIds.load(kv);
-      assert.equal(ids.size, records.length);
-      for (const k of records) assert.equal(ids.lacks(k), false);
-      assert.equal(ids.lacks(requestKey(T0_MS + DEDUP_BUCKET_MS, b("k1"), 99)), true);
+      assert.equal(ids.size, 4);
+      for (const m of members) assert.equal(ids.candidates(bucket, m.id)?.length, 1);
+      assert.equal(
+        ids.candidates(bucket + 1, 60)?.length,
+        1,
+        "a one-request record: its key names it",
+      );
+      assert.deepEqual(ids.candidates(bucket, 99), []);
     } finally {
       kv.close();
     }
   });
 });
+
+Deno.test("dedup: after any splits, every region finds each request of its keys, in its own range, also in a snapshot of it", () => {
+  const arbEntry = fc.record({
+    bucket: fc.integer({ min: 0, max: 2 }),
+    members: fc.uniqueArray(
+      fc.record({ id: fc.nat(2 ** 48), k: fc.integer({ min: 0, max: 40 }) }),
+      { minLength: 1, maxLength: 6, selector: (m) => m.id },
+    ),
+  });
+  const key = (k: number) => b(`k${String(k).padStart(2, "0")}`);
+  fc.assert(
+    fc.property(
+      fc.array(arbEntry, { minLength: 1, maxLength: 12 }),
+      fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { maxLength: 5 }),
+      (entries, splits) => {
+        withTempDir((dir) => {
+          const kv = KvEngine.open(dir);
+          const ids = new AppliedIds();
+          try {
+            const base = bucketOf(T0_MS);
+            const all: Array<{ bucket: number; req: RecordMember }> = [];
+            for (const [i, e] of entries.entries()) {
+              const reqs = e.members.map((m) => ({
+                id: m.id + i,
+                first_key: key(m.k),
+                digest: m.k,
+              }));
+              // Ids are unique per entry; across entries a repeat is a new request.
+              if (all.some((a) => reqs.some((r) => r.id === a.req.id))) continue;
+              applyAt(kv, 1, WHOLE, T0_MS, (t) => t.record(base + e.bucket, reqs, i + 1), ids);
+              for (const req of reqs) all.push({ bucket: base + e.bucket, req });
+            }
+            // Split regions one at a time, in the given order.
+            let regions: KeyRange[] = [WHOLE];
+            for (const s of splits) {
+              const at = key(s);
+              const i = regions.findIndex((r) => inRangeForTest(at, r));
+              const r = regions[i];
+              if (compareBytes(at, r.start_key) === 0) continue;
+              const batch = kv.newBatch();
+              copyAcrossSplit(kv, batch, r, at, 0, ids);
+              kv.write(batch);
+              regions = [
+                ...regions.slice(0, i),
+                { start_key: r.start_key, end_key: at },
+                { start_key: at, end_key: r.end_key },
+                ...regions.slice(i + 1),
+              ];
+            }
+            for (const { bucket, req } of all) {
+              const range = regions.find((r) => inRangeForTest(req.first_key, r))!;
+              for (const with_ids of [ids, null]) {
+                const found = applyAt(kv, 9, range, 0, (t) => t.applied(bucket, req), with_ids);
+                assert.equal(found, true, `request ${req.id} in its region`);
+              }
+              // A store that gets the region by snapshot gets its range only.
+              withTempDir((dir2) => {
+                const copy = KvEngine.open(dir2);
+                try {
+                  const batch = copy.newBatch();
+                  for (const [lo, hi] of regionRanges(kv, range, 0)) {
+                    for (const [k, v] of kv.scan("raft", lo, hi, 10_000)) batch.put("raft", k, v);
+                  }
+                  if (batch.count > 0) copy.write(batch);
+                  const found = applyAt(
+                    copy,
+                    9,
+                    range,
+                    0,
+                    (t) => t.applied(bucket, req),
+                    AppliedIds.load(copy),
+                  );
+                  assert.equal(found, true, `request ${req.id} in a snapshot of its region`);
+                } finally {
+                  copy.close();
+                }
+              });
+            }
+          } finally {
+            kv.close();
+          }
+        });
+      },
+    ),
+    { seed: 515, numRuns: 60 },
+  );
+});
+
+function inRangeForTest(k: Uint8Array, r: KeyRange): boolean {
+  return compareBytes(k, r.start_key) >= 0 &&
+    (r.end_key.length === 0 || compareBytes(k, r.end_key) < 0);
+}
 
 Deno.test("dedup: records are collected once the leader's clock passes the window, per region range", () => {
   withTempDir((dir) => {
@@ -194,10 +378,10 @@ Deno.test("dedup: records are collected once the leader's clock passes the windo
     try {
       const left: KeyRange = { start_key: EMPTY, end_key: b("m") };
       const right: KeyRange = { start_key: b("m"), end_key: EMPTY };
-      applyAt(kv, 1, left, T0_MS, (t) => t.record(requestKey(T0_MS, b("a"), 1), 5, 1));
-      applyAt(kv, 2, right, T0_MS, (t) => t.record(requestKey(T0_MS, b("x"), 2), 5, 1));
+      applyAt(kv, 1, left, T0_MS, (t) => recordAt(t, T0_MS, "a", 1, 5, 1));
+      applyAt(kv, 2, right, T0_MS, (t) => recordAt(t, T0_MS, "x", 2, 5, 1));
       const later_ms = T0_MS + DEDUP_BUCKET_MS;
-      applyAt(kv, 1, left, later_ms, (t) => t.record(requestKey(later_ms, b("b"), 3), 6, 1));
+      applyAt(kv, 1, left, later_ms, (t) => recordAt(t, later_ms, "b", 3, 6, 1));
       const a = recordKey(bucketOf(T0_MS), b("a"), 1);
       const x = recordKey(bucketOf(T0_MS), b("x"), 2);
       const bb = recordKey(bucketOf(later_ms), b("b"), 3);
@@ -249,7 +433,7 @@ Deno.test("dedup: entries without a proposal time (older versions) collect nothi
   withTempDir((dir) => {
     const kv = KvEngine.open(dir);
     try {
-      applyAt(kv, 1, WHOLE, T0_MS, (t) => t.record(requestKey(T0_MS, b("a"), 1), 5, 1));
+      applyAt(kv, 1, WHOLE, T0_MS, (t) => recordAt(t, T0_MS, "a", 1, 5, 1));
       const floor = readFloor(kv, 1);
       assert.equal(applyAt(kv, 1, WHOLE, 0, (t) => t.floor), floor);
       assert.ok(kv.get("raft", recordKey(bucketOf(T0_MS), b("a"), 1)) !== undefined);
@@ -280,8 +464,8 @@ Deno.test("dedup: regionRanges and clearRecords cover every bucket of the range,
       const times = [T0_MS, T0_MS + 3 * DEDUP_BUCKET_MS, T0_MS + 9 * DEDUP_BUCKET_MS];
       for (const [i, at] of times.entries()) {
         applyAt(kv, 1, WHOLE, at, (t) => {
-          t.record(requestKey(at, b("c"), 10 + i), 1, 1);
-          t.record(requestKey(at, b("q"), 20 + i), 1, 1);
+          recordAt(t, at, "c", 10 + i, 1, 1);
+          recordAt(t, at, "q", 20 + i, 1, 1);
         });
       }
       const ranges = regionRanges(kv, left, 0);

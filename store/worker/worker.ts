@@ -725,7 +725,7 @@ export class RegionWorker implements ApplyHost {
     clearRecords(this.engines.kv, batch, region);
     for (const r of records) {
       batch.put(r.cf, r.key, r.value);
-      if (r.cf === "raft") this.applied_ids.add(r.key);
+      if (r.cf === "raft") this.applied_ids.add(r.key, r.value);
     }
     const apply_state = {
       applied_index: meta.index,

@@ -296,8 +296,8 @@ Deno.test("worker: a restarted store recovers its regions and data from disk", a
       "9",
     );
     // The restarted worker knows the dedup records it had (a retry there stays deduplicated).
-    const record = recordKey(bucketOf(ISSUED_AT_MS), enc("r9"), 709);
-    assert.equal(c.workers.get(leader)!.applied_ids.lacks(record), false);
+    const held = c.workers.get(leader)!.applied_ids.candidates(bucketOf(ISSUED_AT_MS), 709);
+    assert.deepEqual(held, [recordKey(bucketOf(ISSUED_AT_MS), enc("r9"), 709)]);
   });
 });
 
@@ -397,6 +397,26 @@ Deno.test("worker: a retry that reaches the right half of a split is still dedup
   });
 });
 
+Deno.test("worker: members of one merged batch retried on both halves of a split are deduplicated", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    // One entry, one record keyed at "a": member 321's key x goes right at the split.
+    const batch = merged([[320, "a", "first"], [321, "x", "first"], [322, "b", "first"]]);
+    assert.deepEqual(await c.leaderRequest(1, batch), {});
+    for (const k of ["a", "x", "b"]) {
+      assert.deepEqual(await c.leaderRequest(1, put(k, "newer")), {});
+    }
+    await splitAtM(c);
+    // The client saw no answer for the merged batch and retries each member
+    // alone, in the region that now holds its key.
+    assert.deepEqual(await c.leaderRequest(100, put("x", "first", 321)), {});
+    assert.deepEqual(await c.leaderRequest(1, put("a", "first", 320)), {});
+    assert.deepEqual(await c.leaderRequest(1, put("b", "first", 322)), {});
+    for (const [region, k] of [[100, "x"], [1, "a"], [1, "b"]] as const) {
+      assert.equal(dec((await c.leaderRequest(region, get(k))).value), "newer", k);
+    }
+  });
+});
+
 Deno.test("worker: a request issued before the deduplication window is refused, not applied", async () => {
   await withCluster([1, 2, 3], async (c) => {
     const stale = { ...put("s", "v", 400), issued_at_ms: Date.now() - 2 * DEDUP_RETENTION_MS };
@@ -424,7 +444,8 @@ Deno.test("worker: a peer that catches up by snapshot receives the deduplication
       const key = recordKey(bucket, enc(`k${i}`), 1000 + i);
       assert.ok(kv().get("raft", key), `record of k${i}`);
       // Its worker's ids know the record too, or a retry there would apply again.
-      assert.equal(c.workers.get(4)!.applied_ids.lacks(key), false, `id of k${i}`);
+      const held = c.workers.get(4)!.applied_ids.candidates(bucket, 1000 + i);
+      assert.deepEqual(held, [key], `id of k${i}`);
     }
   });
 });
