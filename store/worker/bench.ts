@@ -8,9 +8,10 @@
  *
  * The entries are shaped like the db's merged SETs (redis-benchmark -r 100000
  * -d 100): each member one Put of a string's metadata record (a 17-byte key
- * among 100k, a 110-byte value) under its own request id, so each also writes
- * a deduplication record. The engine is first warmed with `warm` mutations, so
- * the key tree holds the user keys and the records a busy store keeps.
+ * among 100k, a 110-byte value) under its own request id, so each entry also
+ * writes a deduplication record of its members. The engine is first warmed
+ * with `warm` mutations, so the key tree holds the user keys and the records a
+ * busy store keeps.
  * Printed per members-per-entry (1, 13 as the cluster's SET c=50 proposals,
  * 156 as its -P 16 ones): µs per mutation and per entry, the median of the
  * rounds. Writes `bench-results/apply.json`.

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { measureApply } from "./bench.ts";
 
-Deno.test("apply bench: every seeded entry applies (index, one dedup record per member, last values) and each shape is timed", async () => {
+Deno.test("apply bench: every seeded entry applies (index, every member held by a dedup record, last values) and each shape is timed", async () => {
   const dir = await Deno.makeTempDir({ prefix: "eraft-apply-bench-test-" });
   try {
     // measureApply asserts that nothing was skipped; here: a result per shape, in order.

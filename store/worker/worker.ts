@@ -83,7 +83,7 @@ const CREATING_MSGS: ReadonlySet<number> = new Set([
 /** See the module comment. */
 export class RegionWorker implements ApplyHost {
   readonly engines: WorkerEngines;
-  /** Ids of the dedup records in `engines.kv` (see AppliedIds). */
+  /** Which dedup records in `engines.kv` hold which request ids (see AppliedIds). */
   readonly applied_ids: AppliedIds;
   readonly peers = new Map<number, Peer>();
   /**
