@@ -186,30 +186,51 @@ export function encodeRecordValue(index: number, members: readonly RecordMember[
 /** The requests record `key` with value `value` holds; throws on a malformed record. */
 export function decodeRecord(key: Uint8Array, value: Uint8Array): DedupRecord {
   if (key[0] !== PREFIX || key.length < MIN_RECORD_KEY_BYTES) assert.fail("not a dedup record key");
-  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   if (value.length === RECORD_BYTES) {
     const first_key = memcmpDecode(key.subarray(5, key.length - 8));
-    const member = { id: readU64BE(key, key.length - 8), first_key, digest: view.getUint32(8) };
+    const digest = new DataView(value.buffer, value.byteOffset, RECORD_BYTES).getUint32(8);
+    const member = { id: readU64BE(key, key.length - 8), first_key, digest };
     return { index: readU64BE(value, 0), members: [member] };
   }
-  if (value.length < V2_HEAD_BYTES || value[0] !== V2_TAG) assert.fail("bad dedup record value");
-  const count = view.getUint32(9);
   const members: RecordMember[] = [];
+  forEachListed(value, (view, at, key_bytes) => {
+    members.push({
+      id: readU64BE(value, at),
+      digest: view.getUint32(at + 8),
+      first_key: value.slice(at + V2_MEMBER_BYTES, at + V2_MEMBER_BYTES + key_bytes),
+    });
+  });
+  return { index: readU64BE(value, 1), members };
+}
+
+/**
+ * The request ids record (`key`, `value`) holds, as {@link decodeRecord}
+ * reads them without copying first keys: what start-up needs of every record.
+ */
+function recordIds(key: Uint8Array, value: Uint8Array): number[] {
+  if (value.length === RECORD_BYTES) return [readU64BE(key, key.length - 8)];
+  const ids: number[] = [];
+  forEachListed(value, (_view, at) => ids.push(readU64BE(value, at)));
+  return ids;
+}
+
+/** Walks the members of a listing record value (see encodeRecordValue); throws when malformed. */
+function forEachListed(
+  value: Uint8Array,
+  fn: (view: DataView, at: number, key_bytes: number) => void,
+): void {
+  if (value.length < V2_HEAD_BYTES || value[0] !== V2_TAG) assert.fail("bad dedup record value");
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const count = view.getUint32(9);
   let at = V2_HEAD_BYTES;
   for (let i = 0; i < count; i++) {
     if (at + V2_MEMBER_BYTES > value.length) assert.fail("truncated dedup record");
     const key_bytes = view.getUint32(at + 12);
-    const end = at + V2_MEMBER_BYTES + key_bytes;
-    if (end > value.length) assert.fail("truncated dedup record key");
-    members.push({
-      id: readU64BE(value, at),
-      digest: view.getUint32(at + 8),
-      first_key: value.slice(at + V2_MEMBER_BYTES, end),
-    });
-    at = end;
+    if (at + V2_MEMBER_BYTES + key_bytes > value.length) assert.fail("truncated dedup record key");
+    fn(view, at, key_bytes);
+    at += V2_MEMBER_BYTES + key_bytes;
   }
   if (at !== value.length || count < 2) assert.fail("bad dedup record length");
-  return { index: readU64BE(value, 1), members };
 }
 
 /** The key `memcmpEncode` encoded (`enc` is exactly one encoding). */
@@ -418,19 +439,23 @@ export class AppliedIds {
   /** Notes record `key` holding `value`; any other key of cf `raft` is ignored. */
   add(key: Uint8Array, value: Uint8Array): void {
     if (!(key[0] === PREFIX && key.length >= MIN_RECORD_KEY_BYTES)) return;
-    this.addMembers(key, recordBucket(key), decodeRecord(key, value).members);
+    this.#addIds(key, recordBucket(key), recordIds(key, value));
   }
 
   /** Notes record `key` of `bucket` holding `members`. */
   addMembers(key: Uint8Array, bucket: number, members: readonly RecordMember[]): void {
+    this.#addIds(key, bucket, members.map((m) => m.id));
+  }
+
+  #addIds(key: Uint8Array, bucket: number, ids: readonly number[]): void {
     if (bucket < this.#exact_below) return;
     let map = this.#buckets.get(bucket);
     if (map === undefined) {
       map = new Map();
       this.#buckets.set(bucket, map);
     }
-    for (const m of members) {
-      const h = idHash(m.id);
+    for (const id of ids) {
+      const h = idHash(id);
       const held = map.get(h);
       if (held === undefined) map.set(h, key);
       else if (held instanceof Uint8Array) map.set(h, [held, key]);
