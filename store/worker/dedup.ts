@@ -36,6 +36,7 @@ import assert from "node:assert/strict";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
 import { compareBytes, readU64BE, writeU32BE, writeU64BE } from "@eraft/shared/bytes";
 import type { Cf, KvPair, WriteBatch } from "../engine/mod.ts";
+import { bytesToKey } from "../engine/bytes.ts";
 import { dedupFloorKey, legacyDedupRange } from "./codec.ts";
 
 /** Width of a time bucket: records are collected a bucket at a time. */
@@ -274,12 +275,13 @@ function forEachPair(
   fn: (key: Uint8Array, value: Uint8Array) => void,
 ): void {
   let from = lo;
-  // Each page moves `from` past its last key: at most one pass over the range.
-  for (;;) {
+  // Each full page moves `from` just past its last key: one pass over the range.
+  for (let pages = 0; pages < Number.MAX_SAFE_INTEGER; pages++) {
     const page = kv.scan("raft", from, hi, SCAN_PAGE);
     for (const [k, v] of page) fn(k, v);
     if (page.length < SCAN_PAGE) return;
     const last = page[page.length - 1][0];
+    assert(compareBytes(last, from) >= 0, "dedup record scan went backwards");
     from = new Uint8Array(last.length + 1);
     from.set(last);
   }
@@ -367,7 +369,7 @@ export function copyAcrossSplit(
       );
       if (moved.length === 0) return;
       const copy_key = recordKey(bucket, moved[0].first_key, moved[0].id);
-      const id = latin1(copy_key);
+      const id = bytesToKey(copy_key);
       const existing = copies.get(id)?.record ?? existingRecord(kv, copy_key);
       const members = existing ? unionMembers(existing.members, moved) : moved;
       copies.set(id, { key: copy_key, bucket, record: { index: record.index, members } });
@@ -393,12 +395,6 @@ function sameRequest(a: RecordMember, b: RecordMember): boolean {
 /** `a` plus the members of `b` it lacks, in order. */
 function unionMembers(a: RecordMember[], b: RecordMember[]): RecordMember[] {
   return [...a, ...b.filter((m) => !a.some((x) => sameRequest(x, m)))];
-}
-
-function latin1(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
-  return s;
 }
 
 /** Bytes of the shortest record key: prefix, bucket, memcmp of an empty key, id. */

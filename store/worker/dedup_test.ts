@@ -280,6 +280,32 @@ Deno.test("AppliedIds: ignores other raft keys; load finds every request of a re
   });
 });
 
+Deno.test("AppliedIds.load reads every record past the scan's page size", () => {
+  withTempDir((dir) => {
+    const kv = KvEngine.open(dir);
+    try {
+      const bucket = bucketOf(T0_MS);
+      const batch = kv.newBatch();
+      for (let i = 0; i < 2_500; i++) {
+        const members = [{ id: 10_000 + i, first_key: b(`k${i}`), digest: i }];
+        batch.putNew(
+          "raft",
+          recordKey(bucket, b(`k${i}`), 10_000 + i),
+          encodeRecordValue(i, members),
+        );
+      }
+      kv.write(batch);
+      const ids = AppliedIds.load(kv);
+      assert.equal(ids.size, 2_500);
+      for (const i of [0, 1023, 1024, 2047, 2048, 2_499]) {
+        assert.equal(ids.candidates(bucket, 10_000 + i)?.length, 1, `record ${i}`);
+      }
+    } finally {
+      kv.close();
+    }
+  });
+});
+
 Deno.test("dedup: after any splits, every region finds each request of its keys, in its own range, also in a snapshot of it", () => {
   const arbEntry = fc.record({
     bucket: fc.integer({ min: 0, max: 2 }),
