@@ -187,16 +187,13 @@ async function main(): Promise<number> {
     console.log(`context switches per op: ${switches.join(", ")}`);
     for (const [store, after] of counters_after) {
       const before = counters_before.get(store) ?? {};
-      const proposals = (after.eraft_raft_proposals_total ?? 0) -
-        (before.eraft_raft_proposals_total ?? 0);
-      const fsyncs = (after.eraft_engine_fsyncs_total ?? 0) -
-        (before.eraft_engine_fsyncs_total ?? 0);
-      const iterations = (after.eraft_worker_loop_iterations_total ?? 0) -
-        (before.eraft_worker_loop_iterations_total ?? 0);
-      const direct = (after.eraft_raft_direct_messages_total ?? 0) -
-        (before.eraft_raft_direct_messages_total ?? 0);
-      const fsync_s = (after.eraft_engine_fsync_duration_seconds_sum ?? 0) -
-        (before.eraft_engine_fsync_duration_seconds_sum ?? 0);
+      const delta = (name: typeof RAFT_COUNTERS[number]) =>
+        (after[name] ?? 0) - (before[name] ?? 0);
+      const proposals = delta("eraft_raft_proposals_total");
+      const fsyncs = delta("eraft_engine_fsyncs_total");
+      const iterations = delta("eraft_worker_loop_iterations_total");
+      const direct = delta("eraft_raft_direct_messages_total");
+      const fsync_s = delta("eraft_engine_fsync_duration_seconds_sum");
       const per = proposals > 0
         ? `, ${(opts.requests / proposals).toFixed(1)} op per proposal`
         : "";

@@ -150,15 +150,17 @@ function applyWrite(
   const request_id = header?.request_id ?? 0;
   const issued_at_ms = header?.issued_at_ms ?? 0;
   let request: RecordMember | null = null;
+  let bucket = 0;
   if (request_id !== 0) {
     const refusal = dedup.refusal(issued_at_ms);
     if (refusal !== null) return { error: refusal };
+    bucket = bucketOf(issued_at_ms);
     request = {
       id: request_id,
       first_key: cmd.mutations[0]?.key ?? EMPTY,
       digest: mutationsDigest(cmd.mutations, 0, cmd.mutations.length),
     };
-    if (dedup.applied(bucketOf(issued_at_ms), request)) {
+    if (dedup.applied(bucket, request)) {
       return {}; // a retry of a request already applied: answer as the first time
     }
   }
@@ -167,7 +169,7 @@ function applyWrite(
   }
   const values = TaggedValues.forPuts(cmd.mutations);
   for (const m of cmd.mutations) addMutation(peer, m, batch, values);
-  if (request !== null) dedup.record(bucketOf(issued_at_ms), [request], index);
+  if (request !== null) dedup.record(bucket, [request], index);
   return {};
 }
 

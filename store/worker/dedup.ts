@@ -34,7 +34,7 @@
  */
 import assert from "node:assert/strict";
 import type * as kvrpcpb from "@eraft/proto/gen/kvrpcpb.ts";
-import { compareBytes, readU64BE, writeU32BE, writeU64BE } from "@eraft/shared/bytes";
+import { compareBytes, inRange, readU64BE, writeU32BE, writeU64BE } from "@eraft/shared/bytes";
 import type { Cf, KvPair, WriteBatch } from "../engine/mod.ts";
 import { bytesToKey } from "../engine/bytes.ts";
 import { dedupFloorKey, legacyDedupRange } from "./codec.ts";
@@ -258,12 +258,6 @@ export function bucketRange(bucket: number, range: KeyRange): [Uint8Array, Uint8
   return [lo, hi];
 }
 
-/** True when `key` lies in `range`. */
-function inRange(key: Uint8Array, range: KeyRange): boolean {
-  return compareBytes(key, range.start_key) >= 0 &&
-    (range.end_key.length === 0 || compareBytes(key, range.end_key) < 0);
-}
-
 /** Records read per scan step. */
 const SCAN_PAGE = 1024;
 
@@ -345,8 +339,7 @@ export function clearRecords(kv: KvReader, batch: WriteBatch, range: KeyRange): 
  * record of every request of its keys — in its own key range, which is what
  * its checks, snapshots and collection read. Members outside `range` (left
  * by an earlier split, held by a copy there) are not copied again. Records
- * below `floor` are about to be collected and are skipped. Returns the copies
- * written.
+ * below `floor` are about to be collected and are skipped.
  */
 export function copyAcrossSplit(
   kv: KvReader,
@@ -355,7 +348,7 @@ export function copyAcrossSplit(
   split_key: Uint8Array,
   floor: number,
   ids: AppliedIds | null,
-): number {
+): void {
   const copies = new Map<string, { key: Uint8Array; bucket: number; record: DedupRecord }>();
   for (const bucket of bucketsPresent(kv, floor, MAX_BUCKET)) {
     const [lo, hi] = bucketRange(bucket, range);
@@ -365,13 +358,14 @@ export function copyAcrossSplit(
       const record = decodeRecord(key, value);
       const on_right = compareBytes(key, right_from) >= 0;
       const moved = record.members.filter((m) =>
-        inRange(m.first_key, range) && (compareBytes(m.first_key, split_key) >= 0) !== on_right
+        inRange(m.first_key, range.start_key, range.end_key) &&
+        (compareBytes(m.first_key, split_key) >= 0) !== on_right
       );
       if (moved.length === 0) return;
       const copy_key = recordKey(bucket, moved[0].first_key, moved[0].id);
       const id = bytesToKey(copy_key);
       const existing = copies.get(id)?.record ?? existingRecord(kv, copy_key);
-      const members = existing ? unionMembers(existing.members, moved) : moved;
+      const members = unionMembers(existing?.members ?? [], moved);
       copies.set(id, { key: copy_key, bucket, record: { index: record.index, members } });
     });
   }
@@ -379,7 +373,6 @@ export function copyAcrossSplit(
     batch.put("raft", key, encodeRecordValue(record.index, record.members));
     ids?.addMembers(key, bucket, record.members);
   }
-  return copies.size;
 }
 
 function existingRecord(kv: KvReader, key: Uint8Array): DedupRecord | null {

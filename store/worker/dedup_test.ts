@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { compareBytes } from "@eraft/shared/bytes";
+import { compareBytes, inRange } from "@eraft/shared/bytes";
 import { KvEngine } from "../engine/mod.ts";
 import { b, withTempDir } from "../engine/test_util.ts";
 import {
@@ -341,7 +341,7 @@ Deno.test("dedup: after any splits, every region finds each request of its keys,
             let regions: KeyRange[] = [WHOLE];
             for (const s of splits) {
               const at = key(s);
-              const i = regions.findIndex((r) => inRangeForTest(at, r));
+              const i = regions.findIndex((r) => inRange(at, r.start_key, r.end_key));
               const r = regions[i];
               if (compareBytes(at, r.start_key) === 0) continue;
               const batch = kv.newBatch();
@@ -355,7 +355,7 @@ Deno.test("dedup: after any splits, every region finds each request of its keys,
               ];
             }
             for (const { bucket, req } of all) {
-              const range = regions.find((r) => inRangeForTest(req.first_key, r))!;
+              const range = regions.find((r) => inRange(req.first_key, r.start_key, r.end_key))!;
               for (const with_ids of [ids, null]) {
                 const found = applyAt(kv, 9, range, 0, (t) => t.applied(bucket, req), with_ids);
                 assert.equal(found, true, `request ${req.id} in its region`);
@@ -392,11 +392,6 @@ Deno.test("dedup: after any splits, every region finds each request of its keys,
     { seed: 515, numRuns: 60 },
   );
 });
-
-function inRangeForTest(k: Uint8Array, r: KeyRange): boolean {
-  return compareBytes(k, r.start_key) >= 0 &&
-    (r.end_key.length === 0 || compareBytes(k, r.end_key) < 0);
-}
 
 Deno.test("dedup: records are collected once the leader's clock passes the window, per region range", () => {
   withTempDir((dir) => {

@@ -11,7 +11,7 @@ import type * as raft_serverpb from "@eraft/proto/gen/raft_serverpb.ts";
 import type { Snapshot } from "@eraft/proto/gen/eraftpb.ts";
 import { Prng, RawNode, ReadOnlyOption, StateType } from "@eraft/raft";
 import type { WorkerEngines } from "../engine/engines.ts";
-import { compareBytes } from "@eraft/shared/bytes";
+import { inRange } from "@eraft/shared/bytes";
 import type { WorkerConfig, WorkerRequest } from "../protocol.ts";
 import { DATA_CFS, dedupFloorKey, encodeSnapshotData, type SnapshotRecord } from "./codec.ts";
 import { encodeFloor, readFloor, regionRanges } from "./dedup.ts";
@@ -196,8 +196,7 @@ export class Peer {
 
   /** True when `key` lies in this region's range. */
   containsKey(key: Uint8Array): boolean {
-    return compareBytes(key, this.region.start_key) >= 0 &&
-      (this.region.end_key.length === 0 || compareBytes(key, this.region.end_key) < 0);
+    return inRange(key, this.region.start_key, this.region.end_key);
   }
 
   /**
