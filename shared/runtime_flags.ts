@@ -11,20 +11,23 @@
  * clients +6 to +13%, GET +8 to +22%. It costs up to ~96 MiB more young
  * generation per isolate under load.
  *
- * `--no-memory-reducer --no-flush-bytecode`: an eraft process is a server,
- * not a browser tab. V8's memory reducer notices an isolate gone quiet (8 s
- * without allocating, by default) and runs memory-reducing full GCs, which
- * shrink the heap and flush the bytecode of functions not run lately; the
- * write path is then interpreted and recompiled, and the heap regrown, when
- * traffic returns. Measured with `deno task dev`, 40,000 warm-up SETs, then
- * runs of 18,000 SETs at 50 clients each after 10 s idle: the first seconds
- * ran far slower than the same runs 4 s apart, or with a trickle of 10 SET/s
- * in the gap (GETs or PINGs in the gap did not help: the store's write path
- * went cold). Three ABBA pairs of 5 such runs: median rates 5,907, 6,855 and
- * 7,126/s without the flags, 8,725, 8,094 and 8,806/s with them (+29%), and
- * no gap left between idle and busy runs. The cost is the heap an idle
- * process keeps: after a load and 40 s idle, the db 173 MB RSS instead of
- * 95, a store up to 151 instead of 131.
+ * `--no-memory-reducer`: an eraft process is a server, not a browser tab.
+ * V8's memory reducer notices an isolate gone quiet (8 s without allocating,
+ * by default) and runs memory-reducing full GCs, which shrink the heap and
+ * flush the bytecode of functions not run lately; the write path is then
+ * interpreted and recompiled, and the heap regrown, when traffic returns.
+ * Measured with `deno task dev`, 40,000 warm-up SETs, then runs of 18,000
+ * SETs at 50 clients each after 10 s idle: those ran slower than the same
+ * runs 4 s apart, or with a trickle of 10 SET/s in the gap (GETs or PINGs in
+ * the gap did not help: the stores' write path went cold). ABBA pairs, each
+ * side 5 such runs on a fresh cluster, median rates: 5,907, 6,855 and
+ * 7,126/s before, 8,725, 8,094 and 8,806/s with this flag and
+ * `--no-flush-bytecode`; then 7,535, 5,790 and 7,617/s with only the
+ * latter, 8,978, 8,964 and 8,306/s with both; then with both against only
+ * this flag, no difference (9,850 and 9,540/s, split pairs). So this flag
+ * alone: regular GCs still flush code that stays unused.
+ * The cost is the heap an idle process keeps: after a load and 40 s idle,
+ * the db holds 177 MB RSS instead of 95, a store up to 149 instead of 131.
  * @module
  */
 
@@ -32,7 +35,6 @@
 export const ERAFT_V8_FLAGS: string[] = [
   "--max-semi-space-size=32",
   "--no-memory-reducer",
-  "--no-flush-bytecode",
 ];
 
 /** `deno run` arguments before the script: permissions and V8 flags. */
