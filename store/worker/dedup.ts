@@ -554,7 +554,7 @@ export class DedupTable {
     if (keys === null) forEachPair(this.kv, lo, hi, look);
     else {
       for (const key of keys) {
-        if (compareBytes(key, lo) < 0 || compareBytes(key, hi) >= 0) continue;
+        if (!inRange(key, lo, hi)) continue; // hi is never empty: a bucket's range is bounded
         const value = this.kv.get("raft", key);
         if (value !== undefined) look(key, value);
       }
